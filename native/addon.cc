@@ -1,0 +1,31 @@
+// N-API entry point: creates the addon instance and lets each module's glue register its exports.
+#include "addon.h"
+
+#include <dlfcn.h>
+
+#include "version.h"
+
+namespace joule {
+namespace {
+
+std::string DirectoryOfThisLibrary() {
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&DirectoryOfThisLibrary), &info) == 0 || info.dli_fname == nullptr) {
+    return ".";
+  }
+  std::string path = info.dli_fname;
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+}  // namespace
+
+JouleAddon::JouleAddon(Napi::Env env, Napi::Object exports) : addonDir(DirectoryOfThisLibrary()) {
+  exports.Set("addonVersion", Napi::String::New(env, JOULE_ADDON_VERSION));
+  RegisterInfo(env, exports);
+}
+
+}  // namespace joule
+
+using joule::JouleAddon;
+NODE_API_ADDON(JouleAddon)

@@ -1,0 +1,29 @@
+// The addon instance: per-environment state shared by the glue files (no globals, so worker threads
+// that load the addon get their own).
+#pragma once
+
+#include <napi.h>
+
+#include <mutex>
+#include <string>
+
+#include "info/report.h"
+
+namespace joule {
+
+class JouleAddon : public Napi::Addon<JouleAddon> {
+ public:
+  JouleAddon(Napi::Env env, Napi::Object exports);
+
+  static JouleAddon& Of(Napi::Env env) { return *env.GetInstanceData<JouleAddon>(); }
+
+  // Library loading happens on worker threads; the mutex serialises it.
+  std::mutex librariesMutex;
+  info::Libraries libraries;
+  std::string addonDir;
+};
+
+// Each glue file adds its module's functions to `exports`.
+void RegisterInfo(Napi::Env env, Napi::Object exports);
+
+}  // namespace joule

@@ -1,0 +1,44 @@
+// Loads NVML at run time and describes the GPUs it sees; every failure becomes a reason string.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "dl/library.h"
+#include "gpu/nvml_api.h"
+
+namespace joule::nvml {
+
+struct GpuInfo {
+  unsigned int index = 0;
+  std::string name;
+  std::string uuid;
+  double powerLimitW = -1;  // -1 when NVML cannot say
+  bool hasEnergyCounter = false;
+};
+
+// One per addon instance: NVML is opened and initialised once, on first use.
+class Nvml {
+ public:
+  // True when the library loaded, every required symbol resolved and nvmlInit succeeded.
+  bool Load();
+  bool usable() const { return usable_; }
+  const std::string& reason() const { return reason_; }
+  const std::string& path() const { return library_.path(); }
+  const std::string& driverVersion() const { return driver_; }
+  const Api& api() const { return api_; }
+
+  // "NVML call X failed: error N: text" for a return code.
+  std::string Describe(const char* call, Return code) const;
+  bool Devices(std::vector<GpuInfo>* out, std::string* error) const;
+
+ private:
+  bool attempted_ = false;
+  bool usable_ = false;
+  std::string reason_;
+  std::string driver_;
+  dl::Library library_;
+  Api api_;
+};
+
+}  // namespace joule::nvml

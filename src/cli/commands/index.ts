@@ -1,0 +1,6 @@
+// Every CLI command, one file each; main.ts registers this list.
+import type { CommandModule } from 'yargs';
+import { infoCommand } from './info';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const commands: CommandModule<any, any>[] = [infoCommand];

@@ -1,0 +1,54 @@
+// `joule info`: what this build and this machine can do, and why not when they can't.
+import type { CommandModule } from 'yargs';
+import { backendNames, capabilityReport, type CapabilityReport } from '../../info/report';
+import { formatTable, printJson } from '../output';
+
+interface InfoArgs {
+  json: boolean;
+}
+
+function render(report: CapabilityReport): string {
+  const lines: string[] = [];
+  const v = report.versions;
+  lines.push(`joule ${v.joule}  node ${v.node}  N-API ${v.napi}  addon ${v.addon} (${report.build.system}, N-API ${report.build.napiVersion})`);
+  lines.push(`CUDA kernels: ${report.build.cuda}`);
+  lines.push('', 'Backends:');
+  lines.push(
+    formatTable(
+      backendNames.map((name) => {
+        const backend = report.backends[name];
+        const detail = backend.usable ? backend.library ?? '' : backend.reason ?? '';
+        return [`  ${name}`, backend.usable ? 'yes' : 'no', detail];
+      }),
+    ),
+  );
+  lines.push('', report.gpus.length ? 'GPUs:' : 'GPUs: none seen by NVML');
+  for (const gpu of report.gpus) {
+    const limit = gpu.powerLimitW === null ? 'power limit n/a' : `power limit ${gpu.powerLimitW} W`;
+    lines.push(`  ${gpu.index}  ${gpu.name}  ${gpu.uuid}  ${limit}  energy counter ${gpu.energyCounter ? 'yes' : 'no'}`);
+  }
+  if (report.gpus.length && report.backends.nvml.driverVersion) lines.push(`  driver ${report.backends.nvml.driverVersion}`);
+  lines.push('', `CPU: ${report.cpu.model}, ${report.cpu.cores} cores, SIMD: ${report.cpu.simd.join(' ') || 'none detected'}`);
+  if (report.slurm) {
+    lines.push('', 'SLURM:');
+    lines.push(formatTable(Object.entries(report.slurm).map(([key, value]) => [`  ${key}`, value])));
+  } else {
+    lines.push('SLURM: not inside a job');
+  }
+  return lines.join('\n');
+}
+
+export const infoCommand: CommandModule<object, InfoArgs> = {
+  command: 'info',
+  describe: 'Report versions, build features, usable backends (and why not), GPUs, CPU and SLURM context',
+  builder: (yargs) =>
+    yargs
+      .option('json', { type: 'boolean', default: false, describe: 'Print the report as JSON' })
+      .example('$0 info', 'Human-readable capability report')
+      .example('JOULE_NVML_LIBRARY=/opt/nvidia/lib/libnvidia-ml.so.1 $0 info --json', 'Use a site-specific NVML'),
+  handler: async (args) => {
+    const report = await capabilityReport();
+    if (args.json) printJson(report);
+    else process.stdout.write(`${render(report)}\n`);
+  },
+};

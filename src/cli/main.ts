@@ -1,0 +1,40 @@
+// The joule CLI: yargs with one command per file, strict parsing, and documented exit codes.
+import yargs from 'yargs';
+import { isJouleError } from '../errors';
+import { packageVersion } from '../paths';
+import { commands } from './commands';
+import { ExitCode } from './exit-codes';
+
+function reportFailure(error: unknown): never {
+  if (isJouleError(error)) {
+    process.stderr.write(`joule: ${error.message} [${error.code}]\n`);
+    process.exit(error.code === 'JOULE_BAD_ARGUMENT' ? ExitCode.usage : ExitCode.failure);
+  }
+  process.stderr.write(`joule: ${(error as Error)?.stack ?? String(error)}\n`);
+  process.exit(ExitCode.failure);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const parser = yargs(argv)
+    .scriptName('joule')
+    .usage('$0 <command> [options]\n\nEnergy-aware distributed training runtime: launch ranks, run collectives, measure joules.')
+    .command(commands)
+    .demandCommand(1, 'Name a command; `joule --help` lists them.')
+    .strict()
+    .recommendCommands()
+    .help()
+    .alias('h', 'help')
+    .version(packageVersion)
+    .epilogue('Exit codes: 0 ok, 1 failure, 2 usage error, 3 benchmark found wrong results; a launched job exits with its failed rank\'s code.')
+    .wrap(Math.min(110, process.stdout.columns ?? 110))
+    .fail((message, error) => {
+      if (error) reportFailure(error);
+      process.stderr.write(`joule: ${message}\nRun \`joule --help\` for usage.\n`);
+      process.exit(ExitCode.usage);
+    });
+  try {
+    await parser.parseAsync();
+  } catch (error) {
+    reportFailure(error);
+  }
+}

@@ -1,0 +1,41 @@
+// Machine-readable errors: every failure joule reports carries a `code` that scripts and tests match on.
+
+export type JouleErrorCode =
+  | 'JOULE_ADDON_LOAD_FAILED'
+  | 'JOULE_BAD_ARGUMENT'
+  | 'JOULE_BAD_HOSTLIST'
+  | 'JOULE_BACKEND_UNAVAILABLE'
+  | 'JOULE_COLLECTIVE_MISMATCH'
+  | 'JOULE_TIMEOUT'
+  | 'JOULE_RANK_FAILED'
+  | 'JOULE_ABORTED'
+  | 'JOULE_NATIVE_ERROR';
+
+export interface JouleErrorDetails {
+  rank?: number;
+  host?: string;
+  device?: string;
+  /** The underlying library's own error text (dlerror, NCCL, NVML, errno). */
+  libraryError?: string;
+  [key: string]: unknown;
+}
+
+export class JouleError extends Error {
+  readonly code: JouleErrorCode;
+  readonly details: JouleErrorDetails;
+
+  constructor(code: JouleErrorCode, message: string, details: JouleErrorDetails = {}) {
+    super(message);
+    this.name = 'JouleError';
+    this.code = code;
+    this.details = details;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { name: this.name, code: this.code, message: this.message, ...this.details };
+  }
+}
+
+export function isJouleError(error: unknown, code?: JouleErrorCode): error is JouleError {
+  return error instanceof JouleError && (code === undefined || error.code === code);
+}

@@ -1,0 +1,87 @@
+// The one typed boundary to the native addon: the only file that loads joule.node.
+import fs from 'node:fs';
+import path from 'node:path';
+import { JouleError } from './errors';
+import { packageRoot } from './paths';
+
+export interface BackendStatus {
+  usable: boolean;
+  /** Why it cannot be used; absent when usable. */
+  reason?: string;
+  /** The shared library that was loaded, when one was. */
+  library?: string;
+}
+
+export interface NativeGpu {
+  index: number;
+  name: string;
+  uuid: string;
+  powerLimitW: number | null;
+  energyCounter: boolean;
+}
+
+export interface NativeRaplDomain {
+  path: string;
+  name: string;
+  parent?: string;
+  maxEnergyRangeUj: number;
+  readable: boolean;
+  reason?: string;
+}
+
+export interface NativeCapabilities {
+  nvml: BackendStatus & { driverVersion?: string; gpus: NativeGpu[] };
+  nccl: BackendStatus & { version?: string };
+  cuda: BackendStatus & { archs?: string; runtimeVersion?: number; devices: number };
+  rapl: BackendStatus & { root: string; domains: NativeRaplDomain[] };
+  shm: BackendStatus;
+  tcp: BackendStatus;
+  simd: string[];
+}
+
+export interface NativeBuildInfo {
+  buildSystem: 'cmake-js' | 'node-gyp' | 'unknown';
+  napiVersion: number;
+  /** What happened to libjoule_cuda.so at build time: "built for 80-real,90 ..." or "not built: why". */
+  cudaBuild: string;
+  addonDir: string;
+}
+
+export interface NativeAddon {
+  addonVersion: string;
+  buildInfo(): NativeBuildInfo;
+  /** Loads NVML, NCCL and the CUDA module (once per process) on a worker thread and probes the rest. */
+  capabilities(): Promise<NativeCapabilities>;
+}
+
+/** The paths tried, in order: JOULE_ADDON alone when set, else the cmake-js/node-gyp outputs. */
+export function addonCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
+  if (env.JOULE_ADDON) return [path.resolve(env.JOULE_ADDON)];
+  return ['Release', 'Debug'].map((config) => path.join(packageRoot, 'build', config, 'joule.node'));
+}
+
+let loaded: NativeAddon | undefined;
+
+export function native(): NativeAddon {
+  if (loaded) return loaded;
+  const failures: string[] = [];
+  for (const candidate of addonCandidates()) {
+    if (!fs.existsSync(candidate)) {
+      failures.push(`${candidate}: not found`);
+      continue;
+    }
+    try {
+      loaded = require(candidate) as NativeAddon;
+      return loaded;
+    } catch (error) {
+      failures.push(`${candidate}: ${(error as Error).message}`);
+    }
+  }
+  throw new JouleError(
+    'JOULE_ADDON_LOAD_FAILED',
+    `joule: cannot load the native addon.\n  Tried:\n    ${failures.join('\n    ')}\n` +
+      `  Rebuild it with \`npm rebuild joule\` (or \`npm run build:native\` in a checkout, or ` +
+      '`npx cmake-js rebuild`); without CMake, `npm run build:gyp` builds the CPU-only addon.',
+    { libraryError: failures.join('; ') },
+  );
+}
