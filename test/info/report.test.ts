@@ -67,6 +67,25 @@ describe('joule info', () => {
     assert.equal(report.gpus.length, 3);
   });
 
+  it('loads the CUDA module built next to the addon and reports why it cannot run', async () => {
+    const report = await infoJson({});
+    const cuda = report.backends.cuda;
+    if (/^not built/.test(report.build.cuda)) {
+      assert.match(cuda.reason, /^not found \(built only when CMake finds nvcc\)/);
+      return;
+    }
+    assert.match(report.build.cuda, /^built for 80-real,90 with CUDA /);
+    assert.equal(cuda.archs, '80-real,90');
+    assert.equal(cuda.library, path.join(report.build.addonDir, 'libjoule_cuda.so'));
+    if (!cuda.usable) assert.match(cuda.reason, /^(cudaGetDeviceCount failed: driver error \d+: .+|no CUDA device visible.*)$/);
+  });
+
+  it('names the CUDA module path it tried when JOULE_CUDA_LIBRARY points nowhere', async () => {
+    const report = await infoJson({ JOULE_CUDA_LIBRARY: '/nonexistent/libjoule_cuda.so' });
+    assert.equal(report.backends.cuda.usable, false);
+    assert.match(report.backends.cuda.reason, /\/nonexistent\/libjoule_cuda\.so/);
+  });
+
   it('reads RAPL domains from JOULE_POWERCAP_ROOT and says which file it cannot read', async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'joule-powercap-'));
     const write = (file: string, text: string) => {
