@@ -23,6 +23,7 @@ std::string DirectoryOfThisLibrary() {
 JouleAddon::JouleAddon(Napi::Env env, Napi::Object exports) : addonDir(DirectoryOfThisLibrary()) {
   exports.Set("addonVersion", Napi::String::New(env, JOULE_ADDON_VERSION));
   RegisterInfo(env, exports);
+  RegisterCast(env, exports);
 }
 
 }  // namespace joule

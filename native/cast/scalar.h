@@ -91,8 +91,47 @@ JOULE_HD float F16ToF32(uint16_t half) {
   return BitsFloat(sign | (biased << 23) | ((mantissa & 0x3FFu) << 13));
 }
 
-// float64 <-> float32 follow the hardware's default rounding (nearest even), which is IEEE's.
-JOULE_HD float F64ToF32(double value) { return static_cast<float>(value); }
-JOULE_HD double F32ToF64(float value) { return static_cast<double>(value); }
+JOULE_HD uint64_t DoubleBits(double value) {
+#if defined(__CUDA_ARCH__)
+  return static_cast<uint64_t>(__double_as_longlong(value));
+#else
+  uint64_t bits;
+  std::memcpy(&bits, &value, sizeof bits);
+  return bits;
+#endif
+}
+
+JOULE_HD double BitsDouble(uint64_t bits) {
+#if defined(__CUDA_ARCH__)
+  return __longlong_as_double(static_cast<long long>(bits));
+#else
+  double value;
+  std::memcpy(&value, &bits, sizeof value);
+  return value;
+#endif
+}
+
+// float64 <-> float32 round to nearest even (the default rounding mode on the host and the device).
+// NaNs are spelled out because the two differ there: x86 keeps the sign and the payload's top bits
+// and quiets, while CUDA's cvt returns one canonical NaN. The definition is x86's, on both.
+JOULE_HD float F64ToF32(double value) {
+  uint64_t bits = DoubleBits(value);
+  if ((bits & 0x7FFFFFFFFFFFFFFFull) > 0x7FF0000000000000ull) {
+    uint32_t sign = static_cast<uint32_t>(bits >> 32) & 0x80000000u;
+    uint32_t payload = static_cast<uint32_t>(bits >> 29) & 0x003FFFFFu;
+    return BitsFloat(sign | 0x7FC00000u | payload);
+  }
+  return static_cast<float>(value);
+}
+
+JOULE_HD double F32ToF64(float value) {
+  uint32_t bits = FloatBits(value);
+  if ((bits & 0x7FFFFFFFu) > 0x7F800000u) {
+    uint64_t sign = static_cast<uint64_t>(bits & 0x80000000u) << 32;
+    uint64_t payload = static_cast<uint64_t>(bits & 0x003FFFFFu) << 29;
+    return BitsDouble(sign | 0x7FF8000000000000ull | payload);
+  }
+  return static_cast<double>(value);
+}
 
 }  // namespace joule::cast

@@ -1,0 +1,179 @@
+// The AVX2 + F16C path: 8 floats per instruction, integer round-to-nearest-even for bf16 (bit-exact
+// with cast/scalar.h by construction), vcvtps2ph/vcvtph2ps for f16. Compiled with function-level target
+// attributes so the addon still loads on CPUs without AVX2; Convert only calls it after CPUID says yes.
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "cast/kernels.h"
+#include "cpu/features.h"
+
+#define JOULE_AVX2 __attribute__((target("avx2,f16c,fma")))
+
+namespace joule::cast::detail {
+namespace {
+
+// Eight f32 bit patterns -> eight bf16 patterns in the low halves of 32-bit lanes.
+JOULE_AVX2 inline __m256i RoundToBf16(__m256i bits) {
+  const __m256i magnitude = _mm256_and_si256(bits, _mm256_set1_epi32(0x7FFFFFFF));
+  // Both sides are non-negative as int32, so a signed compare is an unsigned one here.
+  const __m256i is_nan = _mm256_cmpgt_epi32(magnitude, _mm256_set1_epi32(0x7F800000));
+  const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(bits, 16), _mm256_set1_epi32(1));
+  const __m256i rounded =
+      _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(bits, _mm256_set1_epi32(0x7FFF)), lsb), 16);
+  const __m256i quiet = _mm256_or_si256(_mm256_srli_epi32(bits, 16), _mm256_set1_epi32(0x0040));
+  return _mm256_blendv_epi8(rounded, quiet, is_nan);
+}
+
+JOULE_AVX2 void F32ToBf16(const void* input, void* output, size_t count, float scale) {
+  auto* in = static_cast<const float*>(input);
+  auto* out = static_cast<uint16_t*>(output);
+  const __m256 factor = _mm256_set1_ps(scale);
+  const bool scaled = scale != 1.0f;
+  size_t i = 0;
+  for (; i + 16 <= count; i += 16) {
+    __m256 a = _mm256_loadu_ps(in + i);
+    __m256 b = _mm256_loadu_ps(in + i + 8);
+    if (scaled) {
+      a = _mm256_mul_ps(a, factor);
+      b = _mm256_mul_ps(b, factor);
+    }
+    // packus works per 128-bit lane; the permute puts the four quarters back in order.
+    __m256i packed = _mm256_packus_epi32(RoundToBf16(_mm256_castps_si256(a)), RoundToBf16(_mm256_castps_si256(b)));
+    packed = _mm256_permute4x64_epi64(packed, 0xD8);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), packed);
+  }
+  ScalarPath().kernels[static_cast<int>(Direction::kF32ToBf16)](in + i, out + i, count - i, scale);
+}
+
+JOULE_AVX2 void F32ToF16(const void* input, void* output, size_t count, float scale) {
+  auto* in = static_cast<const float*>(input);
+  auto* out = static_cast<uint16_t*>(output);
+  const __m256 factor = _mm256_set1_ps(scale);
+  const bool scaled = scale != 1.0f;
+  size_t i = 0;
+  for (; i + 16 <= count; i += 16) {
+    __m256 a = _mm256_loadu_ps(in + i);
+    __m256 b = _mm256_loadu_ps(in + i + 8);
+    if (scaled) {
+      a = _mm256_mul_ps(a, factor);
+      b = _mm256_mul_ps(b, factor);
+    }
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm256_cvtps_ph(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i + 8), _mm256_cvtps_ph(b, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  }
+  ScalarPath().kernels[static_cast<int>(Direction::kF32ToF16)](in + i, out + i, count - i, scale);
+}
+
+JOULE_AVX2 void Bf16ToF32(const void* input, void* output, size_t count, float scale) {
+  auto* in = static_cast<const uint16_t*>(input);
+  auto* out = static_cast<float*>(output);
+  const __m256 factor = _mm256_set1_ps(scale);
+  const bool scaled = scale != 1.0f;
+  size_t i = 0;
+  for (; i + 16 <= count; i += 16) {
+    __m256i halves = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i));
+    __m256 a = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm256_castsi256_si128(halves)), 16));
+    __m256 b = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm256_extracti128_si256(halves, 1)), 16));
+    if (scaled) {
+      a = _mm256_mul_ps(a, factor);
+      b = _mm256_mul_ps(b, factor);
+    }
+    _mm256_storeu_ps(out + i, a);
+    _mm256_storeu_ps(out + i + 8, b);
+  }
+  ScalarPath().kernels[static_cast<int>(Direction::kBf16ToF32)](in + i, out + i, count - i, scale);
+}
+
+JOULE_AVX2 void F16ToF32(const void* input, void* output, size_t count, float scale) {
+  auto* in = static_cast<const uint16_t*>(input);
+  auto* out = static_cast<float*>(output);
+  const __m256 factor = _mm256_set1_ps(scale);
+  const bool scaled = scale != 1.0f;
+  size_t i = 0;
+  for (; i + 16 <= count; i += 16) {
+    __m256 a = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i)));
+    __m256 b = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i + 8)));
+    if (scaled) {
+      a = _mm256_mul_ps(a, factor);
+      b = _mm256_mul_ps(b, factor);
+    }
+    _mm256_storeu_ps(out + i, a);
+    _mm256_storeu_ps(out + i + 8, b);
+  }
+  ScalarPath().kernels[static_cast<int>(Direction::kF16ToF32)](in + i, out + i, count - i, scale);
+}
+
+// cvtpd2ps rounds by MXCSR (nearest even unless someone changed it, as for the scalar cast) and treats
+// NaNs the x86 way, which is scalar.h's definition.
+JOULE_AVX2 void F64ToF32(const void* input, void* output, size_t count, float scale) {
+  auto* in = static_cast<const double*>(input);
+  auto* out = static_cast<float*>(output);
+  const __m256d factor = _mm256_set1_pd(scale);
+  const bool scaled = scale != 1.0f;
+  size_t i = 0;
+  for (; i + 8 <= count; i += 8) {
+    __m256d a = _mm256_loadu_pd(in + i);
+    __m256d b = _mm256_loadu_pd(in + i + 4);
+    if (scaled) {
+      a = _mm256_mul_pd(a, factor);
+      b = _mm256_mul_pd(b, factor);
+    }
+    _mm256_storeu_ps(out + i, _mm256_set_m128(_mm256_cvtpd_ps(b), _mm256_cvtpd_ps(a)));
+  }
+  ScalarPath().kernels[static_cast<int>(Direction::kF64ToF32)](in + i, out + i, count - i, scale);
+}
+
+JOULE_AVX2 void F32ToF64(const void* input, void* output, size_t count, float scale) {
+  auto* in = static_cast<const float*>(input);
+  auto* out = static_cast<double*>(output);
+  const __m256d factor = _mm256_set1_pd(scale);
+  const bool scaled = scale != 1.0f;
+  size_t i = 0;
+  for (; i + 8 <= count; i += 8) {
+    __m256d a = _mm256_cvtps_pd(_mm_loadu_ps(in + i));
+    __m256d b = _mm256_cvtps_pd(_mm_loadu_ps(in + i + 4));
+    if (scaled) {
+      a = _mm256_mul_pd(a, factor);
+      b = _mm256_mul_pd(b, factor);
+    }
+    _mm256_storeu_pd(out + i, a);
+    _mm256_storeu_pd(out + i + 4, b);
+  }
+  ScalarPath().kernels[static_cast<int>(Direction::kF32ToF64)](in + i, out + i, count - i, scale);
+}
+
+JOULE_AVX2 void F32ToF32(const void* input, void* output, size_t count, float scale) {
+  auto* in = static_cast<const float*>(input);
+  auto* out = static_cast<float*>(output);
+  if (scale == 1.0f) {
+    ScalarPath().kernels[static_cast<int>(Direction::kF32ToF32)](input, output, count, scale);
+    return;
+  }
+  const __m256 factor = _mm256_set1_ps(scale);
+  size_t i = 0;
+  for (; i + 16 <= count; i += 16) {
+    __m256 a = _mm256_mul_ps(_mm256_loadu_ps(in + i), factor);
+    __m256 b = _mm256_mul_ps(_mm256_loadu_ps(in + i + 8), factor);
+    _mm256_storeu_ps(out + i, a);
+    _mm256_storeu_ps(out + i + 8, b);
+  }
+  ScalarPath().kernels[static_cast<int>(Direction::kF32ToF32)](in + i, out + i, count - i, scale);
+}
+
+bool Supported() {
+  const auto& f = cpu::Detect();
+  return f.avx2 && f.f16c && f.fma;
+}
+
+}  // namespace
+
+const PathKernels& Avx2Path() {
+  static const PathKernels path{
+      "avx2", Supported, {F32ToBf16, F32ToF16, Bf16ToF32, F16ToF32, F64ToF32, F32ToF64, F32ToF32}};
+  return path;
+}
+
+}  // namespace joule::cast::detail
+#endif

@@ -1,0 +1,224 @@
+// The AVX-512 paths: 16 floats per instruction. "avx512" rounds to bf16 with integer arithmetic;
+// "avx512bf16" uses VCVTNEPS2BF16, which treats f32 denormals as zero, so lanes holding one are redone
+// with the integer rounding (NaNs it already quiets the way scalar.h does). Function-level target
+// attributes keep the rest of the addon baseline x86-64; Convert calls these only after CPUID says yes.
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "cast/kernels.h"
+#include "cpu/features.h"
+
+// GCC 12's _mm512_cvtps_pd starts from _mm512_undefined_pd(), which -Wmaybe-uninitialized misreads.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#define JOULE_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,f16c,fma")))
+#define JOULE_AVX512BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,avx2,f16c,fma")))
+
+namespace joule::cast::detail {
+namespace {
+
+constexpr int Index(Direction direction) { return static_cast<int>(direction); }
+
+// Sixteen f32 bit patterns -> sixteen bf16 patterns, rounded to nearest even with integers.
+JOULE_AVX512 inline __m256i RoundToBf16(__m512i bits) {
+  const __m512i magnitude = _mm512_and_si512(bits, _mm512_set1_epi32(0x7FFFFFFF));
+  const __mmask16 is_nan = _mm512_cmpgt_epu32_mask(magnitude, _mm512_set1_epi32(0x7F800000));
+  const __m512i high = _mm512_srli_epi32(bits, 16);
+  const __m512i lsb = _mm512_and_si512(high, _mm512_set1_epi32(1));
+  const __m512i rounded =
+      _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(bits, _mm512_set1_epi32(0x7FFF)), lsb), 16);
+  const __m512i quiet = _mm512_or_si512(high, _mm512_set1_epi32(0x0040));
+  return _mm512_cvtepi32_epi16(_mm512_mask_blend_epi32(is_nan, rounded, quiet));
+}
+
+JOULE_AVX512 void F32ToBf16(const void* input, void* output, size_t count, float scale) {
+  auto* in = static_cast<const float*>(input);
+  auto* out = static_cast<uint16_t*>(output);
+  const __m512 factor = _mm512_set1_ps(scale);
+  const bool scaled = scale != 1.0f;
+  size_t i = 0;
+  for (; i + 32 <= count; i += 32) {
+    __m512 a = _mm512_loadu_ps(in + i);
+    __m512 b = _mm512_loadu_ps(in + i + 16);
+    if (scaled) {
+      a = _mm512_mul_ps(a, factor);
+      b = _mm512_mul_ps(b, factor);
+    }
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), RoundToBf16(_mm512_castps_si512(a)));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i + 16), RoundToBf16(_mm512_castps_si512(b)));
+  }
+  ScalarPath().kernels[Index(Direction::kF32ToBf16)](in + i, out + i, count - i, scale);
+}
+
+JOULE_AVX512BF16 inline __m256i HardwareBf16(__m512 value) {
+  __m256bh converted = _mm512_cvtneps_pbh(value);
+  __m256i result;
+  __builtin_memcpy(&result, &converted, sizeof result);
+  const __m512i magnitude = _mm512_and_si512(_mm512_castps_si512(value), _mm512_set1_epi32(0x7FFFFFFF));
+  const __mmask16 denormal = _mm512_cmplt_epu32_mask(magnitude, _mm512_set1_epi32(0x00800000)) &
+                             _mm512_test_epi32_mask(magnitude, magnitude);
+  if (denormal != 0) {
+    result = _mm256_mask_blend_epi16(denormal, result, RoundToBf16(_mm512_castps_si512(value)));
+  }
+  return result;
+}
+
+JOULE_AVX512BF16 void F32ToBf16Hardware(const void* input, void* output, size_t count, float scale) {
+  auto* in = static_cast<const float*>(input);
+  auto* out = static_cast<uint16_t*>(output);
+  const __m512 factor = _mm512_set1_ps(scale);
+  const bool scaled = scale != 1.0f;
+  size_t i = 0;
+  for (; i + 32 <= count; i += 32) {
+    __m512 a = _mm512_loadu_ps(in + i);
+    __m512 b = _mm512_loadu_ps(in + i + 16);
+    if (scaled) {
+      a = _mm512_mul_ps(a, factor);
+      b = _mm512_mul_ps(b, factor);
+    }
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), HardwareBf16(a));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i + 16), HardwareBf16(b));
+  }
+  ScalarPath().kernels[Index(Direction::kF32ToBf16)](in + i, out + i, count - i, scale);
+}
+
+JOULE_AVX512 void F32ToF16(const void* input, void* output, size_t count, float scale) {
+  auto* in = static_cast<const float*>(input);
+  auto* out = static_cast<uint16_t*>(output);
+  const __m512 factor = _mm512_set1_ps(scale);
+  const bool scaled = scale != 1.0f;
+  size_t i = 0;
+  for (; i + 32 <= count; i += 32) {
+    __m512 a = _mm512_loadu_ps(in + i);
+    __m512 b = _mm512_loadu_ps(in + i + 16);
+    if (scaled) {
+      a = _mm512_mul_ps(a, factor);
+      b = _mm512_mul_ps(b, factor);
+    }
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), _mm512_cvtps_ph(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i + 16), _mm512_cvtps_ph(b, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  }
+  ScalarPath().kernels[Index(Direction::kF32ToF16)](in + i, out + i, count - i, scale);
+}
+
+JOULE_AVX512 void Bf16ToF32(const void* input, void* output, size_t count, float scale) {
+  auto* in = static_cast<const uint16_t*>(input);
+  auto* out = static_cast<float*>(output);
+  const __m512 factor = _mm512_set1_ps(scale);
+  const bool scaled = scale != 1.0f;
+  size_t i = 0;
+  for (; i + 32 <= count; i += 32) {
+    __m512i halves = _mm512_loadu_si512(in + i);
+    __m512 a = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_castsi512_si256(halves)), 16));
+    __m512 b = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(halves, 1)), 16));
+    if (scaled) {
+      a = _mm512_mul_ps(a, factor);
+      b = _mm512_mul_ps(b, factor);
+    }
+    _mm512_storeu_ps(out + i, a);
+    _mm512_storeu_ps(out + i + 16, b);
+  }
+  ScalarPath().kernels[Index(Direction::kBf16ToF32)](in + i, out + i, count - i, scale);
+}
+
+JOULE_AVX512 void F16ToF32(const void* input, void* output, size_t count, float scale) {
+  auto* in = static_cast<const uint16_t*>(input);
+  auto* out = static_cast<float*>(output);
+  const __m512 factor = _mm512_set1_ps(scale);
+  const bool scaled = scale != 1.0f;
+  size_t i = 0;
+  for (; i + 32 <= count; i += 32) {
+    __m512 a = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i)));
+    __m512 b = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i + 16)));
+    if (scaled) {
+      a = _mm512_mul_ps(a, factor);
+      b = _mm512_mul_ps(b, factor);
+    }
+    _mm512_storeu_ps(out + i, a);
+    _mm512_storeu_ps(out + i + 16, b);
+  }
+  ScalarPath().kernels[Index(Direction::kF16ToF32)](in + i, out + i, count - i, scale);
+}
+
+JOULE_AVX512 void F64ToF32(const void* input, void* output, size_t count, float scale) {
+  auto* in = static_cast<const double*>(input);
+  auto* out = static_cast<float*>(output);
+  const __m512d factor = _mm512_set1_pd(scale);
+  const bool scaled = scale != 1.0f;
+  size_t i = 0;
+  for (; i + 16 <= count; i += 16) {
+    __m512d a = _mm512_loadu_pd(in + i);
+    __m512d b = _mm512_loadu_pd(in + i + 8);
+    if (scaled) {
+      a = _mm512_mul_pd(a, factor);
+      b = _mm512_mul_pd(b, factor);
+    }
+    _mm256_storeu_ps(out + i, _mm512_cvtpd_ps(a));
+    _mm256_storeu_ps(out + i + 8, _mm512_cvtpd_ps(b));
+  }
+  ScalarPath().kernels[Index(Direction::kF64ToF32)](in + i, out + i, count - i, scale);
+}
+
+JOULE_AVX512 void F32ToF64(const void* input, void* output, size_t count, float scale) {
+  auto* in = static_cast<const float*>(input);
+  auto* out = static_cast<double*>(output);
+  const __m512d factor = _mm512_set1_pd(scale);
+  const bool scaled = scale != 1.0f;
+  size_t i = 0;
+  for (; i + 16 <= count; i += 16) {
+    __m512d a = _mm512_cvtps_pd(_mm256_loadu_ps(in + i));
+    __m512d b = _mm512_cvtps_pd(_mm256_loadu_ps(in + i + 8));
+    if (scaled) {
+      a = _mm512_mul_pd(a, factor);
+      b = _mm512_mul_pd(b, factor);
+    }
+    _mm512_storeu_pd(out + i, a);
+    _mm512_storeu_pd(out + i + 8, b);
+  }
+  ScalarPath().kernels[Index(Direction::kF32ToF64)](in + i, out + i, count - i, scale);
+}
+
+JOULE_AVX512 void F32ToF32(const void* input, void* output, size_t count, float scale) {
+  auto* in = static_cast<const float*>(input);
+  auto* out = static_cast<float*>(output);
+  if (scale == 1.0f) {
+    ScalarPath().kernels[Index(Direction::kF32ToF32)](input, output, count, scale);
+    return;
+  }
+  const __m512 factor = _mm512_set1_ps(scale);
+  size_t i = 0;
+  for (; i + 32 <= count; i += 32) {
+    __m512 a = _mm512_mul_ps(_mm512_loadu_ps(in + i), factor);
+    __m512 b = _mm512_mul_ps(_mm512_loadu_ps(in + i + 16), factor);
+    _mm512_storeu_ps(out + i, a);
+    _mm512_storeu_ps(out + i + 16, b);
+  }
+  ScalarPath().kernels[Index(Direction::kF32ToF32)](in + i, out + i, count - i, scale);
+}
+
+bool Supported() {
+  const auto& f = cpu::Detect();
+  return f.avx512f && f.avx512bw && f.avx512vl && f.avx2 && f.f16c && f.fma;
+}
+
+bool SupportedBf16() { return Supported() && cpu::Detect().avx512bf16; }
+
+}  // namespace
+
+const PathKernels& Avx512Path() {
+  static const PathKernels path{
+      "avx512", Supported, {F32ToBf16, F32ToF16, Bf16ToF32, F16ToF32, F64ToF32, F32ToF64, F32ToF32}};
+  return path;
+}
+
+const PathKernels& Avx512Bf16Path() {
+  static const PathKernels path{"avx512bf16",
+                                SupportedBf16,
+                                {F32ToBf16Hardware, F32ToF16, Bf16ToF32, F16ToF32, F64ToF32, F32ToF64, F32ToF32}};
+  return path;
+}
+
+}  // namespace joule::cast::detail
+#endif

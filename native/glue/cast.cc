@@ -1,0 +1,231 @@
+// N-API glue for the cast module: typed arrays in, conversions on the calling thread (small arrays) or
+// on a worker thread (castAsync, the benchmark loops), statistics out as plain objects.
+#include <chrono>
+#include <utility>
+
+#include "addon.h"
+#include "cast/convert.h"
+
+namespace joule {
+namespace {
+
+struct View {
+  void* data = nullptr;
+  size_t bytes = 0;
+};
+
+View ViewOf(const Napi::Value& value, const char* what) {
+  if (!value.IsTypedArray()) throw Napi::TypeError::New(value.Env(), std::string(what) + " must be a typed array");
+  Napi::TypedArray array = value.As<Napi::TypedArray>();
+  View view;
+  view.data = static_cast<unsigned char*>(array.ArrayBuffer().Data()) + array.ByteOffset();
+  view.bytes = array.ByteLength();
+  return view;
+}
+
+// The flat request a worker copies: no Napi values cross to the worker thread.
+struct Request {
+  cast::Direction direction = cast::Direction::kF32ToBf16;
+  const void* input = nullptr;
+  void* output = nullptr;
+  size_t count = 0;
+  cast::Options options;
+  bool wantStats = false;
+};
+
+// Arguments: direction, input, output|null, scale, path (-1 = default), threads (0 = auto), wantStats.
+Request ParseRequest(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Request request;
+  int direction = info[0].As<Napi::Number>().Int32Value();
+  if (direction < 0 || direction >= static_cast<int>(cast::Direction::kCount)) {
+    throw Napi::RangeError::New(env, "unknown cast direction");
+  }
+  request.direction = static_cast<cast::Direction>(direction);
+  View input = ViewOf(info[1], "input");
+  request.input = input.data;
+  request.count = input.bytes / cast::SourceBytes(request.direction);
+  if (!info[2].IsNull() && !info[2].IsUndefined()) {
+    View output = ViewOf(info[2], "output");
+    // TypeScript checked the lengths; this keeps a wrong call from writing past the buffer.
+    if (output.bytes < request.count * cast::TargetBytes(request.direction)) {
+      throw Napi::RangeError::New(env, "output is shorter than the input");
+    }
+    request.output = output.data;
+  }
+  request.options.scale = info[3].As<Napi::Number>().FloatValue();
+  request.options.path = info[4].As<Napi::Number>().Int32Value();
+  request.options.threads = info[5].As<Napi::Number>().Int32Value();
+  request.wantStats = info[6].ToBoolean();
+  return request;
+}
+
+Napi::Value StatsToJs(Napi::Env env, const cast::Stats& stats) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("relError", stats.RelError());
+  out.Set("sumSquaredError", stats.sumSquaredError);
+  out.Set("sumSquared", stats.sumSquared);
+  out.Set("nonFinite", static_cast<double>(stats.nonFinite));
+  out.Set("overflow", static_cast<double>(stats.overflow));
+  out.Set("underflow", static_cast<double>(stats.underflow));
+  return out;
+}
+
+Napi::Value CastSync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Request request = ParseRequest(info);
+  cast::Stats stats;
+  std::string error;
+  if (!cast::Convert(request.direction, request.input, request.output, request.count, request.options,
+                     request.wantStats ? &stats : nullptr, &error)) {
+    throw Napi::Error::New(env, error);
+  }
+  return request.wantStats ? StatsToJs(env, stats) : env.Undefined();
+}
+
+// Holds the arrays alive (references) while a worker thread reads and writes their memory.
+class CastWorker : public Napi::AsyncWorker {
+ public:
+  CastWorker(const Napi::CallbackInfo& info, Request request, int iterations)
+      : Napi::AsyncWorker(info.Env()),
+        deferred_(Napi::Promise::Deferred::New(info.Env())),
+        request_(request),
+        iterations_(iterations) {
+    input_ = Napi::Persistent(info[1].As<Napi::Object>());
+    if (request.output != nullptr) output_ = Napi::Persistent(info[2].As<Napi::Object>());
+  }
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < iterations_; ++i) {
+      if (!cast::Convert(request_.direction, request_.input, request_.output, request_.count, request_.options,
+                         request_.wantStats ? &stats_ : nullptr, &error_)) {
+        SetError(error_);
+        return;
+      }
+    }
+    durationS_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (benchmark_) {
+      deferred_.Resolve(Napi::Number::New(env, durationS_));
+    } else {
+      deferred_.Resolve(request_.wantStats ? StatsToJs(env, stats_) : env.Undefined());
+    }
+  }
+  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+
+  void MarkBenchmark() { benchmark_ = true; }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Napi::ObjectReference input_;
+  Napi::ObjectReference output_;
+  Request request_;
+  int iterations_;
+  bool benchmark_ = false;
+  cast::Stats stats_;
+  std::string error_;
+  double durationS_ = 0;
+};
+
+Napi::Value CastAsync(const Napi::CallbackInfo& info) {
+  auto* worker = new CastWorker(info, ParseRequest(info), 1);
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+// castBench(...castSync's arguments, iterations) -> Promise<seconds for all iterations>.
+Napi::Value CastBench(const Napi::CallbackInfo& info) {
+  int iterations = info[7].As<Napi::Number>().Int32Value();
+  if (iterations < 1) throw Napi::RangeError::New(info.Env(), "iterations must be at least 1");
+  auto* worker = new CastWorker(info, ParseRequest(info), iterations);
+  worker->MarkBenchmark();
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+// The benchmark's baseline: memcpy of `source` into `target` over the same pool split as the casts.
+class CopyWorker : public Napi::AsyncWorker {
+ public:
+  CopyWorker(const Napi::CallbackInfo& info, View source, View target, int iterations, int threads)
+      : Napi::AsyncWorker(info.Env()),
+        deferred_(Napi::Promise::Deferred::New(info.Env())),
+        source_(source),
+        target_(target),
+        iterations_(iterations),
+        threads_(threads) {
+    sourceRef_ = Napi::Persistent(info[0].As<Napi::Object>());
+    targetRef_ = Napi::Persistent(info[1].As<Napi::Object>());
+  }
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < iterations_; ++i) cast::ParallelCopy(source_.data, target_.data, source_.bytes, threads_);
+    durationS_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+  void OnOK() override { deferred_.Resolve(Napi::Number::New(Env(), durationS_)); }
+  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Napi::ObjectReference sourceRef_;
+  Napi::ObjectReference targetRef_;
+  View source_;
+  View target_;
+  int iterations_;
+  int threads_;
+  double durationS_ = 0;
+};
+
+// copyBench(source, target, iterations, threads) -> Promise<seconds>; copies source.byteLength bytes.
+Napi::Value CopyBench(const Napi::CallbackInfo& info) {
+  View source = ViewOf(info[0], "source");
+  View target = ViewOf(info[1], "target");
+  if (target.bytes < source.bytes) throw Napi::RangeError::New(info.Env(), "target is shorter than source");
+  int iterations = info[2].As<Napi::Number>().Int32Value();
+  if (iterations < 1) throw Napi::RangeError::New(info.Env(), "iterations must be at least 1");
+  auto* worker = new CopyWorker(info, source, target, iterations, info[3].As<Napi::Number>().Int32Value());
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+Napi::Value CastPaths(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const auto& names = cast::PathNames();
+  Napi::Array paths = Napi::Array::New(env, names.size());
+  for (size_t i = 0; i < names.size(); ++i) {
+    Napi::Object path = Napi::Object::New(env);
+    path.Set("name", names[i]);
+    path.Set("supported", cast::PathSupported(static_cast<int>(i)));
+    paths.Set(i, path);
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("paths", paths);
+  std::string error;
+  int chosen = cast::DefaultPath(&error);
+  if (chosen >= 0) out.Set("default", names[chosen]);
+  else out.Set("defaultError", error);
+  return out;
+}
+
+}  // namespace
+
+void RegisterCast(Napi::Env env, Napi::Object exports) {
+  exports.Set("castPaths", Napi::Function::New(env, CastPaths, "castPaths"));
+  exports.Set("castSync", Napi::Function::New(env, CastSync, "castSync"));
+  exports.Set("castAsync", Napi::Function::New(env, CastAsync, "castAsync"));
+  exports.Set("castBench", Napi::Function::New(env, CastBench, "castBench"));
+  exports.Set("copyBench", Napi::Function::New(env, CopyBench, "copyBench"));
+}
+
+}  // namespace joule
