@@ -2,3 +2,16 @@
 export { JouleError, isJouleError, type JouleErrorCode, type JouleErrorDetails } from './errors';
 export { capabilityReport, type CapabilityReport } from './info/report';
 export { expandHostlist, compressHostlist, parseTasksPerNode } from './slurm/hostlist';
+export {
+  cast,
+  castAsync,
+  castStats,
+  castStatsAsync,
+  castPaths,
+  type CastArray,
+  type CastDType,
+  type CastOptions,
+  type CastPath,
+  type CastStats,
+  type HalfDType,
+} from './precision/cast';

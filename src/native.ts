@@ -47,11 +47,40 @@ export interface NativeBuildInfo {
   addonDir: string;
 }
 
+/** Quantization statistics of one conversion (see native/cast/convert.h for the definitions). */
+export interface NativeCastStats {
+  relError: number;
+  sumSquaredError: number;
+  sumSquared: number;
+  nonFinite: number;
+  overflow: number;
+  underflow: number;
+}
+
+export interface NativeCastPaths {
+  paths: { name: string; supported: boolean }[];
+  /** The path used when none is named (the best supported, or JOULE_CAST_PATH). */
+  default?: string;
+  /** Why JOULE_CAST_PATH cannot be used, when it names a bad path. */
+  defaultError?: string;
+}
+
+/** Arguments of the cast entry points: direction index, input, output or null, scale, path (-1 = default), threads (0 = auto), statistics wanted. */
+export type NativeCastArgs = [number, ArrayBufferView, ArrayBufferView | null, number, number, number, boolean];
+
 export interface NativeAddon {
   addonVersion: string;
   buildInfo(): NativeBuildInfo;
   /** Loads NVML, NCCL and the CUDA module (once per process) on a worker thread and probes the rest. */
   capabilities(): Promise<NativeCapabilities>;
+  castPaths(): NativeCastPaths;
+  castSync(...args: NativeCastArgs): NativeCastStats | undefined;
+  /** The same conversion on a worker thread; the arrays must not be touched until it settles. */
+  castAsync(...args: NativeCastArgs): Promise<NativeCastStats | undefined>;
+  /** Runs the conversion `iterations` times on a worker thread; resolves to the seconds they took. */
+  castBench(...args: [...NativeCastArgs, number]): Promise<number>;
+  /** memcpy of source.byteLength bytes, `iterations` times, split like the casts; resolves to seconds. */
+  copyBench(source: ArrayBufferView, target: ArrayBufferView, iterations: number, threads: number): Promise<number>;
 }
 
 /** The paths tried, in order: JOULE_ADDON alone when set, else the cmake-js/node-gyp outputs. */
