@@ -24,6 +24,7 @@ JouleAddon::JouleAddon(Napi::Env env, Napi::Object exports) : addonDir(Directory
   exports.Set("addonVersion", Napi::String::New(env, JOULE_ADDON_VERSION));
   RegisterInfo(env, exports);
   RegisterCast(env, exports);
+  RegisterPower(env, exports);
 }
 
 }  // namespace joule

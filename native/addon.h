@@ -26,5 +26,6 @@ class JouleAddon : public Napi::Addon<JouleAddon> {
 // Each glue file adds its module's functions to `exports`.
 void RegisterInfo(Napi::Env env, Napi::Object exports);
 void RegisterCast(Napi::Env env, Napi::Object exports);
+void RegisterPower(Napi::Env env, Napi::Object exports);
 
 }  // namespace joule

@@ -15,3 +15,4 @@ export {
   type CastStats,
   type HalfDType,
 } from './precision/cast';
+export * from './power';

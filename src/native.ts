@@ -68,8 +68,62 @@ export interface NativeCastPaths {
 /** Arguments of the cast entry points: direction index, input, output or null, scale, path (-1 = default), threads (0 = auto), statistics wanted. */
 export type NativeCastArgs = [number, ArrayBufferView, ArrayBufferView | null, number, number, number, boolean];
 
+/** What src/power hands the native sampler (validated there; the sampler copies it). */
+export interface NativePowerSamplerConfig {
+  periodS: number;
+  auxPeriodS: number;
+  gpus: number[];
+  rapl: boolean;
+  powercapRoot: string;
+  capacityTicks: number;
+}
+
+export interface NativePowerChannel {
+  kind: 'gpu' | 'rapl' | 'process';
+  label: string;
+  gpuIndex?: number;
+  name?: string;
+  uuid?: string;
+  powerLimitW?: number | null;
+  /** False when the GPU's energy comes from integrating power; `energyFallback` says why. */
+  energyCounter?: boolean;
+  energyFallback?: string;
+  path?: string;
+  maxEnergyRangeUj?: number;
+}
+
+export interface NativePowerSamplerStart {
+  channels: NativePowerChannel[];
+  unavailable: { source: string; reason: string }[];
+  /** Column names of the rows drain() returns. */
+  fields: string[];
+  nvmlLibrary?: string;
+  driverVersion?: string;
+}
+
+export interface NativePowerSamplerStats {
+  ticks: number;
+  samples: number;
+  overrunSamples: number;
+  threadCpuTimeS: number;
+  periodS: number;
+  pendingSamples: number;
+}
+
+export interface NativePowerSampler {
+  /** Loads NVML (when GPUs are asked for) on a worker thread, opens the channels, starts the thread. */
+  start(): Promise<NativePowerSamplerStart>;
+  /** Every pending sample, `fields.length` numbers each (NaN where a reading is absent). */
+  drain(): Float64Array;
+  /** Take a sample now rather than at the next period. */
+  kick(): void;
+  stats(): NativePowerSamplerStats;
+  stop(): void;
+}
+
 export interface NativeAddon {
   addonVersion: string;
+  PowerSampler: new (config: NativePowerSamplerConfig) => NativePowerSampler;
   buildInfo(): NativeBuildInfo;
   /** Loads NVML, NCCL and the CUDA module (once per process) on a worker thread and probes the rest. */
   capabilities(): Promise<NativeCapabilities>;

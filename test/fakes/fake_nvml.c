@@ -1,5 +1,11 @@
 /* A fake libnvidia-ml.so.1 for tests: JOULE_FAKE_NVML_GPUS devices (default 2) that draw a constant
- * JOULE_FAKE_NVML_POWER_W (default 100 W) and count energy from the time nvmlInit was called. */
+ * JOULE_FAKE_NVML_POWER_W (default 100 W) and count energy from the time nvmlInit was called.
+ * JOULE_FAKE_NVML_TRACE names a script that replaces the constant per device, so tests can integrate
+ * analytically; its lines (times in seconds after `origin`, a CLOCK_MONOTONIC time, default nvmlInit):
+ *   origin <monotonic seconds>
+ *   power <gpu> <t> <watts>              piecewise-linear power through these points (sorted by t)
+ *   no-counter <gpu>                     nvmlDeviceGetTotalEnergyConsumption returns NOT_SUPPORTED
+ *   error <gpu> <energy|power> <from> <to> <code>   that call returns <code> while from <= t < to */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,10 +15,20 @@ typedef int nvmlReturn_t;
 typedef struct FakeDevice { unsigned int index; } *nvmlDevice_t;
 typedef struct { unsigned int gpu, memory; } nvmlUtilization_t;
 
-enum { MAX_DEVICES = 16 };
+enum { MAX_DEVICES = 16, MAX_POINTS = 64, MAX_ERRORS = 8 };
 static struct FakeDevice devices[MAX_DEVICES];
 static int initialised = 0;
 static double start_s = 0;
+
+struct ErrorSpan { int energy; double from, to; int code; };
+struct Script {
+  int points;
+  double t[MAX_POINTS], watts[MAX_POINTS];
+  int no_counter;
+  int errors;
+  struct ErrorSpan error[MAX_ERRORS];
+};
+static struct Script scripts[MAX_DEVICES];
 
 static double now_s(void) {
   struct timespec ts;
@@ -26,9 +42,80 @@ static unsigned int device_count(void) {
   return count > MAX_DEVICES ? MAX_DEVICES : count;
 }
 
-static double power_w(void) {
+static double constant_power_w(void) {
   const char* value = getenv("JOULE_FAKE_NVML_POWER_W");
   return value ? atof(value) : 100.0;
+}
+
+/* Reads JOULE_FAKE_NVML_TRACE; unknown lines are ignored so scripts can carry comments. */
+static void load_script(void) {
+  memset(scripts, 0, sizeof scripts);
+  const char* path = getenv("JOULE_FAKE_NVML_TRACE");
+  if (!path) return;
+  FILE* file = fopen(path, "r");
+  if (!file) return;
+  char line[256], call[16];
+  unsigned int gpu;
+  double a, b;
+  int code;
+  while (fgets(line, sizeof line, file)) {
+    if (sscanf(line, "origin %lf", &a) == 1) {
+      start_s = a;
+    } else if (sscanf(line, "power %u %lf %lf", &gpu, &a, &b) == 3 && gpu < MAX_DEVICES &&
+               scripts[gpu].points < MAX_POINTS) {
+      struct Script* s = &scripts[gpu];
+      s->t[s->points] = a;
+      s->watts[s->points] = b;
+      s->points++;
+    } else if (sscanf(line, "no-counter %u", &gpu) == 1 && gpu < MAX_DEVICES) {
+      scripts[gpu].no_counter = 1;
+    } else if (sscanf(line, "error %u %15s %lf %lf %d", &gpu, call, &a, &b, &code) == 5 &&
+               gpu < MAX_DEVICES && scripts[gpu].errors < MAX_ERRORS) {
+      struct ErrorSpan* e = &scripts[gpu].error[scripts[gpu].errors++];
+      e->energy = strcmp(call, "energy") == 0;
+      e->from = a;
+      e->to = b;
+      e->code = code;
+    }
+  }
+  fclose(file);
+}
+
+/* Power at time t (seconds after the origin): linear between points, constant outside them. */
+static double power_at(unsigned int gpu, double t) {
+  const struct Script* s = &scripts[gpu];
+  if (s->points == 0) return constant_power_w();
+  if (t <= s->t[0]) return s->watts[0];
+  for (int i = 1; i < s->points; ++i) {
+    if (t <= s->t[i]) {
+      double f = (t - s->t[i - 1]) / (s->t[i] - s->t[i - 1]);
+      return s->watts[i - 1] + f * (s->watts[i] - s->watts[i - 1]);
+    }
+  }
+  return s->watts[s->points - 1];
+}
+
+/* The exact integral of power_at from 0 to t, in joules (trapezoids are exact on linear pieces). */
+static double energy_until(unsigned int gpu, double t) {
+  const struct Script* s = &scripts[gpu];
+  if (t <= 0) return 0;
+  if (s->points == 0) return t * constant_power_w();
+  double joules = 0, previous = 0;
+  for (int i = 0; i < s->points && s->t[i] < t; ++i) {
+    if (s->t[i] > previous) {
+      joules += (s->t[i] - previous) * (power_at(gpu, previous) + s->watts[i]) / 2;
+      previous = s->t[i];
+    }
+  }
+  return joules + (t - previous) * (power_at(gpu, previous) + power_at(gpu, t)) / 2;
+}
+
+static int scripted_error(unsigned int gpu, int energy, double t) {
+  const struct Script* s = &scripts[gpu];
+  for (int i = 0; i < s->errors; ++i) {
+    if (s->error[i].energy == energy && t >= s->error[i].from && t < s->error[i].to) return s->error[i].code;
+  }
+  return 0;
 }
 
 nvmlReturn_t nvmlInit_v2(void) {
@@ -36,6 +123,7 @@ nvmlReturn_t nvmlInit_v2(void) {
   if (fail) return atoi(fail);
   initialised = 1;
   start_s = now_s();
+  load_script();
   return 0;
 }
 
@@ -86,15 +174,20 @@ nvmlReturn_t nvmlDeviceGetUUID(nvmlDevice_t device, char* uuid, unsigned int len
 
 #ifndef FAKE_NVML_OMIT_POWER_USAGE
 nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t device, unsigned int* milliwatts) {
-  (void)device;
-  *milliwatts = (unsigned int)(power_w() * 1000.0);
+  double t = now_s() - start_s;
+  int error = scripted_error(device->index, 0, t);
+  if (error) return error;
+  *milliwatts = (unsigned int)(power_at(device->index, t) * 1000.0 + 0.5);
   return 0;
 }
 #endif
 
 nvmlReturn_t nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t device, unsigned long long* millijoules) {
-  (void)device;
-  *millijoules = (unsigned long long)((now_s() - start_s) * power_w() * 1000.0);
+  if (scripts[device->index].no_counter) return 3; /* NVML_ERROR_NOT_SUPPORTED */
+  double t = now_s() - start_s;
+  int error = scripted_error(device->index, 1, t);
+  if (error) return error;
+  *millijoules = (unsigned long long)(energy_until(device->index, t) * 1000.0);
   return 0;
 }
 

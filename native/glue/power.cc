@@ -1,0 +1,171 @@
+// N-API glue for the power sampler: a PowerSampler class whose start() opens NVML on a worker thread.
+#include <memory>
+
+#include "addon.h"
+#include "power/sampler.h"
+
+namespace joule {
+namespace {
+
+const char* const kFieldNames[power::kFieldCount] = {
+    "timeS", "channel", "energyJ", "powerW", "utilizationPct", "smClockMHz", "temperatureC", "cpuTimeS",
+    "energyStatus", "powerStatus", "wraps", "resets"};
+
+const char* KindName(power::ChannelKind kind) {
+  switch (kind) {
+    case power::ChannelKind::kGpu: return "gpu";
+    case power::ChannelKind::kRapl: return "rapl";
+    case power::ChannelKind::kProcess: return "process";
+  }
+  return "unknown";
+}
+
+power::SamplerConfig ConfigFromJs(const Napi::Object& options) {
+  power::SamplerConfig config;
+  config.periodS = options.Get("periodS").As<Napi::Number>().DoubleValue();
+  config.auxPeriodS = options.Get("auxPeriodS").As<Napi::Number>().DoubleValue();
+  Napi::Array gpus = options.Get("gpus").As<Napi::Array>();
+  for (uint32_t i = 0; i < gpus.Length(); ++i) config.gpus.push_back(gpus.Get(i).As<Napi::Number>().Uint32Value());
+  config.rapl = options.Get("rapl").As<Napi::Boolean>().Value();
+  config.powercapRoot = options.Get("powercapRoot").As<Napi::String>().Utf8Value();
+  config.capacityTicks = options.Get("capacityTicks").As<Napi::Number>().Uint32Value();
+  return config;
+}
+
+Napi::Object DescribeChannel(Napi::Env env, const power::Channel& channel) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("kind", KindName(channel.kind));
+  out.Set("label", channel.label);
+  if (channel.kind == power::ChannelKind::kGpu) {
+    out.Set("gpuIndex", channel.gpuIndex);
+    out.Set("name", channel.gpu.name);
+    out.Set("uuid", channel.gpu.uuid);
+    out.Set("powerLimitW", channel.gpu.powerLimitW < 0 ? env.Null() : Napi::Number::New(env, channel.gpu.powerLimitW));
+    out.Set("energyCounter", channel.energyFallback.empty());
+    if (!channel.energyFallback.empty()) out.Set("energyFallback", channel.energyFallback);
+  }
+  if (channel.kind == power::ChannelKind::kRapl) {
+    out.Set("path", channel.path);
+    out.Set("maxEnergyRangeUj", static_cast<double>(channel.rangeUj));
+  }
+  return out;
+}
+
+class PowerSampler : public Napi::ObjectWrap<PowerSampler> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "PowerSampler",
+                       {InstanceMethod<&PowerSampler::Start>("start"), InstanceMethod<&PowerSampler::Drain>("drain"),
+                        InstanceMethod<&PowerSampler::Kick>("kick"), InstanceMethod<&PowerSampler::Stats>("stats"),
+                        InstanceMethod<&PowerSampler::Stop>("stop")});
+  }
+
+  explicit PowerSampler(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PowerSampler>(info) {
+    power::SamplerConfig config = ConfigFromJs(info[0].As<Napi::Object>());
+    needsNvml_ = !config.gpus.empty();
+    sampler_ = std::make_unique<power::Sampler>(std::move(config));
+  }
+
+ private:
+  class StartWorker : public Napi::AsyncWorker {
+   public:
+    StartWorker(Napi::Env env, PowerSampler* owner, bool needs_nvml)
+        : Napi::AsyncWorker(env), owner_(owner), addon_(JouleAddon::Of(env)), needsNvml_(needs_nvml),
+          deferred_(Napi::Promise::Deferred::New(env)) {
+      self_ = Napi::Persistent(owner->Value());
+    }
+    Napi::Promise Promise() { return deferred_.Promise(); }
+
+    void Execute() override {
+      const nvml::Nvml* nvml = nullptr;
+      if (needsNvml_) {
+        std::lock_guard<std::mutex> lock(addon_.librariesMutex);
+        addon_.libraries.nvml.Load();
+        nvml = &addon_.libraries.nvml;
+      }
+      owner_->sampler_->Start(nvml);
+    }
+    void OnOK() override {
+      Napi::Env env = Env();
+      const power::Sampler& sampler = *owner_->sampler_;
+      Napi::Object out = Napi::Object::New(env);
+      Napi::Array channels = Napi::Array::New(env, sampler.channels().size());
+      for (size_t i = 0; i < sampler.channels().size(); ++i) channels.Set(i, DescribeChannel(env, sampler.channels()[i]));
+      out.Set("channels", channels);
+      Napi::Array unavailable = Napi::Array::New(env, sampler.unavailable().size());
+      for (size_t i = 0; i < sampler.unavailable().size(); ++i) {
+        Napi::Object entry = Napi::Object::New(env);
+        entry.Set("source", sampler.unavailable()[i].source);
+        entry.Set("reason", sampler.unavailable()[i].reason);
+        unavailable.Set(i, entry);
+      }
+      out.Set("unavailable", unavailable);
+      out.Set("fields", FieldNames(env));
+      if (needsNvml_ && addon_.libraries.nvml.usable()) {
+        out.Set("nvmlLibrary", addon_.libraries.nvml.path());
+        out.Set("driverVersion", addon_.libraries.nvml.driverVersion());
+      }
+      deferred_.Resolve(out);
+    }
+    void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+
+   private:
+    PowerSampler* owner_;
+    JouleAddon& addon_;
+    bool needsNvml_;
+    Napi::Promise::Deferred deferred_;
+    Napi::ObjectReference self_;  // keeps the sampler alive while the worker uses it
+  };
+
+  static Napi::Array FieldNames(Napi::Env env) {
+    Napi::Array names = Napi::Array::New(env, power::kFieldCount);
+    for (uint32_t i = 0; i < power::kFieldCount; ++i) names.Set(i, kFieldNames[i]);
+    return names;
+  }
+
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    if (started_) throw Napi::Error::New(info.Env(), "PowerSampler.start() called twice");
+    started_ = true;
+    auto* worker = new StartWorker(info.Env(), this, needsNvml_);
+    Napi::Promise promise = worker->Promise();
+    worker->Queue();
+    return promise;
+  }
+
+  Napi::Value Drain(const Napi::CallbackInfo& info) {
+    buffer_.clear();
+    sampler_->Drain(&buffer_);
+    Napi::Float64Array out = Napi::Float64Array::New(info.Env(), buffer_.size());
+    std::copy(buffer_.begin(), buffer_.end(), out.Data());
+    return out;
+  }
+
+  void Kick(const Napi::CallbackInfo&) { sampler_->Kick(); }
+
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    power::SamplerStats stats = sampler_->Stats();
+    Napi::Object out = Napi::Object::New(info.Env());
+    out.Set("ticks", static_cast<double>(stats.ticks));
+    out.Set("samples", static_cast<double>(stats.samples));
+    out.Set("overrunSamples", static_cast<double>(stats.overrunSamples));
+    out.Set("threadCpuTimeS", stats.threadCpuTimeS);
+    out.Set("periodS", stats.periodS);
+    out.Set("pendingSamples", static_cast<double>(stats.pendingSamples));
+    return out;
+  }
+
+  void Stop(const Napi::CallbackInfo&) { sampler_->Stop(); }
+
+  std::unique_ptr<power::Sampler> sampler_;
+  std::vector<double> buffer_;
+  bool started_ = false;
+  bool needsNvml_ = false;
+};
+
+}  // namespace
+
+void RegisterPower(Napi::Env env, Napi::Object exports) {
+  exports.Set("PowerSampler", PowerSampler::Define(env));
+}
+
+}  // namespace joule

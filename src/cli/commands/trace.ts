@@ -1,0 +1,44 @@
+// `joule trace RUN`: a Chrome/Perfetto trace of a run's power counters and windows, per rank.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { CommandModule } from 'yargs';
+import { JouleError } from '../../errors';
+import { powerStreamFile, readRecords } from '../../power/records';
+import { chromeTrace } from '../../power/trace';
+import { printJson } from '../output';
+
+interface TraceArgs {
+  run: string;
+  out?: string;
+  json: boolean;
+}
+
+export const traceCommand: CommandModule<object, TraceArgs> = {
+  command: 'trace <run>',
+  describe: 'Export a run\'s power timeline and windows as Chrome/Perfetto trace JSON',
+  builder: (yargs) =>
+    yargs
+      .positional('run', { type: 'string', demandOption: true, describe: 'The run directory' })
+      .option('out', { type: 'string', describe: 'Where to write the trace (default RUN/trace.json; "-" for stdout)' })
+      .option('json', { type: 'boolean', default: false, describe: 'Print what was written as JSON' })
+      .example('$0 trace runs/2026-11-22T05-30-00', 'Write runs/.../trace.json; open it in ui.perfetto.dev or chrome://tracing')
+      .example('$0 trace runs/last --out - > trace.json', 'Write the trace to stdout'),
+  handler: (args) => {
+    if (!fs.existsSync(args.run) || !fs.statSync(args.run).isDirectory()) {
+      throw new JouleError('JOULE_BAD_ARGUMENT', `not a run directory: ${args.run}`);
+    }
+    const source = powerStreamFile(args.run);
+    const trace = chromeTrace(readRecords(source));
+    const text = JSON.stringify(trace);
+    if (args.out === '-') {
+      process.stdout.write(`${text}\n`);
+      return;
+    }
+    const out = args.out ?? path.join(args.run, 'trace.json');
+    fs.writeFileSync(out, text, { mode: 0o644 });
+    const counters = trace.traceEvents.filter((e) => e.ph === 'C').length;
+    const spans = trace.traceEvents.filter((e) => e.ph === 'X').length;
+    if (args.json) printJson({ source, out, counterEvents: counters, spans });
+    else process.stdout.write(`wrote ${out}: ${counters} power counter points, ${spans} window spans (open in ui.perfetto.dev)\n`);
+  },
+};

@@ -1,0 +1,73 @@
+// Power records on disk: an append-only JSON-lines sink and a reader that survives a torn last line.
+import fs from 'node:fs';
+import path from 'node:path';
+import { JouleError } from '../errors';
+import { attribute, type Attribution, type RankPower } from './attribution';
+import type { PowerSink } from './monitor';
+import { defaultEnergyProfile, type EnergyProfile } from './profile';
+import type { WindowResult } from './types';
+
+/**
+ * Appends each record as one line of `<dir>/<stream>.jsonl` (0644, opened O_APPEND): a crash leaves
+ * every complete line readable. For standalone use; in a launched job world.stream does this.
+ */
+export function jsonlSink(dir: string): PowerSink {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+  const files = new Map<string, number>();
+  return (stream, record) => {
+    let fd = files.get(stream);
+    if (fd === undefined) {
+      fd = fs.openSync(path.join(dir, `${stream}.jsonl`), 'a', 0o644);
+      files.set(stream, fd);
+    }
+    fs.writeSync(fd, `${JSON.stringify(record)}\n`);
+  };
+}
+
+/** Every complete record of a JSON-lines file; a line cut short by a crash is skipped. */
+export function readRecords(file: string): Record<string, unknown>[] {
+  const text = fs.readFileSync(file, 'utf8');
+  const records: Record<string, unknown>[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      records.push(JSON.parse(line));
+    } catch {
+      // Only a torn final line is expected; anything else is still better skipped than fatal.
+    }
+  }
+  return records;
+}
+
+/** The power stream of a run directory, wherever the runtime put it. */
+export function powerStreamFile(runDir: string): string {
+  for (const name of ['power.jsonl', path.join('streams', 'power.jsonl')]) {
+    const file = path.join(runDir, name);
+    if (fs.existsSync(file)) return file;
+  }
+  throw new JouleError('JOULE_BAD_ARGUMENT', `no power records in ${runDir} (looked for power.jsonl and streams/power.jsonl)`);
+}
+
+/** The per-rank energies and the attribution of a run's power records (what run.json's energy holds). */
+export function energySummary(records: Record<string, unknown>[], profile: EnergyProfile = defaultEnergyProfile): Attribution {
+  const ranks = new Map<number, RankPower>();
+  const idle = new Map<number, WindowResult>();
+  for (const record of records) {
+    const rank = typeof record.rank === 'number' ? record.rank : 0;
+    if (record.type === 'power-run') {
+      ranks.set(rank, {
+        rank,
+        localRank: typeof record.localRank === 'number' ? record.localRank : 0,
+        host: typeof record.host === 'string' ? record.host : 'localhost',
+        run: record as unknown as WindowResult,
+      });
+    } else if (record.type === 'power-window' && record.name === 'idle-baseline') {
+      idle.set(rank, record as unknown as WindowResult);
+    }
+  }
+  for (const [rank, window] of idle) {
+    const entry = ranks.get(rank);
+    if (entry) entry.idle = window;
+  }
+  return attribute([...ranks.values()], profile);
+}
