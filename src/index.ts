@@ -16,3 +16,12 @@ export {
   type HalfDType,
 } from './precision/cast';
 export * from './power';
+export { LossScaler, type LossScalerOptions, type LossScalerState, type UnscaleResult, type UpdateResult } from './precision/loss-scaler';
+export {
+  StaticPolicy,
+  type AdaptivePolicyOptions,
+  type Precision,
+  type PrecisionDecision,
+  type PrecisionObservation,
+  type PrecisionPolicy,
+} from './precision/policy';
