@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { isJouleError } from '../../src/errors';
 import { LossScaler } from '../../src/precision/loss-scaler';
+import { StaticPolicy } from '../../src/precision/policy';
 
 describe('precision: LossScaler', () => {
   it("starts at GradScaler's defaults: 2^16, x2 after 2000 clean steps, x0.5 on overflow", () => {
@@ -107,8 +108,7 @@ describe('precision: LossScaler', () => {
 });
 
 describe('precision: StaticPolicy', () => {
-  it('turns a precision name into a decision (f16 turns loss scaling on) and checks checkpoints', async () => {
-    const { StaticPolicy } = await import('../../src/precision/policy');
+  it('turns a precision name into a decision (f16 turns loss scaling on) and checks checkpoints', () => {
     assert.deepEqual(new StaticPolicy('bf16').decide(0), { compute: 'bf16', wire: 'bf16', lossScaling: false });
     assert.deepEqual(new StaticPolicy('f16').decide(7).lossScaling, {});
     const mixed = new StaticPolicy({ compute: 'f32', wire: 'bf16', lossScaling: false });
