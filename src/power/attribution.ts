@@ -88,10 +88,12 @@ export function attribute(ranks: RankPower[], profile: EnergyProfile): Attributi
   for (const [host, members] of byHost) {
     const domains: Record<string, number> = {};
     let readerRank: number | null = null;
+    let measuresCpu = false;
     for (const member of members) {
       for (const figure of member.run.figures.filter((f) => f.nodeLevel)) {
         domains[figure.device] = (domains[figure.device] ?? 0) + figure.energyJ;
         readerRank = member.rank;
+        measuresCpu ||= figure.device.startsWith('package');
       }
     }
     const nodeLevelJ = sum(Object.values(domains));
@@ -101,8 +103,8 @@ export function attribute(ranks: RankPower[], profile: EnergyProfile): Attributi
       const figures = member.run.figures;
       const cpuShare = totalCpuS > 0 ? member.run.cpuTimeS / totalCpuS : 1 / members.length;
       const gpuJ = sum(figures.filter(isGpuMeasurement).map((f) => f.energyJ));
-      // With RAPL on the node, its share replaces the rank's CPU model; without, the model stands.
-      const models = figures.filter((f) => f.source === 'model' && !(hasNodeLevel && f.kind === 'cpu'));
+      // With a RAPL package counter on the node, its share replaces the rank's CPU model.
+      const models = figures.filter((f) => f.source === 'model' && !(measuresCpu && f.kind === 'cpu'));
       for (const figure of figures) {
         if (figure.nodeLevel || (figure.source === 'model' && !models.includes(figure))) continue;
         sources[figure.source] = (sources[figure.source] ?? 0) + figure.energyJ;

@@ -266,6 +266,11 @@ export class PowerMonitor implements PowerWindows {
     });
   }
 
+  /** A RAPL package counter measures the CPU; without one (DRAM alone, or none) the CPU model stands. */
+  private measuresCpuPackage(): boolean {
+    return this.channels.some((c) => c.info.kind === 'rapl' && c.info.label.startsWith('package'));
+  }
+
   private maxGapS(): number {
     return 2.5 * this.periodS + 0.02;
   }
@@ -330,7 +335,7 @@ export class PowerMonitor implements PowerWindows {
   private finishTick(t: number, windows: OpenWindow[]): void {
     let measured: number | null = null;
     let model = 0;
-    const hasRapl = this.channels.some((c) => c.info.kind === 'rapl');
+    const hasRapl = this.measuresCpuPackage();
     for (const state of this.channels) {
       if (state.instantW === null || state.lastTimeS !== t) continue;
       if (state.info.kind === 'process') {
@@ -369,7 +374,7 @@ export class PowerMonitor implements PowerWindows {
     const endS = window.endS!;
     const durationS = endS - window.startS;
     const figures: EnergyFigure[] = [];
-    const hasRapl = this.channels.some((c) => c.info.kind === 'rapl');
+    const hasRapl = this.measuresCpuPackage();
     let cpuTimeS = 0;
     this.channels.forEach((state, index) => {
       const acc = window.acc[index];
