@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { isJouleError } from '../../src/errors';
 import { LossScaler } from '../../src/precision/loss-scaler';
-import { StaticPolicy } from '../../src/precision/policy';
+import { StaticPolicy, type PrecisionPolicy } from '../../src/precision/policy';
 
 describe('precision: LossScaler', () => {
   it("starts at GradScaler's defaults: 2^16, x2 after 2000 clean steps, x0.5 on overflow", () => {
@@ -109,8 +109,10 @@ describe('precision: LossScaler', () => {
 
 describe('precision: StaticPolicy', () => {
   it('turns a precision name into a decision (f16 turns loss scaling on) and checks checkpoints', () => {
-    assert.deepEqual(new StaticPolicy('bf16').decide(0), { compute: 'bf16', wire: 'bf16', lossScaling: false });
-    assert.deepEqual(new StaticPolicy('f16').decide(7).lossScaling, {});
+    const bf16: PrecisionPolicy = new StaticPolicy('bf16');
+    const f16: PrecisionPolicy = new StaticPolicy('f16');
+    assert.deepEqual(bf16.decide(0), { compute: 'bf16', wire: 'bf16', lossScaling: false });
+    assert.deepEqual(f16.decide(7).lossScaling, {});
     const mixed = new StaticPolicy({ compute: 'f32', wire: 'bf16', lossScaling: false });
     mixed.load(mixed.state());
     assert.throws(() => mixed.load(new StaticPolicy('f32').state()), (e: unknown) => isJouleError(e, 'JOULE_BAD_ARGUMENT'));
