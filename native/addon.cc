@@ -25,6 +25,7 @@ JouleAddon::JouleAddon(Napi::Env env, Napi::Object exports) : addonDir(Directory
   RegisterInfo(env, exports);
   RegisterCast(env, exports);
   RegisterPower(env, exports);
+  RegisterComm(env, exports);
 }
 
 }  // namespace joule

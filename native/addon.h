@@ -27,5 +27,6 @@ class JouleAddon : public Napi::Addon<JouleAddon> {
 void RegisterInfo(Napi::Env env, Napi::Object exports);
 void RegisterCast(Napi::Env env, Napi::Object exports);
 void RegisterPower(Napi::Env env, Napi::Object exports);
+void RegisterComm(Napi::Env env, Napi::Object exports);
 
 }  // namespace joule

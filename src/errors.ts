@@ -9,7 +9,8 @@ export type JouleErrorCode =
   | 'JOULE_TIMEOUT'
   | 'JOULE_RANK_FAILED'
   | 'JOULE_ABORTED'
-  | 'JOULE_NATIVE_ERROR';
+  | 'JOULE_NATIVE_ERROR'
+  | 'JOULE_WIRE_OVERFLOW';
 
 export interface JouleErrorDetails {
   rank?: number;

@@ -25,3 +25,5 @@ export {
   type PrecisionObservation,
   type PrecisionPolicy,
 } from './precision/policy';
+export { Communicator } from './comm/communicator';
+export type { BackendName, CommBuffer, CommWorld, CommunicatorOptions, DType, ReduceOp, ReduceOptions, WirePrecision } from './comm/types';

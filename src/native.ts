@@ -121,7 +121,53 @@ export interface NativePowerSampler {
   stop(): void;
 }
 
+/** What native/glue/comm.cc copies out of a communicator's configuration. */
+export interface NativeShmConfig {
+  backend: 'shm';
+  rank: number;
+  size: number;
+  /** POSIX shared-memory name, "/joule.<job>.<comm>.<nonce>". */
+  name: string;
+  /** True on the rank that creates the segment (mode 0600); the others attach. */
+  create: boolean;
+  chunkBytes: number;
+  smallBytes: number;
+  p2pBytes: number;
+}
+
+/** One operation, with enums as the numeric codes of native/comm/types.h (src/comm/native-types.ts). */
+export interface NativeOpSpec {
+  kind: number;
+  dtype: number;
+  redop: number;
+  wire: number;
+  count: number;
+  root: number;
+  tag: number;
+  timeoutS: number;
+  in?: ArrayBufferView;
+  out?: ArrayBufferView;
+}
+
+export interface NativeOpResult {
+  /** Elements that became ±Inf when rounded to the wire dtype from finite values, summed over ranks. */
+  wireOverflows: number;
+  /** Wall time of all iterations, measured on the communicator's thread. */
+  seconds: number;
+}
+
+/** A communicator's native handle: its own thread runs the operations in submission order. */
+export interface NativeComm {
+  /** Rejects with an Error carrying `code` (JOULE_COLLECTIVE_MISMATCH, JOULE_TIMEOUT, JOULE_ABORTED, ...). */
+  submit(op: NativeOpSpec, iterations?: number): Promise<NativeOpResult>;
+  abort(reason: string): void;
+  /** Removes the shared-memory name once every rank has mapped it. */
+  unlink(): void;
+  close(): void;
+}
+
 export interface NativeAddon {
+  NativeComm: new (config: NativeShmConfig) => NativeComm;
   addonVersion: string;
   PowerSampler: new (config: NativePowerSamplerConfig) => NativePowerSampler;
   buildInfo(): NativeBuildInfo;

@@ -1,0 +1,72 @@
+// The communicator thread: pops jobs, runs them on the backend, reports each completion.
+#include "comm/engine.h"
+
+#include <sched.h>
+
+#include "comm/futex.h"
+
+namespace joule::comm {
+
+namespace {
+// After a job, keep polling this long for the next one before sleeping: back-to-back small
+// collectives then skip the condition-variable wake-up.
+constexpr int64_t kLingerNs = 50 * 1000;
+}  // namespace
+
+Engine::Engine(std::unique_ptr<Backend> backend, std::function<void(Completion&&)> done)
+    : backend_(std::move(backend)), done_(std::move(done)), thread_([this] { Loop(); }) {}
+
+Engine::~Engine() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+void Engine::Submit(uint64_t id, const Op& op, int iterations) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    jobs_.push_back(Job{id, op, iterations});
+  }
+  queued_.fetch_add(1, std::memory_order_release);
+  wake_.notify_one();
+}
+
+void Engine::Loop() {
+  for (;;) {
+    if (queued_.load(std::memory_order_acquire) == 0) {
+      const int64_t until = NowNs() + kLingerNs;
+      while (queued_.load(std::memory_order_acquire) == 0 && NowNs() < until) sched_yield();
+    }
+    Job job;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      if (jobs_.empty()) return;  // stopping with nothing left
+      job = jobs_.front();
+      jobs_.pop_front();
+    }
+    queued_.fetch_sub(1, std::memory_order_acq_rel);
+    Completion completion;
+    completion.id = job.id;
+    const int64_t start = NowNs();
+    try {
+      for (int i = 0; i < job.iterations; ++i) {
+        OpResult result = backend_->Run(job.op);
+        completion.result.wireOverflows += result.wireOverflows;
+      }
+    } catch (const CommError& error) {
+      completion.code = error.code();
+      completion.message = error.what();
+    } catch (const std::exception& error) {
+      completion.code = "JOULE_NATIVE_ERROR";
+      completion.message = error.what();
+    }
+    completion.seconds = static_cast<double>(NowNs() - start) * 1e-9;
+    done_(std::move(completion));
+  }
+}
+
+}  // namespace joule::comm

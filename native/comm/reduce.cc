@@ -1,0 +1,167 @@
+// Reduction kernels, instantiated per (buffer type, stage type, accumulator, op).
+#include "comm/reduce.h"
+
+#include <cmath>
+#include <cstring>
+#include <type_traits>
+
+#include "cast/scalar.h"
+
+namespace joule::comm {
+namespace {
+
+// Tags so bf16 and f16 (both 16-bit patterns) pick different conversions.
+struct Bf16 { uint16_t bits; };
+struct F16 { uint16_t bits; };
+
+template <typename T> struct Acc { using type = T; };
+template <> struct Acc<Bf16> { using type = float; };
+template <> struct Acc<F16> { using type = float; };
+
+inline float ToAcc(float v) { return v; }
+inline double ToAcc(double v) { return v; }
+inline int32_t ToAcc(int32_t v) { return v; }
+inline int64_t ToAcc(int64_t v) { return v; }
+inline float ToAcc(Bf16 v) { return cast::Bf16ToF32(v.bits); }
+inline float ToAcc(F16 v) { return cast::F16ToF32(v.bits); }
+
+template <typename T> struct Store;
+template <> struct Store<float> { static float From(float v) { return v; } };
+template <> struct Store<double> { static double From(double v) { return v; } };
+template <> struct Store<int32_t> { static int32_t From(int32_t v) { return v; } };
+template <> struct Store<int64_t> { static int64_t From(int64_t v) { return v; } };
+template <> struct Store<Bf16> { static Bf16 From(float v) { return Bf16{cast::F32ToBf16(v)}; } };
+template <> struct Store<F16> { static F16 From(float v) { return F16{cast::F32ToF16(v)}; } };
+
+template <typename T> constexpr bool kIsHalf = false;
+template <> constexpr bool kIsHalf<Bf16> = true;
+template <> constexpr bool kIsHalf<F16> = true;
+
+// Integer sum and product wrap (two's complement), as C's unsigned arithmetic and JS's `| 0` do.
+template <typename A> inline A Add(A a, A b) { return a + b; }
+template <> inline int32_t Add(int32_t a, int32_t b) { return static_cast<int32_t>(static_cast<uint32_t>(a) + static_cast<uint32_t>(b)); }
+template <> inline int64_t Add(int64_t a, int64_t b) { return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b)); }
+template <typename A> inline A Mul(A a, A b) { return a * b; }
+template <> inline int32_t Mul(int32_t a, int32_t b) { return static_cast<int32_t>(static_cast<uint32_t>(a) * static_cast<uint32_t>(b)); }
+template <> inline int64_t Mul(int64_t a, int64_t b) { return static_cast<int64_t>(static_cast<uint64_t>(a) * static_cast<uint64_t>(b)); }
+
+template <RedOp OP, typename A> inline A Combine(A a, A b) {
+  if constexpr (OP == RedOp::Sum || OP == RedOp::Avg) return Add(a, b);
+  else if constexpr (OP == RedOp::Prod) return Mul(a, b);
+  else if constexpr (OP == RedOp::Max) return b > a ? b : a;
+  else return b < a ? b : a;
+}
+
+template <typename A> inline bool Finite(A v) {
+  if constexpr (std::is_floating_point_v<A>) return std::isfinite(v);
+  else return true;
+}
+
+constexpr size_t kBlock = 1024;
+
+template <typename B, typename S, RedOp OP>
+uint64_t ReduceT(int ranks, const B* own, const S* const* stages, int stageCount, size_t count, S* outStage, B* outUser) {
+  using A = typename Acc<S>::type;
+  static_assert(std::is_same_v<A, typename Acc<B>::type> || kIsHalf<S>, "accumulator mismatch");
+  A acc[kBlock];
+  uint64_t overflows = 0;
+  for (size_t base = 0; base < count; base += kBlock) {
+    const size_t n = count - base < kBlock ? count - base : kBlock;
+    int first = 0;
+    if (own != nullptr) {
+      const B* src = own + base;
+      for (size_t i = 0; i < n; ++i) acc[i] = ToAcc(src[i]);
+    } else {
+      const S* src = stages[0] + base;
+      for (size_t i = 0; i < n; ++i) acc[i] = ToAcc(src[i]);
+      first = 1;
+    }
+    for (int p = first; p < stageCount; ++p) {
+      const S* src = stages[p] + base;
+      for (size_t i = 0; i < n; ++i) acc[i] = Combine<OP>(acc[i], static_cast<A>(ToAcc(src[i])));
+    }
+    if constexpr (OP == RedOp::Avg) {
+      const A divisor = static_cast<A>(ranks);
+      for (size_t i = 0; i < n; ++i) acc[i] = acc[i] / divisor;
+    }
+    if constexpr (std::is_same_v<S, B>) {
+      if (outStage != nullptr) for (size_t i = 0; i < n; ++i) outStage[base + i] = Store<S>::From(acc[i]);
+      if (outUser != nullptr) for (size_t i = 0; i < n; ++i) outUser[base + i] = Store<B>::From(acc[i]);
+    } else {
+      // Wire type: round once, count finite values that became ±Inf, hand back the rounded value.
+      S* stage = outStage != nullptr ? outStage + base : nullptr;
+      for (size_t i = 0; i < n; ++i) {
+        const S rounded = Store<S>::From(acc[i]);
+        const float back = ToAcc(rounded);
+        overflows += (Finite(acc[i]) && !std::isfinite(back)) ? 1 : 0;
+        if (stage != nullptr) stage[i] = rounded;
+        if (outUser != nullptr) outUser[base + i] = static_cast<B>(back);
+      }
+    }
+  }
+  return overflows;
+}
+
+template <typename B, typename S>
+uint64_t ReduceOp(RedOp op, int ranks, const void* own, const void* const* stages, int stageCount, size_t count, void* outStage, void* outUser) {
+  auto o = static_cast<const B*>(own);
+  auto s = reinterpret_cast<const S* const*>(stages);
+  auto os = static_cast<S*>(outStage);
+  auto ou = static_cast<B*>(outUser);
+  switch (op) {
+    case RedOp::Sum: return ReduceT<B, S, RedOp::Sum>(ranks, o, s, stageCount, count, os, ou);
+    case RedOp::Avg: return ReduceT<B, S, RedOp::Avg>(ranks, o, s, stageCount, count, os, ou);
+    case RedOp::Max: return ReduceT<B, S, RedOp::Max>(ranks, o, s, stageCount, count, os, ou);
+    case RedOp::Min: return ReduceT<B, S, RedOp::Min>(ranks, o, s, stageCount, count, os, ou);
+    case RedOp::Prod: return ReduceT<B, S, RedOp::Prod>(ranks, o, s, stageCount, count, os, ou);
+  }
+  return 0;
+}
+
+template <typename From, typename To>
+uint64_t ConvertT(const From* src, To* dst, size_t count) {
+  uint64_t overflows = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const auto value = ToAcc(src[i]);
+    dst[i] = Store<To>::From(value);
+    if constexpr (kIsHalf<To>) overflows += (Finite(value) && !std::isfinite(ToAcc(dst[i]))) ? 1 : 0;
+  }
+  return overflows;
+}
+
+}  // namespace
+
+DType StageType(DType dtype, Wire wire) {
+  if (wire == Wire::BF16) return DType::BF16;
+  if (wire == Wire::F16) return DType::F16;
+  return dtype;
+}
+
+uint64_t Reduce(DType dtype, Wire wire, RedOp op, int ranks, const void* own, const void* const* stages,
+                int stageCount, size_t count, void* outStage, void* outUser) {
+  if (wire == Wire::BF16) return ReduceOp<float, Bf16>(op, ranks, own, stages, stageCount, count, outStage, outUser);
+  if (wire == Wire::F16) return ReduceOp<float, F16>(op, ranks, own, stages, stageCount, count, outStage, outUser);
+  switch (dtype) {
+    case DType::F32: return ReduceOp<float, float>(op, ranks, own, stages, stageCount, count, outStage, outUser);
+    case DType::F64: return ReduceOp<double, double>(op, ranks, own, stages, stageCount, count, outStage, outUser);
+    case DType::I32: return ReduceOp<int32_t, int32_t>(op, ranks, own, stages, stageCount, count, outStage, outUser);
+    case DType::I64: return ReduceOp<int64_t, int64_t>(op, ranks, own, stages, stageCount, count, outStage, outUser);
+    case DType::BF16: return ReduceOp<Bf16, Bf16>(op, ranks, own, stages, stageCount, count, outStage, outUser);
+    case DType::F16: return ReduceOp<F16, F16>(op, ranks, own, stages, stageCount, count, outStage, outUser);
+  }
+  return 0;
+}
+
+uint64_t ConvertCopy(DType from, DType to, const void* src, void* dst, size_t count) {
+  if (from == to) {
+    if (src != dst && count > 0) std::memcpy(dst, src, count * DTypeBytes(from));
+    return 0;
+  }
+  if (from == DType::F32 && to == DType::BF16) return ConvertT(static_cast<const float*>(src), static_cast<Bf16*>(dst), count);
+  if (from == DType::F32 && to == DType::F16) return ConvertT(static_cast<const float*>(src), static_cast<F16*>(dst), count);
+  if (from == DType::BF16 && to == DType::F32) return ConvertT(static_cast<const Bf16*>(src), static_cast<float*>(dst), count);
+  if (from == DType::F16 && to == DType::F32) return ConvertT(static_cast<const F16*>(src), static_cast<float*>(dst), count);
+  throw CommError("JOULE_NATIVE_ERROR", std::string("no conversion from ") + DTypeName(from) + " to " + DTypeName(to));
+}
+
+}  // namespace joule::comm

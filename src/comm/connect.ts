@@ -1,0 +1,96 @@
+// Rendezvous: picks a communicator's backend and connects its members through the world's key-value.
+import crypto from 'node:crypto';
+import { JouleError } from '../errors';
+import { native, type NativeComm } from '../native';
+import { kindCode, dtypeCode } from './native-types';
+import type { BackendName, CommWorld, CommunicatorOptions } from './types';
+
+export interface Member {
+  worldRank: number;
+  nodeRank: number;
+}
+
+let autoReported = false;
+
+/** The backend `requested` resolves to for these members, or a JOULE_BACKEND_UNAVAILABLE error. */
+export function chooseBackend(requested: BackendName, members: readonly Member[]): { backend: 'shm'; why: string } {
+  const oneNode = members.every((m) => m.nodeRank === members[0].nodeRank);
+  if (requested === 'nccl') {
+    throw new JouleError('JOULE_BACKEND_UNAVAILABLE', 'backend nccl: not available in this build of joule\'s collectives yet (use shm or tcp)');
+  }
+  if (requested === 'tcp') {
+    throw new JouleError('JOULE_BACKEND_UNAVAILABLE', 'backend tcp: not available in this build of joule\'s collectives yet (use shm)');
+  }
+  if (!oneNode) {
+    throw new JouleError(
+      'JOULE_BACKEND_UNAVAILABLE',
+      `backend ${requested}: the ranks span ${new Set(members.map((m) => m.nodeRank)).size} nodes and the tcp backend is not available yet`,
+    );
+  }
+  return { backend: 'shm', why: requested === 'auto' ? `all ${members.length} ranks share one node and no GPU backend is in use` : 'requested' };
+}
+
+// Segment names must be unique on the node and say which job made them (for clean-up by hand).
+function segmentName(world: CommWorld, id: string): string {
+  const job = crypto.createHash('sha256').update(world.runDir).digest('hex').slice(0, 12);
+  const safeId = id.replace(/[^A-Za-z0-9.]/g, '_');
+  return `/joule.${job}.${safeId}.${crypto.randomBytes(6).toString('hex')}`;
+}
+
+function envBytes(name: string, fallback: number): number {
+  const value = process.env[name];
+  if (value === undefined || value === '') return fallback;
+  const bytes = Number(value);
+  if (!Number.isInteger(bytes) || bytes < 4096) {
+    throw new JouleError('JOULE_BAD_ARGUMENT', `${name} must be an integer number of bytes >= 4096, got ${value}`);
+  }
+  return bytes;
+}
+
+export async function connectBackend(
+  world: CommWorld,
+  id: string,
+  members: readonly Member[],
+  rank: number,
+  options: CommunicatorOptions & { backend: BackendName; timeoutS: number },
+): Promise<{ handle: NativeComm; backend: string }> {
+  const { backend, why } = chooseBackend(options.backend, members);
+  if (options.backend === 'auto' && !autoReported && world.rank === 0) {
+    autoReported = true;
+    process.stderr.write(`joule: collectives use the ${backend} backend (${why})\n`);
+  }
+  const key = `comm/${id}/shm`;
+  const config = {
+    backend,
+    rank,
+    size: members.length,
+    name: '',
+    create: rank === 0,
+    chunkBytes: options.shmChunkBytes ?? envBytes('JOULE_SHM_CHUNK_BYTES', 256 * 1024),
+    smallBytes: options.shmSmallBytes ?? envBytes('JOULE_SHM_SMALL_BYTES', 32 * 1024),
+    p2pBytes: 256 * 1024,
+  };
+  let handle: NativeComm;
+  if (rank === 0) {
+    config.name = segmentName(world, id);
+    try {
+      handle = new (native().NativeComm)(config);
+    } catch (error) {
+      // Tell the other members, so they fail now rather than at their timeout.
+      await world.kv.set(key, `error:${(error as Error).message}`);
+      throw error;
+    }
+    await world.kv.set(key, config.name);
+  } else {
+    const value = await world.kv.wait(key, options.timeoutS * 1000);
+    if (value.startsWith('error:')) {
+      throw new JouleError('JOULE_BACKEND_UNAVAILABLE', `communicator ${id}: rank 0 could not set up shm: ${value.slice(6)}`);
+    }
+    config.name = value;
+    handle = new (native().NativeComm)(config);
+  }
+  // Once every member has mapped the segment, its name can go: nothing is left behind after a crash.
+  await handle.submit({ kind: kindCode.barrier, dtype: dtypeCode.f32, redop: 0, wire: 0, count: 0, root: 0, tag: 0, timeoutS: options.timeoutS });
+  if (rank === 0) handle.unlink();
+  return { handle, backend };
+}

@@ -1,0 +1,82 @@
+// The shared-memory backend through the Communicator API, with ranks as separate processes.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { spawnRanks, type RankResult } from './spawn-ranks';
+
+const fixture = (name: string) => path.join(__dirname, 'fixtures', `${name}.ts`);
+
+function reports(results: RankResult[]): Record<string, unknown>[] {
+  return results.map((r) => {
+    assert.ok(r.report, `rank ${r.rank} printed no report (exit ${r.code}): ${r.stdout}${r.stderr}`);
+    return r.report as Record<string, unknown>;
+  });
+}
+
+describe('comm: shm backend', function () {
+  this.timeout(120_000);
+
+  for (const [size, counts] of [
+    [2, '0,1,7,300,5003,40001'],
+    [4, '0,1,5,300,5003'],
+  ] as const) {
+    it(`every collective, op and dtype matches the reference on ${size} ranks (in and out of place)`, async () => {
+      const results = await spawnRanks(fixture('correctness'), size, { TEST_COUNTS: counts });
+      for (const report of reports(results)) {
+        assert.equal(report.error, undefined, String(report.error));
+        assert.deepEqual(report.failures, []);
+        assert.ok((report.checked as number) > 10_000, `only ${report.checked} values checked`);
+        assert.equal(report.backend, 'shm');
+      }
+      assert.deepEqual(results.map((r) => r.code), Array(size).fill(0));
+    });
+  }
+
+  it('fails every rank with JOULE_COLLECTIVE_MISMATCH naming what each rank passed, then keeps working', async () => {
+    for (const report of reports(await spawnRanks(fixture('failures'), 3, { TEST_SCENARIO: 'mismatch' }))) {
+      const count = report.count as { code: string; message: string };
+      assert.equal(count.code, 'JOULE_COLLECTIVE_MISMATCH');
+      assert.match(count.message, /ranks 0,1 passed allreduce\(count=1000, dtype=f32, op=sum/);
+      assert.match(count.message, /rank 2 passed allreduce\(count=1001, dtype=f32, op=sum/);
+      const op = report.op as { code: string; message: string };
+      assert.equal(op.code, 'JOULE_COLLECTIVE_MISMATCH');
+      assert.match(op.message, /rank 0 passed allreduce\(count=100000, dtype=f32, op=max.*ranks 1,2 passed allreduce\(count=100000, dtype=f32, op=sum/);
+      const kind = report.kind as { code: string; message: string };
+      assert.equal(kind.code, 'JOULE_COLLECTIVE_MISMATCH');
+      assert.match(kind.message, /rank 0 passed broadcast\(count=8, dtype=f32, root=0.*ranks 1,2 passed allreduce/);
+      assert.deepEqual(report.after, [3, 6]);
+    }
+  });
+
+  it('times out with JOULE_TIMEOUT naming the rank that did not arrive', async () => {
+    const all = reports(await spawnRanks(fixture('failures'), 3, { TEST_SCENARIO: 'timeout' }));
+    for (const report of all.slice(0, 2)) {
+      const timeout = report.timeout as { code: string; message: string };
+      assert.equal(timeout.code, 'JOULE_TIMEOUT');
+      assert.match(timeout.message, /allreduce #2 timed out after 0.5 s on rank \d: rank 2 did not arrive/);
+    }
+  });
+
+  it('ends an in-flight collective with JOULE_ABORTED when a rank dies (the coordinator aborts)', async () => {
+    const results = await spawnRanks(fixture('failures'), 2, { TEST_SCENARIO: 'death' });
+    assert.equal(results[1].code, 17);
+    const report = results[0].report as Record<string, { code: string; message: string }>;
+    assert.equal(report.death.code, 'JOULE_ABORTED');
+    assert.match(report.death.message, /allreduce #2 on rank 0 aborted: job aborted: rank 1 exited with code 17/);
+    assert.equal(report.later.code, 'JOULE_ABORTED');
+  });
+
+  it('reduces with a bf16/f16 wire within the documented bound and reports f16 overflow', async () => {
+    for (const report of reports(await spawnRanks(fixture('failures'), 2, { TEST_SCENARIO: 'wire' }))) {
+      const overflow = report.overflow as { code: string; message: string };
+      assert.equal(overflow.code, 'JOULE_WIRE_OVERFLOW');
+      assert.match(overflow.message, /1 element\(s\) overflowed to ±Inf in the f16 wire format/);
+      assert.match((report.inputOverflow as { message: string }).message, /5000 element\(s\) overflowed/);
+      // 80000 in bf16 is 79872 (8 significant bits); 1 + 1 is exact.
+      assert.deepEqual(report.bf16Value, [79872, 2]);
+      for (const [key, ratio] of Object.entries(report.worstErrorOverBound as Record<string, number>)) {
+        assert.ok(ratio <= 1, `${key}: error is ${ratio} times the bound`);
+        assert.ok(ratio > 0, `${key}: no rounding error at all: the wire format was not used`);
+      }
+    }
+  });
+});
