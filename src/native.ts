@@ -181,6 +181,12 @@ export interface NativeAddon {
   castBench(...args: [...NativeCastArgs, number]): Promise<number>;
   /** memcpy of source.byteLength bytes, `iterations` times, split like the casts; resolves to seconds. */
   copyBench(source: ArrayBufferView, target: ArrayBufferView, iterations: number, threads: number): Promise<number>;
+  /**
+   * The host-staged CUDA cast (libjoule_cuda.so). Path and threads are ignored. Rejects with `code`
+   * JOULE_BACKEND_UNAVAILABLE (no module or no GPU) or JOULE_NATIVE_ERROR (a CUDA call failed).
+   */
+  cudaCast(...args: NativeCastArgs): Promise<NativeCastStats | undefined>;
+  cudaCast(...args: [...NativeCastArgs, number]): Promise<number>;
 }
 
 /** The paths tried, in order: JOULE_ADDON alone when set, else the cmake-js/node-gyp outputs. */

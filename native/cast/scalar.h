@@ -134,4 +134,18 @@ JOULE_HD double F32ToF64(float value) {
   return static_cast<double>(value);
 }
 
+// The scale multiply of the fused casts. A NaN passes through quieted with its payload, as x86's mulps
+// leaves it; spelled out because CUDA's multiply returns one canonical NaN instead.
+JOULE_HD float Scale(float value, float scale) {
+  uint32_t bits = FloatBits(value);
+  if ((bits & 0x7FFFFFFFu) > 0x7F800000u) return BitsFloat(bits | 0x00400000u);
+  return value * scale;
+}
+
+JOULE_HD double Scale(double value, double scale) {
+  uint64_t bits = DoubleBits(value);
+  if ((bits & 0x7FFFFFFFFFFFFFFFull) > 0x7FF0000000000000ull) return BitsDouble(bits | 0x0008000000000000ull);
+  return value * scale;
+}
+
 }  // namespace joule::cast

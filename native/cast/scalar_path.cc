@@ -14,7 +14,7 @@ void F32ToBf16Loop(const void* input, void* output, size_t count, float scale) {
   if (scale == 1.0f) {
     for (size_t i = 0; i < count; ++i) out[i] = F32ToBf16(in[i]);
   } else {
-    for (size_t i = 0; i < count; ++i) out[i] = F32ToBf16(in[i] * scale);
+    for (size_t i = 0; i < count; ++i) out[i] = F32ToBf16(Scale(in[i], scale));
   }
 }
 
@@ -24,7 +24,7 @@ void F32ToF16Loop(const void* input, void* output, size_t count, float scale) {
   if (scale == 1.0f) {
     for (size_t i = 0; i < count; ++i) out[i] = F32ToF16(in[i]);
   } else {
-    for (size_t i = 0; i < count; ++i) out[i] = F32ToF16(in[i] * scale);
+    for (size_t i = 0; i < count; ++i) out[i] = F32ToF16(Scale(in[i], scale));
   }
 }
 
@@ -34,7 +34,7 @@ void Bf16ToF32Loop(const void* input, void* output, size_t count, float scale) {
   if (scale == 1.0f) {
     for (size_t i = 0; i < count; ++i) out[i] = Bf16ToF32(in[i]);
   } else {
-    for (size_t i = 0; i < count; ++i) out[i] = Bf16ToF32(in[i]) * scale;
+    for (size_t i = 0; i < count; ++i) out[i] = Scale(Bf16ToF32(in[i]), scale);
   }
 }
 
@@ -44,7 +44,7 @@ void F16ToF32Loop(const void* input, void* output, size_t count, float scale) {
   if (scale == 1.0f) {
     for (size_t i = 0; i < count; ++i) out[i] = F16ToF32(in[i]);
   } else {
-    for (size_t i = 0; i < count; ++i) out[i] = F16ToF32(in[i]) * scale;
+    for (size_t i = 0; i < count; ++i) out[i] = Scale(F16ToF32(in[i]), scale);
   }
 }
 
@@ -55,7 +55,7 @@ void F64ToF32Loop(const void* input, void* output, size_t count, float scale) {
   if (scale == 1.0f) {
     for (size_t i = 0; i < count; ++i) out[i] = F64ToF32(in[i]);
   } else {
-    for (size_t i = 0; i < count; ++i) out[i] = F64ToF32(in[i] * factor);
+    for (size_t i = 0; i < count; ++i) out[i] = F64ToF32(Scale(in[i], factor));
   }
 }
 
@@ -66,7 +66,7 @@ void F32ToF64Loop(const void* input, void* output, size_t count, float scale) {
   if (scale == 1.0f) {
     for (size_t i = 0; i < count; ++i) out[i] = F32ToF64(in[i]);
   } else {
-    for (size_t i = 0; i < count; ++i) out[i] = F32ToF64(in[i]) * factor;
+    for (size_t i = 0; i < count; ++i) out[i] = Scale(F32ToF64(in[i]), factor);
   }
 }
 
@@ -76,7 +76,7 @@ void F32ToF32Loop(const void* input, void* output, size_t count, float scale) {
   if (scale == 1.0f) {
     if (in != out) std::memmove(out, in, count * sizeof(float));
   } else {
-    for (size_t i = 0; i < count; ++i) out[i] = in[i] * scale;
+    for (size_t i = 0; i < count; ++i) out[i] = Scale(in[i], scale);
   }
 }
 

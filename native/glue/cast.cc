@@ -199,6 +199,87 @@ Napi::Value CopyBench(const Napi::CallbackInfo& info) {
   return promise;
 }
 
+// The host-staged CUDA cast (libjoule_cuda.so through the loader): the CPU path's twin on a GPU, so the
+// same tests and benchmark can compare them. Rejects with `code` set, as the TypeScript layer expects.
+class CudaCastWorker : public Napi::AsyncWorker {
+ public:
+  CudaCastWorker(const Napi::CallbackInfo& info, Request request, int iterations)
+      : Napi::AsyncWorker(info.Env()),
+        addon_(JouleAddon::Of(info.Env())),
+        deferred_(Napi::Promise::Deferred::New(info.Env())),
+        request_(request),
+        iterations_(iterations) {
+    input_ = Napi::Persistent(info[1].As<Napi::Object>());
+    if (request.output != nullptr) output_ = Napi::Persistent(info[2].As<Napi::Object>());
+  }
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    const cuda::Api* api = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(addon_.librariesMutex);
+      auto& module = addon_.libraries.cuda;
+      if (!module.Load(addon_.addonDir)) {
+        code_ = "JOULE_BACKEND_UNAVAILABLE";
+        SetError("CUDA cast unavailable: " + module.reason());
+        return;
+      }
+      api = &module.api();
+    }
+    joule_cuda_cast_stats_t stats{};
+    auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < iterations_; ++i) {
+      int rc = api->CastHost(static_cast<int>(request_.direction), request_.input, request_.output, request_.count,
+                             request_.options.scale, request_.wantStats ? &stats : nullptr);
+      if (rc != 0) {
+        code_ = "JOULE_NATIVE_ERROR";
+        SetError("joule_cuda_cast_host failed: CUDA error " + std::to_string(rc) + ": " + api->ErrorString(rc));
+        return;
+      }
+    }
+    durationS_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    stats_.sumSquaredError = stats.sum_squared_error;
+    stats_.sumSquared = stats.sum_squared;
+    stats_.nonFinite = stats.non_finite;
+    stats_.overflow = stats.overflow;
+    stats_.underflow = stats.underflow;
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (iterations_ > 1) deferred_.Resolve(Napi::Number::New(env, durationS_));
+    else deferred_.Resolve(request_.wantStats ? StatsToJs(env, stats_) : env.Undefined());
+  }
+
+  void OnError(const Napi::Error& error) override {
+    error.Value().Set("code", code_);
+    deferred_.Reject(error.Value());
+  }
+
+ private:
+  JouleAddon& addon_;
+  Napi::Promise::Deferred deferred_;
+  Napi::ObjectReference input_;
+  Napi::ObjectReference output_;
+  Request request_;
+  int iterations_;
+  std::string code_;
+  cast::Stats stats_;
+  double durationS_ = 0;
+};
+
+// cudaCast(...castSync's arguments[, iterations]) -> Promise<stats | undefined>, or with iterations > 1
+// Promise<seconds> (the benchmark's form; each iteration includes both host <-> device copies).
+Napi::Value CudaCast(const Napi::CallbackInfo& info) {
+  int iterations = info.Length() > 7 ? info[7].As<Napi::Number>().Int32Value() : 1;
+  if (iterations < 1) throw Napi::RangeError::New(info.Env(), "iterations must be at least 1");
+  auto* worker = new CudaCastWorker(info, ParseRequest(info), iterations);
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
 Napi::Value CastPaths(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const auto& names = cast::PathNames();
@@ -226,6 +307,7 @@ void RegisterCast(Napi::Env env, Napi::Object exports) {
   exports.Set("castAsync", Napi::Function::New(env, CastAsync, "castAsync"));
   exports.Set("castBench", Napi::Function::New(env, CastBench, "castBench"));
   exports.Set("copyBench", Napi::Function::New(env, CopyBench, "copyBench"));
+  exports.Set("cudaCast", Napi::Function::New(env, CudaCast, "cudaCast"));
 }
 
 }  // namespace joule

@@ -16,6 +16,9 @@ bool CudaModule::Load(const std::string& addon_dir) {
   library_.Bind(api_.ErrorString, "joule_cuda_error_string");
   library_.Bind(api_.RuntimeVersion, "joule_cuda_runtime_version");
   library_.Bind(api_.DeviceCount, "joule_cuda_device_count");
+  library_.Bind(api_.Cast, "joule_cuda_cast");
+  library_.Bind(api_.CastStats, "joule_cuda_cast_stats");
+  library_.Bind(api_.CastHost, "joule_cuda_cast_host");
   if (!library_.missing().empty()) {
     reason_ = "symbol missing in " + library_.path() + ": " + dl::Join(library_.missing(), ", ");
     return false;

@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "cuda/joule_cuda.h"
 #include "dl/library.h"
 
 namespace joule::cuda {
@@ -12,6 +13,10 @@ struct Api {
   const char* (*ErrorString)(int) = nullptr;
   int (*RuntimeVersion)(int*) = nullptr;
   int (*DeviceCount)(int*) = nullptr;
+  // Casts (native/cuda/cast.cu): device buffers on a stream, device buffers with statistics, host-staged.
+  int (*Cast)(int, const void*, void*, size_t, float, void*) = nullptr;
+  int (*CastStats)(int, const void*, void*, size_t, float, joule_cuda_cast_stats_t*, void*) = nullptr;
+  int (*CastHost)(int, const void*, void*, size_t, float, joule_cuda_cast_stats_t*) = nullptr;
 };
 
 class CudaModule {

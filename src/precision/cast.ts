@@ -233,7 +233,10 @@ export async function castStatsAsync(input: CastArray, options: CastOptions): Pr
   }
 }
 
-/** For the benchmark: the flat native arguments of a cast into `out`. */
-export function castBenchArgs(input: CastArray, options: CastOptions & { out: CastArray }): NativeCastArgs {
-  return nativeArgs(input, options, true, false).args;
+/** Internal (the benchmark and the CUDA twin): checks the arguments and returns the native ones and the output. */
+export function castArgs(input: CastArray, options: CastOptions, wantStats = false): { args: NativeCastArgs; out: CastArray | null } {
+  return nativeArgs(input, options, !wantStats, wantStats);
 }
+
+/** Internal: turns what the addon returned into CastStats, or a native error into a JouleError. */
+export { toStats, nativeError };

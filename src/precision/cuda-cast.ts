@@ -1,0 +1,47 @@
+// The CUDA twin of cast()/castStats(): the same arguments, run by libjoule_cuda.so's kernels through
+// host-staged buffers. For tests that compare GPU bits with the CPU's and for `joule bench cast --device cuda`.
+import { JouleError, type JouleErrorCode } from '../errors';
+import { native } from '../native';
+import { castArgs, toStats, type CastArray, type CastOptions, type CastStats } from './cast';
+
+function cudaError(error: unknown): never {
+  const code = (error as { code?: string }).code;
+  const known: JouleErrorCode[] = ['JOULE_BACKEND_UNAVAILABLE', 'JOULE_NATIVE_ERROR'];
+  const message = (error as Error).message;
+  if (error instanceof JouleError) throw error;
+  throw new JouleError(known.includes(code as JouleErrorCode) ? (code as JouleErrorCode) : 'JOULE_NATIVE_ERROR', message, {
+    device: 'cuda',
+    libraryError: message,
+  });
+}
+
+/** cast() on the GPU (copies in, converts, copies back). Rejects with JOULE_BACKEND_UNAVAILABLE without one. */
+export async function cudaCast(input: CastArray, options: CastOptions): Promise<CastArray> {
+  const { args, out } = castArgs(input, options);
+  try {
+    await native().cudaCast(...args);
+  } catch (error) {
+    cudaError(error);
+  }
+  return out as CastArray;
+}
+
+/** castStats() on the GPU; relError's sums are added in a varying order there (last bits may differ). */
+export async function cudaCastStats(input: CastArray, options: CastOptions): Promise<CastStats> {
+  const { args } = castArgs(input, options, true);
+  try {
+    return toStats(await native().cudaCast(...args), input.length);
+  } catch (error) {
+    return cudaError(error);
+  }
+}
+
+/** Seconds for `iterations` host-staged GPU casts into `options.out` (the benchmark's form). */
+export async function cudaCastSeconds(input: CastArray, options: CastOptions & { out: CastArray }, iterations: number): Promise<number> {
+  const { args } = castArgs(input, options);
+  try {
+    return await native().cudaCast(...args, iterations);
+  } catch (error) {
+    return cudaError(error);
+  }
+}
