@@ -5,3 +5,4 @@ export { defaultEnergyProfile, validateEnergyProfile, type EnergyProfile } from 
 export { energySummary, jsonlSink, powerStreamFile, readRecords } from './records';
 export { chromeTrace } from './trace';
 export type { EnergyFigure, EnergySource, ModelDescription, PowerWindows, WindowResult } from './types';
+export { attachPower, idleBaselineFromEnv, type PowerHost, type WorldPowerOptions } from './world';

@@ -53,6 +53,8 @@ interface OpenWindow {
   acc: Accumulator[];
   peakMeasuredW: number | null;
   peakModelW: number | null;
+  /** Time spent in compute/comm phases that have ended, within this window (the GPU model's utilization). */
+  busyS: number;
   done?: (result: WindowResult) => void;
 }
 
@@ -76,7 +78,7 @@ export class PowerMonitor implements PowerWindows {
   private run?: OpenWindow;
   private timer?: NodeJS.Timeout;
   private periodS = 0.1;
-  private busy: [number, number][] = [];
+  private phasesSeen = false;
   private lastTickS = -Infinity;
   private tickWaiters: { afterS: number; resolve: () => void }[] = [];
   private stopped = false;
@@ -212,6 +214,7 @@ export class PowerMonitor implements PowerWindows {
       acc: this.channels.map(() => new Accumulator(startS)),
       peakMeasuredW: null,
       peakModelW: null,
+      busyS: 0,
     };
   }
 
@@ -357,17 +360,13 @@ export class PowerMonitor implements PowerWindows {
     for (const window of ready) {
       this.pending.splice(this.pending.indexOf(window), 1);
       const result = this.result(window);
-      if (busyPhases.has(window.name)) this.busy.push([window.startS, window.endS!]);
+      if (busyPhases.has(window.name)) {
+        this.phasesSeen = true;
+        for (const other of this.active()) other.busyS += Math.max(0, Math.min(window.endS!, other.endS ?? Infinity) - Math.max(window.startS, other.startS));
+      }
       if (window !== this.run) this.emit('power', { type: 'power-window', ...result });
       window.done?.(result);
     }
-  }
-
-  private busyFraction(startS: number, endS: number): number | null {
-    if (this.busy.length === 0) return null;
-    let busyS = 0;
-    for (const [a, b] of this.busy) busyS += Math.max(0, Math.min(b, endS) - Math.max(a, startS));
-    return Math.min(1, busyS / (endS - startS));
   }
 
   private result(window: OpenWindow): WindowResult {
@@ -425,15 +424,15 @@ export class PowerMonitor implements PowerWindows {
         }
       }
     });
-    figures.push(...this.gpuModelFigures(window.startS, endS));
+    figures.push(...this.gpuModelFigures(window));
     return this.summarise(window, durationS, cpuTimeS, figures);
   }
 
   /** GPUs this process owns but cannot measure (NVML absent): utilization × TDP. */
-  private gpuModelFigures(startS: number, endS: number): EnergyFigure[] {
-    const durationS = endS - startS;
+  private gpuModelFigures(window: OpenWindow): EnergyFigure[] {
+    const durationS = window.endS! - window.startS;
     const measured = new Set(this.channels.filter((c) => c.info.kind === 'gpu').map((c) => c.info.gpuIndex));
-    const busy = this.busyFraction(startS, endS);
+    const busy = this.phasesSeen && durationS > 0 ? Math.min(1, window.busyS / durationS) : null;
     const utilization = busy ?? 1;
     return this.options.gpus
       .filter((gpu) => !measured.has(gpu))

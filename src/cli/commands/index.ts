@@ -1,7 +1,8 @@
 // Every CLI command, one file each; main.ts registers this list.
 import type { CommandModule } from 'yargs';
+import { benchCommand } from './bench';
 import { infoCommand } from './info';
 import { traceCommand } from './trace';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [infoCommand, traceCommand];
+export const commands: CommandModule<any, any>[] = [infoCommand, traceCommand, benchCommand];

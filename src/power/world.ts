@@ -1,0 +1,49 @@
+// Power for a launched rank: one monitor per process, RAPL on local rank 0 only, records into world.stream.
+import { JouleError } from '../errors';
+import type { World } from '../world/types';
+import { PowerMonitor, type PowerMonitorOptions } from './monitor';
+import type { PowerWindows } from './types';
+
+/** What a world needs to carry power: the World contract, plus attachModule where the runtime has it. */
+export type PowerHost = World & { attachModule?<T extends { finalize?(): Promise<void> | void }>(name: string, module: T): T };
+
+export interface WorldPowerOptions extends Omit<PowerMonitorOptions, 'gpus' | 'rapl' | 'sink' | 'identity'> {
+  /** Measure idle power for this long before returning (all ranks wait for each other around it). */
+  idleBaselineS?: number;
+}
+
+/** The idle baseline the launcher asks for (`joule launch --idle-baseline 5s`), in seconds. */
+export function idleBaselineFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const text = env.JOULE_IDLE_BASELINE_S;
+  if (text === undefined || text === '') return undefined;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < 0) throw new JouleError('JOULE_BAD_ARGUMENT', `JOULE_IDLE_BASELINE_S must be a number of seconds, got "${text}"`);
+  return value > 0 ? value : undefined;
+}
+
+/**
+ * Starts this rank's power monitor and makes it `world.power`: the rank's own GPUs, the node's RAPL
+ * zones only on local rank 0 (so a node is counted once), records into the run's `power` stream; the
+ * monitor stops (writing the rank's run energy) when the world finalizes.
+ */
+export async function attachPower<W extends PowerHost>(world: W, options: WorldPowerOptions = {}): Promise<W & { power: PowerWindows & PowerMonitor }> {
+  const { idleBaselineS = idleBaselineFromEnv(), ...rest } = options;
+  const monitor = new PowerMonitor({
+    ...rest,
+    gpus: world.gpus,
+    rapl: world.localRank === 0,
+    sink: (stream, record) => world.stream(stream, record),
+    identity: { rank: world.rank, localRank: world.localRank, host: world.host },
+  });
+  await monitor.start();
+  const module = { finalize: async () => void (await monitor.stop()) };
+  if (world.attachModule) world.attachModule('power', module);
+  Object.defineProperty(world, 'power', { value: monitor, enumerable: false });
+  if (idleBaselineS !== undefined) {
+    // Every rank of the node must be idle at once for the node's RAPL reading to mean anything.
+    await world.barrier('power-idle-baseline-start');
+    await monitor.measureIdle(idleBaselineS);
+    await world.barrier('power-idle-baseline-end');
+  }
+  return world as W & { power: PowerWindows & PowerMonitor };
+}
