@@ -10,7 +10,14 @@ export type JouleErrorCode =
   | 'JOULE_RANK_FAILED'
   | 'JOULE_ABORTED'
   | 'JOULE_NATIVE_ERROR'
-  | 'JOULE_WIRE_OVERFLOW';
+  | 'JOULE_WIRE_OVERFLOW'
+  | 'JOULE_UNKNOWN_PROFILE'
+  | 'JOULE_BAD_PROFILE'
+  | 'JOULE_SLURM_UNAVAILABLE'
+  | 'JOULE_SBATCH_FAILED';
+
+/** Codes that mean the user asked for something invalid: the CLI exits 2 (usage) on these. */
+export const usageErrorCodes: ReadonlySet<JouleErrorCode> = new Set<JouleErrorCode>(['JOULE_BAD_ARGUMENT', 'JOULE_BAD_HOSTLIST', 'JOULE_UNKNOWN_PROFILE', 'JOULE_BAD_PROFILE']);
 
 export interface JouleErrorDetails {
   rank?: number;

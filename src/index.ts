@@ -27,3 +27,4 @@ export {
 } from './precision/policy';
 export { Communicator } from './comm/communicator';
 export type { BackendName, CommBuffer, CommWorld, CommunicatorOptions, DType, ReduceOp, ReduceOptions, WirePrecision } from './comm/types';
+export { loadProfile, validateProfile, knownProfiles, type ClusterProfile } from './slurm/profile';

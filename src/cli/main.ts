@@ -1,6 +1,6 @@
 // The joule CLI: yargs with one command per file, strict parsing, and documented exit codes.
 import yargs from 'yargs';
-import { isJouleError } from '../errors';
+import { isJouleError, usageErrorCodes } from '../errors';
 import { packageVersion } from '../paths';
 import { commands } from './commands';
 import { ExitCode } from './exit-codes';
@@ -8,7 +8,7 @@ import { ExitCode } from './exit-codes';
 function reportFailure(error: unknown): never {
   if (isJouleError(error)) {
     process.stderr.write(`joule: ${error.message} [${error.code}]\n`);
-    process.exit(error.code === 'JOULE_BAD_ARGUMENT' ? ExitCode.usage : ExitCode.failure);
+    process.exit(usageErrorCodes.has(error.code) ? ExitCode.usage : ExitCode.failure);
   }
   process.stderr.write(`joule: ${(error as Error)?.stack ?? String(error)}\n`);
   process.exit(ExitCode.failure);

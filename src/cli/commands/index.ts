@@ -2,7 +2,8 @@
 import type { CommandModule } from 'yargs';
 import { benchCommand } from './bench';
 import { infoCommand } from './info';
+import { sbatchCommand } from './sbatch';
 import { traceCommand } from './trace';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [infoCommand, traceCommand, benchCommand];
+export const commands: CommandModule<any, any>[] = [infoCommand, traceCommand, benchCommand, sbatchCommand];

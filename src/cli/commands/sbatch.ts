@@ -1,0 +1,91 @@
+// `joule sbatch`: render a job script from a profile and a template, print it (--dry-run) or submit it, optionally waiting for the job.
+import type { CommandModule } from 'yargs';
+import { printJson } from '../output';
+
+interface SbatchArgs {
+  profile: string;
+  nodes?: number;
+  'ntasks-per-node'?: number;
+  'gpus-per-node'?: number;
+  'cpus-per-task'?: number;
+  time?: string;
+  partition?: string;
+  account?: string;
+  qos?: string;
+  constraint?: string;
+  name?: string;
+  output?: string;
+  template?: string;
+  secure: boolean;
+  'dry-run': boolean;
+  wait: boolean;
+  json: boolean;
+  cmd?: string[];
+  '--'?: string[];
+}
+
+export const sbatchCommand: CommandModule<object, SbatchArgs> = {
+  command: 'sbatch [cmd..]',
+  describe: 'Submit a command as a SLURM batch job that runs it under `joule launch` (one rank per task), from a cluster profile and a template',
+  builder: (yargs) =>
+    yargs
+      .parserConfiguration({ 'populate--': true })
+      .positional('cmd', { type: 'string', array: true, describe: 'The rank command, after `--`' })
+      .option('profile', { type: 'string', default: 'local', describe: 'Cluster profile: a name in slurm/profiles/ or a path to a .json' })
+      .option('nodes', { alias: 'N', type: 'number', describe: 'Nodes (default: the profile\'s, else 1)' })
+      .option('ntasks-per-node', { type: 'number', describe: 'Ranks per node (default: the profile\'s GPUs per node, else 1)' })
+      .option('gpus-per-node', { type: 'number', describe: 'GPUs per node (default: the profile\'s)' })
+      .option('cpus-per-task', { type: 'number', describe: 'CPUs per rank' })
+      .option('time', { alias: 't', type: 'string', describe: 'Time limit: minutes, MM:SS, HH:MM:SS or D-HH[:MM[:SS]]' })
+      .option('partition', { alias: 'p', type: 'string', describe: 'Partition (default: the profile\'s)' })
+      .option('account', { alias: 'A', type: 'string', describe: 'Account to charge (default: the profile\'s)' })
+      .option('qos', { type: 'string', describe: 'Quality of service (default: the profile\'s)' })
+      .option('constraint', { alias: 'C', type: 'string', describe: 'Node features required (default: the profile\'s)' })
+      .option('name', { alias: 'J', type: 'string', describe: 'Job and run name (default: the script name)' })
+      .option('output', { alias: 'o', type: 'string', describe: 'Job output file pattern for sbatch (%j job id, %x name); default slurm-%j.out' })
+      .option('template', { type: 'string', describe: 'Job script template: a name in slurm/templates/ or a path (default: launch)' })
+      .option('secure', { type: 'boolean', default: false, describe: 'Encrypt coordinator traffic across nodes (joule launch --secure)' })
+      .option('dry-run', { type: 'boolean', default: false, describe: 'Print the rendered job script and submit nothing' })
+      .option('wait', { type: 'boolean', default: false, describe: 'Wait for the job to end (sbatch --wait) and exit with its exit code' })
+      .option('json', { type: 'boolean', default: false, describe: 'Print the result as JSON (with --dry-run: the resolved job and the script)' })
+      .example('$0 sbatch --dry-run -N 2 -- node train.js', 'Print the job script for two nodes with the local profile')
+      .example('$0 sbatch --profile clusterA -N 4 --time 2:00:00 -- node train.js --epochs 10', 'Submit to cluster A: four nodes, one rank per GPU')
+      .example('$0 sbatch --wait --json -- node examples/hello.js', 'Submit, wait, print {"jobId", "exitCode"}, exit with the job\'s code'),
+  handler: async (args) => {
+    const { renderJob, submitJob } = await import('../../slurm/sbatch');
+    const { job, script } = renderJob({
+      profile: args.profile,
+      command: [...(args.cmd ?? []), ...(args['--'] ?? [])].map(String),
+      name: args.name,
+      nodes: args.nodes,
+      ntasksPerNode: args['ntasks-per-node'],
+      gpusPerNode: args['gpus-per-node'],
+      cpusPerTask: args['cpus-per-task'],
+      time: args.time,
+      partition: args.partition,
+      account: args.account,
+      qos: args.qos,
+      constraint: args.constraint,
+      output: args.output,
+      template: args.template,
+      secure: args.secure,
+    });
+    if (args['dry-run']) {
+      if (args.json) printJson({ job, script });
+      else process.stdout.write(script);
+      return;
+    }
+    const result = await submitJob(script, {
+      wait: args.wait,
+      onSubmitted: (jobId) => {
+        if (!args.json) process.stdout.write(`${jobId}\n`);
+        if (args.wait) process.stderr.write(`joule: submitted job ${jobId} (${job.name}); waiting for it to end\n`);
+      },
+    });
+    if (args.json) printJson({ ...result, name: job.name, profile: job.profile });
+    if (args.wait) {
+      process.stderr.write(`joule: job ${result.jobId} ended with exit code ${result.exitCode}\n`);
+      process.exit(result.exitCode ?? 1);
+    }
+  },
+};
