@@ -5,6 +5,7 @@
  *   origin <monotonic seconds>
  *   power <gpu> <t> <watts>              piecewise-linear power through these points (sorted by t)
  *   no-counter <gpu>                     nvmlDeviceGetTotalEnergyConsumption returns NOT_SUPPORTED
+ *   reset <gpu> <t>                      the energy counter restarts from 0 at t (a driver reload)
  *   error <gpu> <energy|power> <from> <to> <code>   that call returns <code> while from <= t < to */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@ struct Script {
   int points;
   double t[MAX_POINTS], watts[MAX_POINTS];
   int no_counter;
+  double reset_at; /* < 0: never */
   int errors;
   struct ErrorSpan error[MAX_ERRORS];
 };
@@ -50,6 +52,7 @@ static double constant_power_w(void) {
 /* Reads JOULE_FAKE_NVML_TRACE; unknown lines are ignored so scripts can carry comments. */
 static void load_script(void) {
   memset(scripts, 0, sizeof scripts);
+  for (int i = 0; i < MAX_DEVICES; ++i) scripts[i].reset_at = -1;
   const char* path = getenv("JOULE_FAKE_NVML_TRACE");
   if (!path) return;
   FILE* file = fopen(path, "r");
@@ -67,6 +70,8 @@ static void load_script(void) {
       s->t[s->points] = a;
       s->watts[s->points] = b;
       s->points++;
+    } else if (sscanf(line, "reset %u %lf", &gpu, &a) == 2 && gpu < MAX_DEVICES) {
+      scripts[gpu].reset_at = a;
     } else if (sscanf(line, "no-counter %u", &gpu) == 1 && gpu < MAX_DEVICES) {
       scripts[gpu].no_counter = 1;
     } else if (sscanf(line, "error %u %15s %lf %lf %d", &gpu, call, &a, &b, &code) == 5 &&
@@ -187,7 +192,10 @@ nvmlReturn_t nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t device, unsigned l
   double t = now_s() - start_s;
   int error = scripted_error(device->index, 1, t);
   if (error) return error;
-  *millijoules = (unsigned long long)(energy_until(device->index, t) * 1000.0);
+  double reset_at = scripts[device->index].reset_at;
+  double joules = energy_until(device->index, t);
+  if (reset_at >= 0 && t >= reset_at) joules -= energy_until(device->index, reset_at);
+  *millijoules = (unsigned long long)(joules * 1000.0);
   return 0;
 }
 

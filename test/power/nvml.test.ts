@@ -86,6 +86,26 @@ describe('power: NVML sources (fake NVML)', function () {
     assert.deepEqual(out.channels.map((c) => [c.label, c.energyCounter]), [['gpu0', true], ['gpu1', false], ['process', undefined]]);
   });
 
+  it('counts a counter reset (driver reload) and bridges it with the power reading', async () => {
+    const gpu2: [number, number][] = [[0, 180], [30, 180]];
+    const out = await measure(
+      {
+        monitor: { periodMs: 10, gpus: [2] },
+        nvmlTrace: { file: path.join(dir, 'reset.txt'), lines: [...gpu2.map(([t, w]) => `power 2 ${t} ${w}`), 'reset 2 0.5'] },
+        steps: [{ op: 'begin', name: 'reset' }, { op: 'sleep', ms: 1000 }, { op: 'end' }],
+      },
+      { JOULE_NVML_LIBRARY: fakeNvml, JOULE_FAKE_NVML_GPUS: '3' },
+    );
+    const [window] = out.windows;
+    const [a, b] = [window.startS - out.traceOriginS!, window.endS - out.traceOriginS!];
+    assert.ok(a < 0.5 && b > 0.5, `the window [${a}, ${b}] must contain the reset`);
+    const gpu = figure(window.figures, 'gpu2');
+    assert.equal(gpu.source, 'nvml-counter');
+    assert.equal(gpu.resets, 1);
+    const expected = integral(gpu2, a, b);
+    assert.ok(Math.abs(gpu.energyJ - expected) / expected < 0.005, `${gpu.energyJ} J vs ${expected} J`);
+  });
+
   it('flags a window shorter than the sampling period as interpolated, and still gets its energy', async () => {
     const out = await measure(
       { monitor: { periodMs: 50, gpus: [0] }, steps: [{ op: 'sleep', ms: 20 }, { op: 'begin', name: 'short' }, { op: 'burn', ms: 3 }, { op: 'end' }] },
