@@ -27,8 +27,10 @@ const std::vector<const PathKernels*>& Table() {
       &detail::ScalarPath(),
 #if defined(__x86_64__)
       &detail::Avx2Path(),
-      &detail::Avx512Path(),
+      // VCVTNEPS2BF16 plus its denormal fix-up measured slower than integer rounding on AVX-512 (60 vs
+      // 48 ns per 1024 elements on an EPYC with avx512_bf16), so the integer path is preferred.
       &detail::Avx512Bf16Path(),
+      &detail::Avx512Path(),
 #endif
   };
   return table;

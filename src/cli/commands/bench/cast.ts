@@ -1,0 +1,217 @@
+// `joule bench cast`: cast bandwidth (bytes read + written per second) for each direction and size,
+// beside memcpy of the same number of bytes with the same thread split, and beside a plain JavaScript
+// loop, all in the same run; the casts are checked against the scalar path (#wrong, exit 3).
+import os from 'node:os';
+import type { CommandModule } from 'yargs';
+import { JouleError } from '../../../errors';
+import { native } from '../../../native';
+import { cast, castArgs, castPaths, type CastArray, type CastOptions } from '../../../precision/cast';
+import { ExitCode } from '../../exit-codes';
+import { formatTable, printJson } from '../../output';
+import { jsCast } from './cast-js';
+import { formatBytes, parseBytes } from './sizes';
+
+const directions = ['f32-bf16', 'f32-f16', 'bf16-f32', 'f16-f32', 'f64-f32', 'f32-f64'] as const;
+type BenchDirection = (typeof directions)[number];
+
+interface BenchCastArgs {
+  sizes: string;
+  direction?: string[];
+  path?: string;
+  threads?: number;
+  js: boolean;
+  seconds: number;
+  json: boolean;
+}
+
+export interface CastBenchRow {
+  direction: BenchDirection;
+  /** Bytes of the input array. */
+  bytes: number;
+  elements: number;
+  /** Bytes read + written by one cast (input + output). */
+  bytesMoved: number;
+  castGBps: number;
+  memcpyGBps: number;
+  /** castGBps / memcpyGBps. */
+  memcpyFraction: number;
+  jsGBps: number | null;
+  /** castGBps / jsGBps. */
+  jsSpeedup: number | null;
+  /** Elements of the timed output that differ from the scalar path's. */
+  wrong: number;
+}
+
+const sourceBytes: Record<BenchDirection, number> = { 'f32-bf16': 4, 'f32-f16': 4, 'bf16-f32': 2, 'f16-f32': 2, 'f64-f32': 8, 'f32-f64': 4 };
+
+function options(direction: BenchDirection): CastOptions {
+  const [from, to] = direction.split('-') as [string, CastOptions['to']];
+  return from === 'bf16' || from === 'f16' ? { from, to } : { to };
+}
+
+/** Gradient-like data: both signs, magnitudes from 2^-20 to 2^10 (inside f16's range, mostly normal). */
+function makeInput(direction: BenchDirection, elements: number): CastArray {
+  const values = new Float32Array(elements);
+  let state = 0x9e3779b9;
+  for (let i = 0; i < elements; ++i) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    values[i] = ((state & 0xffff) / 65536 - 0.5) * 2 ** ((state >>> 16) % 31 - 20);
+  }
+  if (direction === 'bf16-f32') return cast(values, { to: 'bf16' });
+  if (direction === 'f16-f32') return cast(values, { to: 'f16' });
+  if (direction === 'f64-f32') return Float64Array.from(values, (v, i) => v * (1 + (i % 1000) * 1e-12));
+  return values;
+}
+
+/** Runs `measure(iterations)` (seconds) until one repetition lasts about `seconds`; the best rate of three. */
+async function bestRate(bytesMoved: number, seconds: number, measure: (iterations: number) => Promise<number>): Promise<number> {
+  const once = Math.max(await measure(1), 1e-7);
+  const iterations = Math.max(1, Math.min(1_000_000, Math.ceil(seconds / once)));
+  let best = 0;
+  for (let rep = 0; rep < 3; ++rep) {
+    const elapsed = await measure(iterations);
+    best = Math.max(best, (bytesMoved * iterations) / elapsed / 1e9);
+  }
+  return best;
+}
+
+function countWrong(actual: CastArray, expected: CastArray): number {
+  const width = actual.BYTES_PER_ELEMENT;
+  const a = new Uint8Array(actual.buffer, actual.byteOffset, actual.byteLength);
+  const b = new Uint8Array(expected.buffer, expected.byteOffset, expected.byteLength);
+  let wrong = 0;
+  for (let i = 0; i < actual.length; ++i) {
+    for (let k = 0; k < width; ++k) {
+      if (a[i * width + k] !== b[i * width + k]) {
+        wrong++;
+        break;
+      }
+    }
+  }
+  return wrong;
+}
+
+export async function benchCast(args: {
+  sizes: number[];
+  directions: readonly BenchDirection[];
+  path?: string;
+  threads?: number;
+  js: boolean;
+  seconds: number;
+  progress?: (line: string) => void;
+}): Promise<CastBenchRow[]> {
+  const addon = native();
+  const rows: CastBenchRow[] = [];
+  for (const direction of args.directions) {
+    for (const bytes of args.sizes) {
+      const elements = Math.max(1, Math.floor(bytes / sourceBytes[direction]));
+      const input = makeInput(direction, elements);
+      const castOptions = { ...options(direction), path: args.path, threads: args.threads };
+      const out = cast(input, castOptions);
+      const bytesMoved = input.byteLength + out.byteLength;
+      const { args: nativeArgs } = castArgs(input, { ...castOptions, out });
+      const castGBps = await bestRate(bytesMoved, args.seconds, (n) => addon.castBench(...nativeArgs, n));
+      // memcpy moving the same number of bytes: half of them read, half written.
+      const copySource = new Uint8Array(Math.max(1, Math.round(bytesMoved / 2)));
+      copySource.fill(1);
+      const copyTarget = new Uint8Array(copySource.length);
+      const memcpyGBps = await bestRate(2 * copySource.length, args.seconds, (n) => addon.copyBench(copySource, copyTarget, n, args.threads ?? 0));
+      let jsGBps: number | null = null;
+      if (args.js) {
+        const loop = jsCast(direction);
+        const jsOut = cast(input, castOptions).fill(0);
+        jsGBps = await bestRate(bytesMoved, args.seconds, async (n) => {
+          const start = process.hrtime.bigint();
+          for (let i = 0; i < n; ++i) loop(input, jsOut);
+          return Number(process.hrtime.bigint() - start) / 1e9;
+        });
+      }
+      const wrong = countWrong(out, cast(input, { ...options(direction), path: 'scalar', threads: 1 }));
+      const row: CastBenchRow = {
+        direction,
+        bytes,
+        elements,
+        bytesMoved,
+        castGBps,
+        memcpyGBps,
+        memcpyFraction: castGBps / memcpyGBps,
+        jsGBps,
+        jsSpeedup: jsGBps ? castGBps / jsGBps : null,
+        wrong,
+      };
+      rows.push(row);
+      args.progress?.(`${direction} ${formatBytes(bytes)}: ${castGBps.toFixed(2)} GB/s (memcpy ${memcpyGBps.toFixed(2)})`);
+    }
+  }
+  return rows;
+}
+
+function render(rows: CastBenchRow[], header: string): string {
+  const table = [['direction', 'size', 'elements', 'cast GB/s', 'memcpy GB/s', '% memcpy', 'JS GB/s', 'x JS', '#wrong']];
+  for (const r of rows) {
+    table.push([
+      r.direction,
+      formatBytes(r.bytes),
+      String(r.elements),
+      r.castGBps.toFixed(2),
+      r.memcpyGBps.toFixed(2),
+      `${(100 * r.memcpyFraction).toFixed(0)} %`,
+      r.jsGBps === null ? '-' : r.jsGBps.toFixed(3),
+      r.jsSpeedup === null ? '-' : `${r.jsSpeedup.toFixed(1)}x`,
+      String(r.wrong),
+    ]);
+  }
+  return `${header}\n${formatTable(table)}`;
+}
+
+export const benchCastCommand: CommandModule<object, BenchCastArgs> = {
+  command: 'cast',
+  describe: 'Cast bandwidth (GB/s read + written) per direction and size, beside memcpy and a JavaScript loop',
+  builder: (yargs) =>
+    yargs
+      .option('sizes', { type: 'string', default: '4KiB,256KiB,4MiB,64MiB', describe: 'Input sizes in bytes, comma-separated (KiB/MiB/GiB)' })
+      .option('direction', { type: 'string', array: true, choices: directions, describe: 'Directions to run (default: all)' })
+      .option('path', { type: 'string', describe: 'Force a CPU path (scalar, avx2, avx512, avx512bf16; default: the best this CPU runs)' })
+      .option('threads', { type: 'number', describe: 'Split each cast (and memcpy) into this many parts (default: from the size)' })
+      .option('js', { type: 'boolean', default: true, describe: 'Also time the plain JavaScript loop (--no-js skips it)' })
+      .option('seconds', { type: 'number', default: 0.2, describe: 'Target duration of each timed repetition (best of three is reported)' })
+      .option('json', { type: 'boolean', default: false, describe: 'Print the rows as JSON' })
+      .example('$0 bench cast', 'All directions at 4 KiB ... 64 MiB')
+      .example('$0 bench cast --direction f32-bf16 --sizes 64MiB --threads 1 --json', 'One row, single-threaded, for scripts')
+      .example('JOULE_CAST_PATH=avx2 $0 bench cast --no-js', 'Time the AVX2 path without the JavaScript baseline'),
+  handler: async (args) => {
+    const sizes = args.sizes.split(',').map((s) => parseBytes(s, '--sizes'));
+    if (args.threads !== undefined && (!Number.isInteger(args.threads) || args.threads < 1 || args.threads > 256)) {
+      throw new JouleError('JOULE_BAD_ARGUMENT', `--threads must be an integer from 1 to 256 (got ${args.threads})`);
+    }
+    if (!(args.seconds > 0 && args.seconds <= 60)) throw new JouleError('JOULE_BAD_ARGUMENT', `--seconds must be in (0, 60] (got ${args.seconds})`);
+    const paths = castPaths();
+    const path = args.path ?? paths.default ?? 'scalar';
+    const load = os.loadavg();
+    const rows = await benchCast({
+      sizes,
+      directions: (args.direction as BenchDirection[] | undefined) ?? directions,
+      path: args.path,
+      threads: args.threads,
+      js: args.js,
+      seconds: args.seconds,
+      progress: (line) => process.stderr.write(`joule bench cast: ${line}\n`),
+    });
+    const context = {
+      path,
+      threads: args.threads ?? 'auto',
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model ?? 'unknown',
+      loadAverage: load.map((l) => Number(l.toFixed(2))),
+      loadAverageAfter: os.loadavg().map((l) => Number(l.toFixed(2))),
+    };
+    if (args.json) printJson({ benchmark: 'cast', ...context, rows });
+    else {
+      const header =
+        `joule bench cast: path ${path}, threads ${context.threads}, ${context.cpus} CPUs (${context.cpuModel}), ` +
+        `load ${context.loadAverage.join(' ')} before, ${context.loadAverageAfter.join(' ')} after; GB/s = 1e9 bytes read + written per second, best of 3`;
+      process.stdout.write(`${render(rows, header)}\n`);
+    }
+    if (rows.some((r) => r.wrong > 0)) process.exitCode = ExitCode.wrongResults;
+  },
+};
