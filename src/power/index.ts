@@ -1,7 +1,7 @@
 // The power module's public surface: the monitor and its windows, attribution, records and trace export.
 export { PowerMonitor, monotonicS, type PowerMonitorOptions, type PowerSink } from './monitor';
 export { attribute, type Attribution, type EnergyTotals, type NodeEnergy, type RankPower, type RankShare } from './attribution';
-export { defaultEnergyProfile, validateEnergyProfile, type EnergyProfile } from './profile';
+export { defaultEnergyProfile, energyProfileFrom, loadEnergyProfile, validateEnergyProfile, type EnergyProfile } from './profile';
 export { energySummary, jsonlSink, powerStreamFile, readRecords } from './records';
 export { chromeTrace } from './trace';
 export type { EnergyFigure, EnergySource, ModelDescription, PowerWindows, WindowResult } from './types';

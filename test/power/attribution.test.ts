@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { attribute } from '../../src/power/attribution';
-import { defaultEnergyProfile } from '../../src/power/profile';
+import { defaultEnergyProfile, loadEnergyProfile } from '../../src/power/profile';
 import { energySummary, readRecords } from '../../src/power/records';
 import type { EnergyFigure, WindowResult } from '../../src/power/types';
 import { fakeNvml, joule } from '../helpers/run';
@@ -114,6 +114,15 @@ describe('power: attribution', function () {
       tree.remove();
       fs.rmSync(runDir, { recursive: true, force: true });
     }
+  });
+
+  it('takes TDPs, PUE and carbon intensity from a cluster profile, and says which figure it assumed', () => {
+    const local = loadEnergyProfile('local');
+    assert.equal(local.name, 'local');
+    assert.equal(local.cpuTdpPerCoreW, 10);
+    assert.equal(local.pue, 1);
+    assert.equal(local.carbonGPerKWh, 480);
+    assert.match(local.source!, /gpuTdpW not in the profile: 400 W assumed/);
   });
 
   it('joule trace rejects a folder without power records with exit code 2', async () => {

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PowerMonitor } from '../../src/power/monitor';
+import { defaultEnergyProfile } from '../../src/power/profile';
 import type { EnergyFigure } from '../../src/power/types';
 import { fakeNvml } from '../helpers/run';
 import { measure } from './fixtures/run-fixture';
@@ -134,7 +135,8 @@ describe('power: NVML sources (fake NVML)', function () {
     assert.ok(gpu.energyJ > 0 && gpu.energyJ <= 400 * step.durationS);
     const cpu = figure(step.figures, 'cpu');
     assert.equal(cpu.source, 'model');
-    assert.ok(cpu.energyJ > 0 && cpu.energyJ <= 8 * os.cpus().length * step.durationS);
+    assert.ok(cpu.energyJ > 0 && cpu.energyJ <= defaultEnergyProfile.cpuTdpPerCoreW * os.cpus().length * step.durationS);
+    assert.equal(cpu.model!.inputs.cpuTdpPerCoreW, defaultEnergyProfile.cpuTdpPerCoreW);
     assert.equal(step.modelEnergyJ, gpu.energyJ + cpu.energyJ);
   });
 
