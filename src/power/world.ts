@@ -12,6 +12,15 @@ export interface WorldPowerOptions extends Omit<PowerMonitorOptions, 'gpus' | 'r
   idleBaselineS?: number;
 }
 
+/** "5s", "500ms", "2m" or a bare number of seconds (what `--idle-baseline` takes), in seconds. */
+export function parseDurationS(text: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min)?\s*$/.exec(text);
+  if (!match) throw new JouleError('JOULE_BAD_ARGUMENT', `"${text}" is not a duration (e.g. 5s, 500ms, 2m)`);
+  const value = Number(match[1]);
+  const unit = match[2] ?? 's';
+  return unit === 'ms' ? value / 1000 : unit === 's' ? value : value * 60;
+}
+
 /** The idle baseline the launcher asks for (`joule launch --idle-baseline 5s`), in seconds. */
 export function idleBaselineFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
   const text = env.JOULE_IDLE_BASELINE_S;

@@ -1,7 +1,7 @@
 // world.power: a rank's monitor attached to a World, its records in the world's stream, idle baseline.
 import assert from 'node:assert/strict';
 import { energySummary } from '../../src/power/records';
-import { attachPower, idleBaselineFromEnv } from '../../src/power/world';
+import { attachPower, idleBaselineFromEnv, parseDurationS } from '../../src/power/world';
 import type { World } from '../../src/world/types';
 import { joule } from '../helpers/run';
 import { fakePowercap } from './powercap';
@@ -68,6 +68,8 @@ describe('power: world.power', function () {
     assert.equal(idleBaselineFromEnv({}), undefined);
     assert.equal(idleBaselineFromEnv({ JOULE_IDLE_BASELINE_S: '5' }), 5);
     assert.throws(() => idleBaselineFromEnv({ JOULE_IDLE_BASELINE_S: 'soon' }), { code: 'JOULE_BAD_ARGUMENT' });
+    assert.deepEqual(['5s', '500ms', '2m', '1.5'].map(parseDurationS), [5, 0.5, 120, 1.5]);
+    assert.throws(() => parseDurationS('5 hours'), { code: 'JOULE_BAD_ARGUMENT', message: /not a duration/ });
   });
 });
 
