@@ -3,7 +3,7 @@
 # benchmarks). Installs only what is missing, so a warm machine skips apt entirely.
 set -euo pipefail
 # SLURM and munge: the private two-node cluster of test/helpers/slurm-cluster.ts.
-packages=(cmake g++ make libpmix2 munge slurm-client slurmctld slurmd)
+packages=(cmake g++ make libpmix2 munge slurm-client slurmctld slurmd openmpi-bin libopenmpi-dev)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -26,8 +26,11 @@ namespace joule::comm {
 namespace {
 constexpr uint64_t kMagic = 0x6A6F756C65736D31ull;  // "joulesm1"
 constexpr size_t kAlign = 4096;
-// Spin this many rounds, then yield until kYieldNs have passed, then sleep on the futex in slices.
-constexpr int kSpinRounds = 20000;
+// Spin up to spinRounds_ rounds (adapted between these bounds), then yield until kYieldNs have passed,
+// then sleep on the futex in slices. On a busy node a peer is often descheduled: spinning then only
+// burns the core it needs, so waits that had to sleep shrink the spin and waits met while spinning grow it.
+constexpr int kMinSpinRounds = 256;
+constexpr int kMaxSpinRounds = 20000;
 constexpr int64_t kYieldNs = 100 * 1000;
 constexpr int64_t kSleepSliceNs = 20 * 1000 * 1000;
 
@@ -246,11 +249,15 @@ void ShmComm::WaitUntil(const Op& op, Ready ready, Describe describe) {
   const int64_t start = NowNs();
   const int64_t deadline = start + static_cast<int64_t>(op.timeoutS * 1e9);
   for (int round = 0;; ++round) {
-    if (ready(&pending)) return;
-    if (round < kSpinRounds) {
+    if (ready(&pending)) {
+      if (round < spinRounds_) spinRounds_ = std::min(kMaxSpinRounds, spinRounds_ + spinRounds_ / 8 + 16);
+      return;
+    }
+    if (round < spinRounds_) {
       CpuRelax();
       continue;
     }
+    if (round == spinRounds_) spinRounds_ = std::max(kMinSpinRounds, spinRounds_ / 2);
     ThrowIfAborted(op);
     const int64_t now = NowNs();
     if (now >= deadline) {

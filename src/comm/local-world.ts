@@ -1,11 +1,12 @@
-// A stand-in rank runtime for communicator tests: key-value through files in a shared directory and an
-// abort signal (a file the test writes when a rank dies, as the coordinator would broadcast an abort).
+// A coordinator-free rank runtime for processes of one user on one node (the benchmark's own `-n`
+// launcher and the communicator tests): key-value through files in a private (0700) directory, and an
+// abort signal (an `abort` file the parent writes when a rank dies, as a coordinator would broadcast it).
 import fs from 'node:fs';
 import path from 'node:path';
-import { JouleError } from '../../src/errors';
-import type { CommWorld } from '../../src/comm/types';
+import { JouleError } from '../errors';
+import type { CommWorld } from './types';
 
-export function fileWorld(dir: string, rank: number, size: number, nodeRank = 0): CommWorld & { stop(): void } {
+export function localWorld(dir: string, rank: number, size: number): CommWorld & { stop(): void } {
   const kvDir = path.join(dir, 'kv');
   fs.mkdirSync(kvDir, { recursive: true, mode: 0o700 });
   const file = (key: string) => path.join(kvDir, encodeURIComponent(key));
@@ -23,7 +24,7 @@ export function fileWorld(dir: string, rank: number, size: number, nodeRank = 0)
     rank,
     size,
     host: 'localhost',
-    nodeRank,
+    nodeRank: 0,
     nodes: 1,
     runDir: dir,
     kv: {

@@ -1,0 +1,4 @@
+// `joule bench broadcast`: the nccl-tests-style sweep of broadcast.
+import { collectiveBenchCommand } from './collective-command';
+
+export const broadcastBench = collectiveBenchCommand('broadcast');

@@ -1,0 +1,125 @@
+// The flags, rank setup and output shared by the collective benchmarks (nccl-tests' flags and columns).
+import type { CommandModule } from 'yargs';
+import { runCollectiveBench, type BenchRow, type CollectiveName } from '../../../bench/collective';
+import type { BackendName, DType, ReduceOp } from '../../../comm/types';
+import { JouleError } from '../../../errors';
+import { ExitCode } from '../../exit-codes';
+import { printJson } from '../../output';
+import { benchRanks } from './ranks';
+import { parseBytes } from './sizes';
+
+export interface CollectiveBenchArgs {
+  minbytes: string;
+  maxbytes: string;
+  stepfactor: number;
+  stepbytes: string;
+  iters: number;
+  warmup_iters: number;
+  check: number;
+  dtype: string;
+  op: string;
+  root: number;
+  backend: string;
+  nranks: number;
+  loop: string;
+  json: boolean;
+}
+
+const dtypeNames: Record<string, DType> = {
+  f32: 'f32', float: 'f32', float32: 'f32',
+  f64: 'f64', double: 'f64', float64: 'f64',
+  i32: 'i32', int32: 'i32', int: 'i32',
+  i64: 'i64', int64: 'i64',
+  bf16: 'bf16', bfloat16: 'bf16',
+  f16: 'f16', half: 'f16', float16: 'f16',
+};
+const ops: ReduceOp[] = ['sum', 'prod', 'max', 'min', 'avg'];
+const backends: BackendName[] = ['auto', 'shm', 'tcp', 'nccl'];
+
+const pad = (text: string, width: number) => text.padStart(width);
+const num = (value: number, digits: number) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+
+function header(): string {
+  return [
+    '#                                                              out-of-place                       in-place                energy',
+    `#${pad('size', 12)}${pad('count', 14)}${pad('type', 7)}${pad('redop', 7)}${pad('root', 6)}${pad('time', 11)}${pad('algbw', 8)}${pad('busbw', 8)}${pad('#wrong', 7)}${pad('time', 11)}${pad('algbw', 8)}${pad('busbw', 8)}${pad('#wrong', 7)}${pad('J/op', 11)}${pad('GB/J', 9)}`,
+    `#${pad('(B)', 12)}${pad('(elements)', 14)}${pad('', 20)}${pad('(us)', 11)}${pad('(GB/s)', 8)}${pad('(GB/s)', 8)}${pad('', 7)}${pad('(us)', 11)}${pad('(GB/s)', 8)}${pad('(GB/s)', 8)}${pad('', 7)}`,
+  ].join('\n');
+}
+
+function line(row: BenchRow): string {
+  const mode = (m: BenchRow['inPlace']) => `${pad(num(m.timeUs, 2), 11)}${pad(num(m.algbwGBs, 2), 8)}${pad(num(m.busbwGBs, 2), 8)}${pad(String(m.wrong), 7)}`;
+  const energy = row.energyPerOpJ === null ? `${pad('n/a', 11)}${pad('n/a', 9)}` : `${pad(row.energyPerOpJ.toExponential(3), 11)}${pad(row.gbPerJ === null ? 'n/a' : num(row.gbPerJ, 3), 9)}`;
+  return ` ${pad(String(row.bytes), 12)}${pad(String(row.count), 14)}${pad(row.dtype, 7)}${pad(row.op, 7)}${pad(String(row.root), 6)}${mode(row.outOfPlace)}${mode(row.inPlace)}${energy}`;
+}
+
+export function collectiveBenchCommand(collective: CollectiveName): CommandModule<object, CollectiveBenchArgs> {
+  return {
+    command: collective,
+    describe: `Time ${collective} over a range of sizes (nccl-tests columns, plus energy per operation)`,
+    builder: (yargs) =>
+      yargs
+        .option('minbytes', { alias: 'b', type: 'string', default: '32M', describe: 'Smallest size (K/M/G suffixes)' })
+        .option('maxbytes', { alias: 'e', type: 'string', default: '32M', describe: 'Largest size' })
+        .option('stepfactor', { alias: 'f', type: 'number', default: 0, describe: 'Multiply the size by this each step' })
+        .option('stepbytes', { alias: 'i', type: 'string', default: '1M', describe: 'Add this to the size each step (when -f is not given)' })
+        .option('iters', { alias: 'n', type: 'number', default: 20, describe: 'Timed iterations per size' })
+        .option('warmup_iters', { alias: 'w', type: 'number', default: 5, describe: 'Untimed iterations per size' })
+        .option('check', { alias: 'c', type: 'number', default: 1, describe: 'Check results (1) or not (0)' })
+        .option('dtype', { alias: 'd', type: 'string', default: 'float', describe: 'float|half|bfloat16|double|int32|int64 (or f32, f16, bf16, f64, i32, i64)' })
+        .option('op', { alias: 'o', type: 'string', default: 'sum', describe: 'sum|prod|max|min|avg' })
+        .option('root', { alias: 'r', type: 'number', default: 0, describe: 'Root rank (broadcast)' })
+        .option('backend', { type: 'string', default: 'auto', describe: 'auto|shm|tcp|nccl' })
+        .option('nranks', { alias: 'N', type: 'number', default: 0, describe: 'Start this many local ranks (outside `joule launch`)' })
+        .option('loop', { type: 'string', default: 'native', describe: 'native: iterations back to back in native code; promise: one awaited call each' })
+        .option('json', { type: 'boolean', default: false, describe: 'Print every row as JSON' })
+        .example(`$0 bench ${collective} -N 2 -b 8 -e 128M -f 2`, 'Sweep 8 B to 128 MiB on 2 local ranks')
+        .example(`joule launch -n 4 -- joule bench ${collective} -b 1M -e 1G -f 4 --json`, 'Inside a launched job, JSON rows'),
+    handler: async (args) => {
+      const dtype = dtypeNames[String(args.dtype).toLowerCase()];
+      if (!dtype) throw new JouleError('JOULE_BAD_ARGUMENT', `--dtype: unknown type "${args.dtype}"`);
+      if (!ops.includes(args.op as ReduceOp)) throw new JouleError('JOULE_BAD_ARGUMENT', `--op: must be one of ${ops.join(', ')}`);
+      if (!backends.includes(args.backend as BackendName)) throw new JouleError('JOULE_BAD_ARGUMENT', `--backend: must be one of ${backends.join(', ')}`);
+      if (args.loop !== 'native' && args.loop !== 'promise') throw new JouleError('JOULE_BAD_ARGUMENT', '--loop: native or promise');
+      for (const [flag, value] of [['-n', args.iters], ['-w', args.warmup_iters], ['-N', args.nranks]] as const) {
+        if (!Number.isInteger(value) || value < (flag === '-n' ? 1 : 0)) throw new JouleError('JOULE_BAD_ARGUMENT', `${flag}: expected a ${flag === '-n' ? 'positive' : 'non-negative'} integer, got ${value}`);
+      }
+      const minBytes = parseBytes(args.minbytes, '-b');
+      const maxBytes = parseBytes(args.maxbytes, '-e');
+      if (maxBytes < minBytes) throw new JouleError('JOULE_BAD_ARGUMENT', '-e must be at least -b');
+      const options = {
+        collective,
+        minBytes,
+        maxBytes,
+        stepFactor: args.stepfactor,
+        stepBytes: parseBytes(args.stepbytes, '-i'),
+        iterations: args.iters,
+        warmup: args.warmup_iters,
+        check: args.check !== 0,
+        dtype,
+        op: args.op as ReduceOp,
+        root: args.root,
+        loop: args.loop as 'native' | 'promise',
+      };
+      const code = await benchRanks(args.nranks, args.backend as BackendName, async (ctx) => {
+        if (collective === 'sendrecv' && ctx.comm.size < 2) throw new JouleError('JOULE_BAD_ARGUMENT', 'sendrecv needs at least 2 ranks');
+        if (!Number.isInteger(options.root) || options.root < 0 || options.root >= ctx.comm.size) throw new JouleError('JOULE_BAD_ARGUMENT', `--root: must be a rank below ${ctx.comm.size}`);
+        const print = ctx.comm.rank === 0;
+        if (print && !args.json) {
+          process.stdout.write(`# joule bench ${collective}: ${ctx.comm.size} ranks, backend ${ctx.comm.backend ?? args.backend}, ${options.loop} loop, ${options.iterations} iterations, ${options.warmup} warm-up\n${header()}\n`);
+        }
+        const rows = await runCollectiveBench(ctx, options, (row) => {
+          if (print && !args.json) process.stdout.write(`${line(row)}\n`);
+        });
+        const wrong = rows.reduce((sum, r) => sum + r.outOfPlace.wrong + r.inPlace.wrong, 0);
+        if (print) {
+          const avgBusbw = rows.reduce((sum, r) => sum + r.inPlace.busbwGBs + r.outOfPlace.busbwGBs, 0) / (2 * Math.max(1, rows.length));
+          if (args.json) printJson({ benchmark: collective, ranks: ctx.comm.size, backend: ctx.comm.backend, loop: options.loop, iterations: options.iterations, warmup: options.warmup, rows, avgBusbwGBs: avgBusbw, wrong });
+          else process.stdout.write(`# Out of bounds values : ${wrong} ${wrong ? 'FAILED' : 'OK'}\n# Avg bus bandwidth    : ${avgBusbw.toFixed(4)}\n`);
+        }
+        return wrong > 0 ? ExitCode.wrongResults : ExitCode.ok;
+      });
+      process.exitCode = code;
+    },
+  };
+}

@@ -1,0 +1,59 @@
+// Where a benchmark's ranks come from: the local rendezvous its own `-N` launcher set up, or (with -N)
+// starting that many copies of this command on this node and waiting for them.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { BenchContext } from '../../../bench/collective';
+import { Communicator } from '../../../comm/communicator';
+import { localWorld } from '../../../comm/local-world';
+import type { BackendName } from '../../../comm/types';
+
+const env = process.env;
+
+async function runRank(dir: string, rank: number, size: number, backend: BackendName, body: (ctx: BenchContext) => Promise<number>): Promise<number> {
+  const world = localWorld(dir, rank, size);
+  const members = Array.from({ length: size }, (_, r) => ({ worldRank: r, nodeRank: 0 }));
+  const comm = new Communicator(world, 'world', members, { backend });
+  try {
+    return await body({ comm });
+  } finally {
+    comm.close();
+    world.stop();
+  }
+}
+
+/** Runs `body` on every rank; resolves to the exit code of the whole benchmark. */
+export async function benchRanks(nranks: number, backend: BackendName, body: (ctx: BenchContext) => Promise<number>): Promise<number> {
+  if (env.JOULE_BENCH_DIR) return runRank(env.JOULE_BENCH_DIR, Number(env.JOULE_BENCH_RANK), Number(env.JOULE_BENCH_SIZE), backend, body);
+  const size = Math.max(1, nranks);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'joule-bench-'));
+  try {
+    if (size === 1) return await runRank(dir, 0, 1, backend, body);
+    const children = Array.from({ length: size }, (_, rank) =>
+      spawn(process.execPath, process.argv.slice(1), {
+        env: { ...env, JOULE_BENCH_DIR: dir, JOULE_BENCH_RANK: String(rank), JOULE_BENCH_SIZE: String(size) },
+        // Rank 0 prints the table; every rank's errors reach the terminal.
+        stdio: ['ignore', rank === 0 ? 'inherit' : 'ignore', 'inherit'],
+      }),
+    );
+    const codes = await Promise.all(
+      children.map(
+        (child, rank) =>
+          new Promise<number>((resolve) => {
+            child.on('close', (code, signal) => {
+              const status = code ?? 1;
+              // A rank that failed ends the others' collectives at once (they watch this file).
+              if (status !== 0 && status !== 3 && !fs.existsSync(path.join(dir, 'abort'))) {
+                fs.writeFileSync(path.join(dir, 'abort'), `rank ${rank} ${signal ? `was killed by ${signal}` : `exited with code ${status}`}`, { mode: 0o600 });
+              }
+              resolve(status);
+            });
+          }),
+      ),
+    );
+    return codes.find((c) => c !== 0 && c !== 3) ?? codes.find((c) => c === 3) ?? 0;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
