@@ -28,3 +28,6 @@ export {
 export { Communicator } from './comm/communicator';
 export type { BackendName, CommBuffer, CommWorld, CommunicatorOptions, DType, ReduceOp, ReduceOptions, WirePrecision } from './comm/types';
 export { loadProfile, validateProfile, knownProfiles, type ClusterProfile } from './slurm/profile';
+export { init } from './world/init';
+export type { RankWorld, BarrierOptions } from './world/runtime';
+export type { World, Identity, KeyValue, MetricRecord, GpuBindingRule } from './world/types';

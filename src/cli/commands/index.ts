@@ -4,6 +4,7 @@ import { benchCommand } from './bench';
 import { infoCommand } from './info';
 import { sbatchCommand } from './sbatch';
 import { traceCommand } from './trace';
+import { launchCommand } from './launch';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [infoCommand, traceCommand, benchCommand, sbatchCommand];
+export const commands: CommandModule<any, any>[] = [infoCommand, traceCommand, benchCommand, sbatchCommand, launchCommand];

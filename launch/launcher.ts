@@ -1,0 +1,290 @@
+// `joule launch`: host the coordinator, start the ranks (child processes, or srun inside an allocation),
+// supervise them, and leave a run directory whatever happens.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { dialableAddress, nodeFacingAddress } from '../src/coord/address';
+import { failureExitCode } from '../src/coord/failure';
+import type { FailureInfo } from '../src/coord/protocol';
+import { newJobSecret, SECRET_ENV } from '../src/coord/security';
+import { Coordinator } from '../src/coord/server';
+import { JouleError } from '../src/errors';
+import { packageRoot } from '../src/paths';
+import { fillGit, newManifest, RunJournal, type RunStatus } from '../src/report/journal';
+import { RunRecorder } from '../src/report/run-record';
+import { chooseGpuBinding } from '../src/world/gpu';
+import { DEFAULT_HEARTBEAT_MISSES, DEFAULT_HEARTBEAT_MS, DEFAULT_JOIN_TIMEOUT_S } from '../src/world/identity';
+import { prefixLines, relabelSrunLines } from './output';
+import type { ClusterProfile } from '../src/slurm/profile';
+
+export interface LaunchOptions {
+  command: string[];
+  /** Ranks; under srun, undefined means SLURM_NTASKS. */
+  size?: number;
+  name?: string;
+  /** The exact run directory; default runs/<UTC time>-<name> under the current directory. */
+  runDir?: string;
+  profile: ClusterProfile;
+  launcher: 'local' | 'srun' | 'auto';
+  secure: boolean;
+  iface?: string;
+  heartbeatS: number;
+  heartbeatMisses: number;
+  joinTimeoutS: number;
+  /** Seconds ranks get to leave after an abort before SIGTERM, then SIGKILL after as long again. */
+  abortGraceS: number;
+  /** Rank output and launcher messages. */
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export interface LaunchResult {
+  runDir: string;
+  runId: string;
+  status: RunStatus;
+  exitCode: number;
+  failure: (FailureInfo & { message: string }) | null;
+  durationS: number;
+}
+
+function timestamp(date: Date): string {
+  return date.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+}
+
+function defaultName(command: string[]): string {
+  const script = command.find((arg, i) => i > 0 && !arg.startsWith('-')) ?? command[0];
+  return path.basename(script).replace(/\.[^.]+$/, '').replace(/[^A-Za-z0-9_.-]/g, '_') || 'run';
+}
+
+function uniqueDir(base: string): string {
+  let dir = base;
+  for (let i = 2; fs.existsSync(dir); i++) dir = `${base}-${i}`;
+  return dir;
+}
+
+export function insideAllocation(env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(env.SLURM_JOB_ID) && env.JOULE_LAUNCHER === undefined;
+}
+
+/** Terminal signals by name, for reporting and 128+N exit codes. */
+function signalExitCode(signal: NodeJS.Signals): number {
+  return 128 + (os.constants.signals[signal] ?? 0);
+}
+
+export async function launch(options: LaunchOptions): Promise<LaunchResult> {
+  if (options.command.length === 0) throw new JouleError('JOULE_BAD_ARGUMENT', 'no command to launch: put it after `--`');
+  const useSrun = options.launcher === 'srun' || (options.launcher === 'auto' && insideAllocation());
+  const size = options.size ?? (useSrun ? Number(process.env.SLURM_NTASKS) : NaN);
+  if (!Number.isSafeInteger(size) || size < 1) throw new JouleError('JOULE_BAD_ARGUMENT', `-n must be a positive integer${useSrun ? ' (SLURM_NTASKS is not set either)' : ''}`);
+
+  const started = new Date();
+  const name = options.name ?? defaultName(options.command);
+  const runDir = path.resolve(options.runDir ?? uniqueDir(path.join('runs', `${timestamp(started)}-${name}`)));
+  const runId = path.basename(runDir);
+  const secret = newJobSecret();
+  const host = os.hostname();
+  const heartbeatMs = Math.round(options.heartbeatS * 1000);
+
+  const recorder = await RunRecorder.create(runDir);
+  const journal = new RunJournal({
+    recorder,
+    manifest: newManifest({
+      runId,
+      name,
+      command: options.command,
+      profile: options.profile as unknown as Record<string, unknown>,
+      config: {
+        size,
+        secure: options.secure,
+        iface: options.iface ?? null,
+        heartbeatS: options.heartbeatS,
+        heartbeatMisses: options.heartbeatMisses,
+        joinTimeoutS: options.joinTimeoutS,
+        abortGraceS: options.abortGraceS,
+      },
+      launcher: { mode: useSrun ? 'srun' : 'local', host, pid: process.pid },
+      size,
+    }),
+    print: (line, stream) => (stream === 'stdout' ? options.out : options.err)(`${line}\n`),
+  });
+  const gitDone = fillGit(journal.manifest);
+
+  const bindHost = useSrun ? await nodeFacingAddress(options.iface, host) : '127.0.0.1';
+  const coordinator = new Coordinator({
+    secret,
+    size,
+    bindHost,
+    port: 0,
+    runId,
+    runDir,
+    heartbeatMs,
+    heartbeatMisses: options.heartbeatMisses,
+    joinTimeoutMs: Math.round(options.joinTimeoutS * 1000),
+    secure: options.secure,
+    sink: journal,
+  });
+  const endpoint = await coordinator.start();
+  const port = Number(/:(\d+)$/.exec(endpoint)?.[1]);
+  const coordAddress = `tcp://${useSrun ? await dialableAddress(bindHost, host) : '127.0.0.1'}:${port}`;
+  journal.droppedFrames = () => coordinator.droppedFrameCount;
+  journal.manifest.launcher.coordinator = coordAddress;
+  await journal.save();
+
+  const baseEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...(options.profile.env ?? {}),
+    [SECRET_ENV]: secret,
+    JOULE_COORD: coordAddress,
+    JOULE_RUN_DIR: runDir,
+    JOULE_RUN_ID: runId,
+    JOULE_HEARTBEAT_S: String(options.heartbeatS),
+    JOULE_HEARTBEAT_MISSES: String(options.heartbeatMisses),
+    JOULE_JOIN_TIMEOUT_S: String(options.joinTimeoutS),
+    JOULE_SECURE: options.secure ? '1' : '0',
+    ...(options.iface ? { JOULE_IFACE: options.iface } : {}),
+  };
+
+  const supervisor = new Supervision(coordinator, options);
+  coordinator.onFailure((failure, message) => supervisor.failed(failure, message));
+  const onSignal = (signal: NodeJS.Signals) => supervisor.signalled(signal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    if (useSrun) await supervisor.runSrun(size, baseEnv);
+    else await supervisor.runLocal(size, baseEnv, host);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+
+  const failure = journal.manifest.failure;
+  let status: RunStatus = 'succeeded';
+  let exitCode = 0;
+  if (supervisor.signal) {
+    status = 'terminated';
+    exitCode = signalExitCode(supervisor.signal);
+  } else if (coordinator.failure) {
+    status = 'failed';
+    exitCode = failureExitCode(coordinator.failure);
+  }
+  await gitDone;
+  await coordinator.close();
+  await journal.finish(status, exitCode);
+  return { runDir, runId, status, exitCode, failure, durationS: journal.manifest.durationS ?? 0 };
+}
+
+/** Starts and watches the rank processes; turns exits and signals into coordinator failures. */
+class Supervision {
+  signal?: NodeJS.Signals;
+  private readonly children = new Set<ChildProcess>();
+  private killTimers: NodeJS.Timeout[] = [];
+
+  constructor(
+    private readonly coordinator: Coordinator,
+    private readonly options: LaunchOptions,
+  ) {}
+
+  failed(failure: FailureInfo, message: string): void {
+    if (failure.kind !== 'terminated') this.options.err(`joule: job failed: ${message}\n`);
+    this.stopAll(this.options.abortGraceS * 1000);
+  }
+
+  signalled(signal: NodeJS.Signals): void {
+    if (this.signal) {
+      // A second signal: the user means it.
+      this.killAll('SIGKILL');
+      return;
+    }
+    this.signal = signal;
+    this.options.err(`joule: received ${signal}: stopping all ranks\n`);
+    this.coordinator.fail({ rank: -1, host: os.hostname(), kind: 'terminated', reason: `the launcher received ${signal}` });
+    // Ranks get the abort message; SIGTERM too in case they are busy, as SLURM would at its time limit.
+    this.killAll('SIGTERM');
+  }
+
+  /** After an abort: give ranks `graceMs` to leave, then SIGTERM, then SIGKILL. */
+  private stopAll(graceMs: number): void {
+    if (this.killTimers.length) return;
+    this.killTimers.push(setTimeout(() => this.killAll('SIGTERM'), graceMs));
+    this.killTimers.push(setTimeout(() => this.killAll('SIGKILL'), graceMs * 2));
+    for (const timer of this.killTimers) timer.unref();
+  }
+
+  private killAll(signal: NodeJS.Signals): void {
+    for (const child of this.children) {
+      if (child.exitCode !== null || child.signalCode !== null || !child.pid) continue;
+      try {
+        // Each rank leads its own process group, so wrappers (bash -c, npx) take their children with them.
+        process.kill(-child.pid, signal);
+      } catch {
+        child.kill(signal);
+      }
+    }
+  }
+
+  private track(child: ChildProcess, onExit: (code: number | null, signal: NodeJS.Signals | null) => void): Promise<void> {
+    this.children.add(child);
+    return new Promise((resolve) => {
+      child.on('error', (error) => {
+        this.options.err(`joule: cannot start ${this.options.command[0]}: ${error.message}\n`);
+        if (child.pid === undefined) onExit(127, null);
+      });
+      child.on('exit', (code, signal) => onExit(code, signal));
+      child.on('close', () => {
+        this.children.delete(child);
+        resolve();
+      });
+    });
+  }
+
+  async runLocal(size: number, baseEnv: NodeJS.ProcessEnv, host: string): Promise<void> {
+    const [file, ...args] = this.options.command;
+    const done: Promise<void>[] = [];
+    for (let rank = 0; rank < size && !this.signal && !this.coordinator.failure; rank++) {
+      const gpu = chooseGpuBinding(rank, size, false, baseEnv);
+      const env: NodeJS.ProcessEnv = {
+        ...baseEnv,
+        JOULE_LAUNCHER: 'local',
+        JOULE_RANK: String(rank),
+        JOULE_SIZE: String(size),
+        JOULE_LOCAL_RANK: String(rank),
+        JOULE_LOCAL_SIZE: String(size),
+        JOULE_NODE_RANK: '0',
+        JOULE_NODES: '1',
+        JOULE_HOST: host,
+        ...(gpu.cudaVisibleDevices !== undefined ? { CUDA_VISIBLE_DEVICES: gpu.cudaVisibleDevices } : {}),
+      };
+      const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      const output = Promise.all([
+        prefixLines(child.stdout!, `[${rank}] `, this.options.out),
+        prefixLines(child.stderr!, `[${rank}] `, this.options.err),
+      ]);
+      const exited = this.track(child, (code, signal) => this.coordinator.rankExited(rank, code, signal, host, child.pid));
+      done.push(exited.then(() => output.then(() => undefined)));
+    }
+    await Promise.all(done);
+  }
+
+  async runSrun(size: number, baseEnv: NodeJS.ProcessEnv): Promise<void> {
+    const supervisorScript = path.join(packageRoot, 'dist', 'launch', 'rank-supervisor.js');
+    const args = ['--kill-on-bad-exit=1', '--label', `--ntasks=${size}`, process.execPath, supervisorScript, ...this.options.command];
+    const child = spawn('srun', args, { env: { ...baseEnv, JOULE_LAUNCHER: 'srun' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const output = Promise.all([relabelSrunLines(child.stdout!, this.options.out), relabelSrunLines(child.stderr!, this.options.err)]);
+    await this.track(child, (code, signal) => {
+      // Each rank's supervisor reports its own exit; srun ending badly with nobody blamed is still a failure.
+      if (!this.coordinator.failure && (signal || code !== 0)) {
+        this.coordinator.fail({ rank: -1, host: os.hostname(), kind: signal ? 'signal' : 'exit', exitCode: code ?? undefined, signal: signal ?? undefined, reason: 'srun failed before any rank reported' });
+      }
+    });
+    await output;
+  }
+}
+
+export const launchDefaults = {
+  heartbeatS: DEFAULT_HEARTBEAT_MS / 1000,
+  heartbeatMisses: DEFAULT_HEARTBEAT_MISSES,
+  joinTimeoutS: DEFAULT_JOIN_TIMEOUT_S,
+  abortGraceS: 1.5,
+};
+

@@ -1,0 +1,85 @@
+// `joule launch`: start N ranks (here, or with srun inside an allocation), supervise them, write the run directory.
+import type { CommandModule } from 'yargs';
+import { JouleError } from '../../errors';
+import { DEFAULT_HEARTBEAT_MISSES, DEFAULT_HEARTBEAT_MS, DEFAULT_JOIN_TIMEOUT_S } from '../../world/identity';
+import { printJson } from '../output';
+
+interface LaunchArgs {
+  ntasks?: number;
+  profile: string;
+  name?: string;
+  'run-dir'?: string;
+  launcher: 'auto' | 'local' | 'srun';
+  secure: boolean;
+  iface?: string;
+  heartbeat: number;
+  'heartbeat-misses': number;
+  'join-timeout': number;
+  json: boolean;
+  cmd?: string[];
+  '--'?: string[];
+}
+
+function positive(value: number | undefined, flag: string, integer: boolean): void {
+  if (value === undefined) return;
+  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+    throw new JouleError('JOULE_BAD_ARGUMENT', `${flag} must be a positive ${integer ? 'integer' : 'number'}, got ${value}`);
+  }
+}
+
+export const launchCommand: CommandModule<object, LaunchArgs> = {
+  command: 'launch [cmd..]',
+  describe: 'Start N ranks of a command, coordinate them (join, barrier, key-value, heartbeats, abort) and write runs/<time>-<name>/',
+  builder: (yargs) =>
+    yargs
+      .parserConfiguration({ 'populate--': true })
+      .positional('cmd', { type: 'string', array: true, describe: 'The rank command, after `--`' })
+      .option('ntasks', { alias: 'n', type: 'number', describe: 'Number of ranks (inside an allocation: default SLURM_NTASKS)' })
+      .option('profile', { type: 'string', default: 'local', describe: 'Cluster profile: a name in slurm/profiles/ or a path to a .json' })
+      .option('name', { type: 'string', describe: 'Run name (default: the script name); the run directory is runs/<UTC time>-<name>' })
+      .option('run-dir', { type: 'string', describe: 'Write the run record to exactly this directory' })
+      .option('launcher', { choices: ['auto', 'local', 'srun'] as const, default: 'auto' as const, describe: 'Start ranks as local processes, with srun, or srun only inside an allocation' })
+      .option('secure', { type: 'boolean', default: false, describe: 'Encrypt coordinator traffic with ZeroMQ CURVE (keys derived from the job secret)' })
+      .option('iface', { type: 'string', describe: 'Network interface the coordinator listens on under SLURM (default: the one this node name resolves to; env JOULE_IFACE)' })
+      .option('heartbeat', { type: 'number', default: DEFAULT_HEARTBEAT_MS / 1000, describe: 'Seconds between heartbeats (both ways)' })
+      .option('heartbeat-misses', { type: 'number', default: DEFAULT_HEARTBEAT_MISSES, describe: 'Missed heartbeats after which a rank (or the coordinator) counts as dead' })
+      .option('join-timeout', { type: 'number', default: DEFAULT_JOIN_TIMEOUT_S, describe: 'Seconds for every rank to call joule.init(); the timeout names the ranks that never did' })
+      .option('json', { type: 'boolean', default: false, describe: 'Print the final run summary as JSON (rank output then goes to stderr)' })
+      .example('$0 launch -n 4 -- node train.js --epochs 3', 'Four ranks on this host; output prefixed [rank]')
+      .example('$0 launch -n 2 --name smoke --json -- node examples/hello.js', 'Summary as JSON, run record in runs/<time>-smoke/')
+      .example('salloc -N2 -n8 $0 launch --secure -- node train.js', 'Inside an allocation: ranks started by srun, traffic encrypted'),
+  handler: async (args) => {
+    const command = [...(args.cmd ?? []), ...(args['--'] ?? [])].map(String);
+    if (command.length === 0) throw new JouleError('JOULE_BAD_ARGUMENT', 'no command to launch; usage: joule launch -n N -- <command...>');
+    positive(args.ntasks, '-n', true);
+    positive(args.heartbeat, '--heartbeat', false);
+    positive(args['heartbeat-misses'], '--heartbeat-misses', true);
+    positive(args['join-timeout'], '--join-timeout', false);
+    if (args.name !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(args.name)) {
+      throw new JouleError('JOULE_BAD_ARGUMENT', `--name "${args.name}" must be letters, digits, '_', '.' or '-' (it becomes a directory name)`);
+    }
+    const { launch, launchDefaults } = await import('../../../launch/launcher');
+    const { loadProfile } = await import('../../slurm/profile');
+    const profile = loadProfile(args.profile);
+    const toStderr = (text: string) => process.stderr.write(text);
+    const result = await launch({
+      command,
+      size: args.ntasks,
+      name: args.name,
+      runDir: args['run-dir'],
+      profile,
+      launcher: args.launcher === 'auto' && profile.launcher ? profile.launcher : args.launcher,
+      secure: args.secure,
+      iface: args.iface ?? process.env.JOULE_IFACE,
+      heartbeatS: args.heartbeat,
+      heartbeatMisses: args['heartbeat-misses'],
+      joinTimeoutS: args['join-timeout'],
+      abortGraceS: launchDefaults.abortGraceS,
+      out: args.json ? toStderr : (text) => process.stdout.write(text),
+      err: toStderr,
+    });
+    if (args.json) printJson(result);
+    else process.stderr.write(`joule: run ${result.status} (exit ${result.exitCode}) in ${result.durationS.toFixed(2)} s; record: ${result.runDir}\n`);
+    process.exit(result.exitCode);
+  },
+};

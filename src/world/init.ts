@@ -1,0 +1,124 @@
+// joule.init(): resolve the identity, host the coordinator when this rank must, join, and return the World.
+import path from 'node:path';
+import { CoordClient } from '../coord/client';
+import { nodeFacingAddress, resolveHost } from '../coord/address';
+import { failureExitCode } from '../coord/failure';
+import { Coordinator } from '../coord/server';
+import { RunRecorder } from '../report/run-record';
+import { fillGit, newManifest, RunJournal } from '../report/journal';
+import { rankEnvironment, type RankEnvironment } from './identity';
+import { RankWorld } from './runtime';
+
+let current: Promise<RankWorld> | undefined;
+
+/** Joins the job and resolves once every rank has joined. Calling it again returns the same world. */
+export function init(): Promise<RankWorld> {
+  current ??= start();
+  return current;
+}
+
+async function start(): Promise<RankWorld> {
+  const identity = rankEnvironment();
+  // The launcher already set CUDA_VISIBLE_DEVICES for its children; here the srun and singleton cases.
+  if (identity.gpu.cudaVisibleDevices !== undefined) process.env.CUDA_VISIBLE_DEVICES = identity.gpu.cudaVisibleDevices;
+  const hosted = identity.hostsCoordinator ? await hostCoordinator(identity) : undefined;
+  const dialHost = hosted ? hosted.dialHost : await resolveHost(identity.coordHost);
+  const client = new CoordClient({
+    endpoint: `tcp://${dialHost}:${hosted ? hosted.port : identity.coordPort}`,
+    secret: identity.secret,
+    secure: identity.secure,
+    rank: identity.rank,
+    size: identity.size,
+    host: identity.host,
+    caps: {
+      localRank: identity.localRank,
+      nodeRank: identity.nodeRank,
+      gpus: identity.gpu.gpus,
+      gpuBinding: identity.gpu.rule,
+      cudaVisibleDevices: identity.gpu.cudaVisibleDevices ?? null,
+      startMode: identity.mode,
+      node: process.version,
+    },
+    heartbeatMs: identity.heartbeatMs,
+    heartbeatMisses: identity.heartbeatMisses,
+    // A little past the coordinator's own timeout, whose message (naming the missing ranks) is better.
+    joinTimeoutMs: identity.joinTimeoutMs > 0 ? identity.joinTimeoutMs + 10_000 : 0,
+    warn: (message) => process.stderr.write(`joule: ${message}\n`),
+  });
+  try {
+    const welcome = await client.join();
+    return new RankWorld({
+      identity,
+      client,
+      runId: welcome.runId,
+      runDir: welcome.runDir,
+      peers: welcome.peers,
+      hosted: hosted && { coordinator: hosted.coordinator, journal: hosted.journal },
+    });
+  } catch (error) {
+    await client.close();
+    if (hosted) await hosted.coordinator.close();
+    current = undefined;
+    throw error;
+  }
+}
+
+interface Hosted {
+  coordinator: Coordinator;
+  journal?: RunJournal;
+  dialHost: string;
+  port: number;
+}
+
+/** Bare srun rank 0 (or a singleton): run the coordinator in this process, and the run record with it. */
+async function hostCoordinator(identity: RankEnvironment): Promise<Hosted> {
+  const bindHost = identity.mode === 'singleton' ? '127.0.0.1' : await nodeFacingAddress(identity.iface, identity.coordHost);
+  const runDir = identity.runDir ? path.resolve(identity.runDir) : '';
+  let journal: RunJournal | undefined;
+  const print = (line: string, stream: 'stdout' | 'stderr') => process[stream].write(`${line}\n`);
+  if (runDir) {
+    journal = new RunJournal({
+      recorder: await RunRecorder.create(runDir),
+      manifest: newManifest({
+        runId: identity.runId,
+        name: path.basename(runDir),
+        command: process.argv.slice(1),
+        profile: null,
+        config: { heartbeatMs: identity.heartbeatMs, heartbeatMisses: identity.heartbeatMisses, joinTimeoutMs: identity.joinTimeoutMs, secure: identity.secure },
+        launcher: { mode: identity.mode, host: identity.host, pid: process.pid, jobId: identity.jobId ?? null, stepId: identity.stepId ?? null },
+        size: identity.size,
+      }),
+      print,
+    });
+    void fillGit(journal.manifest);
+  }
+  const sink = journal ?? {
+    event: () => undefined,
+    records: (rank: number, items: Parameters<RunJournal['records']>[1]) => {
+      for (const item of items) if (item.k === 'log') print(`[${rank}] ${item.message}`, 'stdout');
+    },
+    warn: (message: string) => print(`joule: ${message}`, 'stderr'),
+  };
+  const coordinator = new Coordinator({
+    secret: identity.secret,
+    size: identity.size,
+    bindHost,
+    port: identity.coordPort,
+    runId: identity.runId,
+    runDir,
+    heartbeatMs: identity.heartbeatMs,
+    heartbeatMisses: identity.heartbeatMisses,
+    joinTimeoutMs: identity.joinTimeoutMs,
+    secure: identity.secure,
+    sink,
+  });
+  const endpoint = await coordinator.start();
+  if (journal) {
+    journal.droppedFrames = () => coordinator.droppedFrameCount;
+    journal.manifest.launcher.coordinator = endpoint;
+    await journal.save();
+    coordinator.onFailure((failure) => void journal!.finish('failed', failureExitCode(failure)));
+  }
+  const port = Number(/:(\d+)$/.exec(endpoint)?.[1]);
+  return { coordinator, journal, dialHost: bindHost === '0.0.0.0' ? '127.0.0.1' : bindHost, port };
+}
