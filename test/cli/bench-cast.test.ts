@@ -29,8 +29,17 @@ describe('joule bench cast', function () {
   it('prints a table with the load and a forced path and thread count', async () => {
     const result = await joule(['bench', 'cast', '--sizes', '8KiB', '--direction', 'f32-f16', '--path', 'scalar', '--threads', '2', '--no-js', '--seconds', '0.005']);
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /path scalar, threads 2, .*load [\d.]+ [\d.]+ [\d.]+ before/);
+    assert.match(result.stdout, /\(cast\): path scalar, threads 2, .*load [\d.]+ [\d.]+ [\d.]+ before/);
     assert.match(result.stdout, /f32-f16\s+8 KiB\s+2048\s+[\d.]+\s+[\d.]+\s+\d+ %\s+-\s+-\s+0/);
+  });
+
+  it('times the fused cast + statistics with --stats and still checks the cast', async () => {
+    const result = await joule(['bench', 'cast', '--sizes', '64KiB', '--direction', 'f32-bf16', '--stats', '--no-js', '--seconds', '0.005', '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    const report = JSON.parse(result.stdout);
+    assert.equal(report.kernel, 'cast + statistics');
+    assert.equal(report.rows[0].wrong, 0);
+    assert.equal(report.rows[0].jsGBps, null);
   });
 
   it('exits 2 with a clear message on bad input', async () => {

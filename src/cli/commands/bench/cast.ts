@@ -20,6 +20,7 @@ interface BenchCastArgs {
   path?: string;
   threads?: number;
   js: boolean;
+  stats: boolean;
   seconds: number;
   json: boolean;
 }
@@ -97,6 +98,8 @@ export async function benchCast(args: {
   path?: string;
   threads?: number;
   js: boolean;
+  /** Time the fused cast + statistics (castStats writing `out`) instead of the plain cast. */
+  stats?: boolean;
   seconds: number;
   progress?: (line: string) => void;
 }): Promise<CastBenchRow[]> {
@@ -110,6 +113,7 @@ export async function benchCast(args: {
       const out = cast(input, castOptions);
       const bytesMoved = input.byteLength + out.byteLength;
       const { args: nativeArgs } = castArgs(input, { ...castOptions, out });
+      nativeArgs[6] = args.stats ?? false;
       const castGBps = await bestRate(bytesMoved, args.seconds, (n) => addon.castBench(...nativeArgs, n));
       // memcpy moving the same number of bytes: half of them read, half written.
       const copySource = new Uint8Array(Math.max(1, Math.round(bytesMoved / 2)));
@@ -174,6 +178,7 @@ export const benchCastCommand: CommandModule<object, BenchCastArgs> = {
       .option('path', { type: 'string', describe: 'Force a CPU path (scalar, avx2, avx512, avx512bf16; default: the best this CPU runs)' })
       .option('threads', { type: 'number', describe: 'Split each cast (and memcpy) into this many parts (default: from the size)' })
       .option('js', { type: 'boolean', default: true, describe: 'Also time the plain JavaScript loop (--no-js skips it)' })
+      .option('stats', { type: 'boolean', default: false, describe: 'Time the fused cast + quantization statistics (castStats with out)' })
       .option('seconds', { type: 'number', default: 0.2, describe: 'Target duration of each timed repetition (best of three is reported)' })
       .option('json', { type: 'boolean', default: false, describe: 'Print the rows as JSON' })
       .example('$0 bench cast', 'All directions at 4 KiB ... 64 MiB')
@@ -194,10 +199,12 @@ export const benchCastCommand: CommandModule<object, BenchCastArgs> = {
       path: args.path,
       threads: args.threads,
       js: args.js,
+      stats: args.stats,
       seconds: args.seconds,
       progress: (line) => process.stderr.write(`joule bench cast: ${line}\n`),
     });
     const context = {
+      kernel: args.stats ? 'cast + statistics' : 'cast',
       path,
       threads: args.threads ?? 'auto',
       cpus: os.cpus().length,
@@ -208,7 +215,7 @@ export const benchCastCommand: CommandModule<object, BenchCastArgs> = {
     if (args.json) printJson({ benchmark: 'cast', ...context, rows });
     else {
       const header =
-        `joule bench cast: path ${path}, threads ${context.threads}, ${context.cpus} CPUs (${context.cpuModel}), ` +
+        `joule bench cast (${context.kernel}): path ${path}, threads ${context.threads}, ${context.cpus} CPUs (${context.cpuModel}), ` +
         `load ${context.loadAverage.join(' ')} before, ${context.loadAverageAfter.join(' ')} after; GB/s = 1e9 bytes read + written per second, best of 3`;
       process.stdout.write(`${render(rows, header)}\n`);
     }
