@@ -187,6 +187,8 @@ export interface NativeAddon {
    */
   cudaCast(...args: NativeCastArgs): Promise<NativeCastStats | undefined>;
   cudaCast(...args: [...NativeCastArgs, number]): Promise<number>;
+  /** Device-buffer benchmark: seconds for `iterations` kernels and for as many device-to-device copies of the same bytes. */
+  cudaCastBench(direction: number, count: number, scale: number, iterations: number): Promise<{ castS: number; copyS: number }>;
 }
 
 /** The paths tried, in order: JOULE_ADDON alone when set, else the cmake-js/node-gyp outputs. */

@@ -238,9 +238,80 @@ int StatsOnDevice(int direction, const void* input, void* output, size_t count, 
   return rc;
 }
 
+// Benchmark input: finite values of every sign and a wide range of magnitudes, in the source format.
+template <int kDirection>
+__global__ void FillKernel(void* input, size_t count) {
+  const size_t stride = static_cast<size_t>(gridDim.x) * blockDim.x;
+  for (size_t i = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count; i += stride) {
+    uint32_t h = static_cast<uint32_t>(i) * 2654435761u;
+    float value = (static_cast<float>(h & 0xFFFF) / 65536.0f - 0.5f) * exp2f(static_cast<float>((h >> 16) % 31) - 20.0f);
+    if (kDirection == 2) static_cast<uint16_t*>(input)[i] = F32ToBf16(value);
+    else if (kDirection == 3) static_cast<uint16_t*>(input)[i] = F32ToF16(value);
+    else if (kDirection == 4) static_cast<double*>(input)[i] = value;
+    else static_cast<float*>(input)[i] = value;
+  }
+}
+
+int Fill(int direction, void* input, size_t count) {
+  int grid = GridFor(count);
+  switch (direction) {
+    case 2: FillKernel<2><<<grid, kThreads>>>(input, count); break;
+    case 3: FillKernel<3><<<grid, kThreads>>>(input, count); break;
+    case 4: FillKernel<4><<<grid, kThreads>>>(input, count); break;
+    default: FillKernel<0><<<grid, kThreads>>>(input, count); break;
+  }
+  return cudaGetLastError();
+}
+
+// Times `iterations` back-to-back launches of `launch` with events; one untimed launch first.
+template <typename Launch>
+int TimeIt(int iterations, double* seconds, Launch launch) {
+  cudaEvent_t start = nullptr, stop = nullptr;
+  int rc = cudaEventCreate(&start);
+  if (rc == cudaSuccess) rc = cudaEventCreate(&stop);
+  if (rc == cudaSuccess) rc = launch();
+  if (rc == cudaSuccess) rc = cudaEventRecord(start);
+  for (int i = 0; rc == cudaSuccess && i < iterations; ++i) rc = launch();
+  if (rc == cudaSuccess) rc = cudaEventRecord(stop);
+  if (rc == cudaSuccess) rc = cudaEventSynchronize(stop);
+  float ms = 0;
+  if (rc == cudaSuccess) rc = cudaEventElapsedTime(&ms, start, stop);
+  if (start != nullptr) cudaEventDestroy(start);
+  if (stop != nullptr) cudaEventDestroy(stop);
+  *seconds = ms / 1000.0;
+  return rc;
+}
+
 }  // namespace
 
 extern "C" {
+
+int joule_cuda_cast_bench(int direction, size_t count, float scale, int iterations, double* cast_seconds,
+                          double* copy_seconds) {
+  if (direction < 0 || direction > 6 || iterations < 1 || count == 0) return cudaErrorInvalidValue;
+  const size_t in_bytes = count * SourceBytes(direction);
+  const size_t out_bytes = count * TargetBytes(direction);
+  const size_t copy_bytes = (in_bytes + out_bytes) / 2;  // read + written = the cast's
+  void *input = nullptr, *output = nullptr, *copy_source = nullptr, *copy_target = nullptr;
+  int rc = cudaMalloc(&input, in_bytes);
+  if (rc == cudaSuccess) rc = cudaMalloc(&output, out_bytes);
+  if (rc == cudaSuccess) rc = cudaMalloc(&copy_source, copy_bytes);
+  if (rc == cudaSuccess) rc = cudaMalloc(&copy_target, copy_bytes);
+  if (rc == cudaSuccess) rc = Fill(direction, input, count);
+  if (rc == cudaSuccess) rc = cudaMemset(copy_source, 1, copy_bytes);
+  if (rc == cudaSuccess) {
+    rc = TimeIt(iterations, cast_seconds, [&] { return Dispatch(direction, input, output, count, scale, nullptr, nullptr); });
+  }
+  if (rc == cudaSuccess) {
+    rc = TimeIt(iterations, copy_seconds, [&] {
+      return static_cast<int>(cudaMemcpyAsync(copy_target, copy_source, copy_bytes, cudaMemcpyDeviceToDevice, nullptr));
+    });
+  }
+  for (void* buffer : {input, output, copy_source, copy_target}) {
+    if (buffer != nullptr) cudaFree(buffer);
+  }
+  return rc;
+}
 
 int joule_cuda_cast(int direction, const void* input, void* output, size_t count, float scale, void* stream) {
   if (output == nullptr) return cudaErrorInvalidValue;

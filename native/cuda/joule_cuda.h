@@ -32,6 +32,10 @@ int joule_cuda_cast(int direction, const void* input, void* output, size_t count
 // The same plus statistics in the same pass; `output` may be NULL (statistics only). Waits for `stream`.
 int joule_cuda_cast_stats(int direction, const void* input, void* output, size_t count, float scale,
                           joule_cuda_cast_stats_t* stats, void* stream);
+// Benchmark: `iterations` casts of `count` elements between device buffers (filled on the device) and
+// as many device-to-device copies moving the same bytes (read + written), each timed with CUDA events.
+int joule_cuda_cast_bench(int direction, size_t count, float scale, int iterations, double* cast_seconds,
+                          double* copy_seconds);
 // Host memory in and out, staged through device buffers (for tests and host-side callers); `stats` may
 // be NULL, `output` may be NULL when `stats` is not. Synchronous.
 int joule_cuda_cast_host(int direction, const void* input, void* output, size_t count, float scale,

@@ -280,6 +280,78 @@ Napi::Value CudaCast(const Napi::CallbackInfo& info) {
   return promise;
 }
 
+// cudaCastBench(direction, count, scale, iterations) -> Promise<{ castS, copyS }>: device buffers only,
+// the kernel's time beside a device-to-device copy of the same bytes.
+class CudaBenchWorker : public Napi::AsyncWorker {
+ public:
+  CudaBenchWorker(Napi::Env env, int direction, size_t count, float scale, int iterations)
+      : Napi::AsyncWorker(env),
+        addon_(JouleAddon::Of(env)),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        direction_(direction),
+        count_(count),
+        scale_(scale),
+        iterations_(iterations) {}
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    const cuda::Api* api = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(addon_.librariesMutex);
+      auto& module = addon_.libraries.cuda;
+      if (!module.Load(addon_.addonDir)) {
+        code_ = "JOULE_BACKEND_UNAVAILABLE";
+        SetError("CUDA cast unavailable: " + module.reason());
+        return;
+      }
+      api = &module.api();
+    }
+    int rc = api->CastBench(direction_, count_, scale_, iterations_, &castS_, &copyS_);
+    if (rc != 0) {
+      code_ = "JOULE_NATIVE_ERROR";
+      SetError("joule_cuda_cast_bench failed: CUDA error " + std::to_string(rc) + ": " + api->ErrorString(rc));
+    }
+  }
+
+  void OnOK() override {
+    Napi::Object out = Napi::Object::New(Env());
+    out.Set("castS", castS_);
+    out.Set("copyS", copyS_);
+    deferred_.Resolve(out);
+  }
+
+  void OnError(const Napi::Error& error) override {
+    error.Value().Set("code", code_);
+    deferred_.Reject(error.Value());
+  }
+
+ private:
+  JouleAddon& addon_;
+  Napi::Promise::Deferred deferred_;
+  int direction_;
+  size_t count_;
+  float scale_;
+  int iterations_;
+  std::string code_;
+  double castS_ = 0;
+  double copyS_ = 0;
+};
+
+Napi::Value CudaCastBench(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int direction = info[0].As<Napi::Number>().Int32Value();
+  double count = info[1].As<Napi::Number>().DoubleValue();
+  int iterations = info[3].As<Napi::Number>().Int32Value();
+  if (direction < 0 || direction >= static_cast<int>(cast::Direction::kCount) || !(count >= 1) || iterations < 1) {
+    throw Napi::RangeError::New(env, "cudaCastBench: bad direction, count or iterations");
+  }
+  auto* worker = new CudaBenchWorker(env, direction, static_cast<size_t>(count), info[2].As<Napi::Number>().FloatValue(), iterations);
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
 Napi::Value CastPaths(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const auto& names = cast::PathNames();
@@ -308,6 +380,7 @@ void RegisterCast(Napi::Env env, Napi::Object exports) {
   exports.Set("castBench", Napi::Function::New(env, CastBench, "castBench"));
   exports.Set("copyBench", Napi::Function::New(env, CopyBench, "copyBench"));
   exports.Set("cudaCast", Napi::Function::New(env, CudaCast, "cudaCast"));
+  exports.Set("cudaCastBench", Napi::Function::New(env, CudaCastBench, "cudaCastBench"));
 }
 
 }  // namespace joule

@@ -19,6 +19,7 @@ bool CudaModule::Load(const std::string& addon_dir) {
   library_.Bind(api_.Cast, "joule_cuda_cast");
   library_.Bind(api_.CastStats, "joule_cuda_cast_stats");
   library_.Bind(api_.CastHost, "joule_cuda_cast_host");
+  library_.Bind(api_.CastBench, "joule_cuda_cast_bench");
   if (!library_.missing().empty()) {
     reason_ = "symbol missing in " + library_.path() + ": " + dl::Join(library_.missing(), ", ");
     return false;

@@ -17,6 +17,7 @@ struct Api {
   int (*Cast)(int, const void*, void*, size_t, float, void*) = nullptr;
   int (*CastStats)(int, const void*, void*, size_t, float, joule_cuda_cast_stats_t*, void*) = nullptr;
   int (*CastHost)(int, const void*, void*, size_t, float, joule_cuda_cast_stats_t*) = nullptr;
+  int (*CastBench)(int, size_t, float, int, double*, double*) = nullptr;
 };
 
 class CudaModule {

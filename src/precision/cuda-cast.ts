@@ -45,3 +45,12 @@ export async function cudaCastSeconds(input: CastArray, options: CastOptions & {
     return cudaError(error);
   }
 }
+
+/** Device-buffer timing of one direction (joule::cast::Direction index): the kernel and a same-bytes device copy. */
+export async function cudaCastBench(direction: number, count: number, iterations: number): Promise<{ castS: number; copyS: number }> {
+  try {
+    return await native().cudaCastBench(direction, count, 1, iterations);
+  } catch (error) {
+    return cudaError(error);
+  }
+}

@@ -1,5 +1,6 @@
 // `joule bench cast`: rows for each direction and size, beside memcpy and the JS loop, checked results.
 import assert from 'node:assert/strict';
+import { native } from '../../src/native';
 import { joule } from '../helpers/run';
 
 describe('joule bench cast', function () {
@@ -42,6 +43,14 @@ describe('joule bench cast', function () {
     assert.equal(report.rows[0].jsGBps, null);
   });
 
+  it('--device cuda refuses with JOULE_BACKEND_UNAVAILABLE and the reason when no GPU can run the kernels', async function () {
+    const caps = await native().capabilities();
+    if (caps.cuda.usable) this.skip(); // with a GPU the command runs; the CUDA cast test checks the kernels
+    const result = await joule(['bench', 'cast', '--device', 'cuda', '--sizes', '4KiB', '--direction', 'f32-bf16']);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /CUDA cast unavailable: .*\[JOULE_BACKEND_UNAVAILABLE\]/);
+  });
+
   it('exits 2 with a clear message on bad input', async () => {
     const badSize = await joule(['bench', 'cast', '--sizes', '12XB']);
     assert.equal(badSize.code, 2);
@@ -49,6 +58,9 @@ describe('joule bench cast', function () {
     const badPath = await joule(['bench', 'cast', '--path', 'neon9', '--sizes', '4KiB']);
     assert.equal(badPath.code, 2);
     assert.match(badPath.stderr, /unknown path "neon9"/);
+    const cudaThreads = await joule(['bench', 'cast', '--device', 'cuda', '--threads', '2']);
+    assert.equal(cudaThreads.code, 2);
+    assert.match(cudaThreads.stderr, /apply to --device cpu only/);
     const noBenchmark = await joule(['bench']);
     assert.equal(noBenchmark.code, 2);
     assert.match(noBenchmark.stderr, /Name a benchmark/);

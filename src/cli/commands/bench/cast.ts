@@ -6,6 +6,7 @@ import type { CommandModule } from 'yargs';
 import { JouleError } from '../../../errors';
 import { native } from '../../../native';
 import { cast, castArgs, castPaths, type CastArray, type CastOptions } from '../../../precision/cast';
+import { cudaCast, cudaCastBench } from '../../../precision/cuda-cast';
 import { ExitCode } from '../../exit-codes';
 import { formatTable, printJson } from '../../output';
 import { jsCast } from './cast-js';
@@ -21,6 +22,7 @@ interface BenchCastArgs {
   threads?: number;
   js: boolean;
   stats: boolean;
+  device: 'cpu' | 'cuda';
   seconds: number;
   json: boolean;
 }
@@ -44,6 +46,9 @@ export interface CastBenchRow {
 }
 
 const sourceBytes: Record<BenchDirection, number> = { 'f32-bf16': 4, 'f32-f16': 4, 'bf16-f32': 2, 'f16-f32': 2, 'f64-f32': 8, 'f32-f64': 4 };
+const targetBytes: Record<BenchDirection, number> = { 'f32-bf16': 2, 'f32-f16': 2, 'bf16-f32': 4, 'f16-f32': 4, 'f64-f32': 4, 'f32-f64': 8 };
+// native/cast/convert.h's Direction indices.
+const directionIndex: Record<BenchDirection, number> = { 'f32-bf16': 0, 'f32-f16': 1, 'bf16-f32': 2, 'f16-f32': 3, 'f64-f32': 4, 'f32-f64': 5 };
 
 function options(direction: BenchDirection): CastOptions {
   const [from, to] = direction.split('-') as [string, CastOptions['to']];
@@ -150,6 +155,39 @@ export async function benchCast(args: {
   return rows;
 }
 
+/**
+ * The GPU rows: the kernels on device buffers beside cudaMemcpy device-to-device of the same bytes
+ * (CUDA events); #wrong compares a host-staged GPU cast of the same input with the CPU's.
+ */
+export async function benchCastCuda(args: {
+  sizes: number[];
+  directions: readonly BenchDirection[];
+  seconds: number;
+  progress?: (line: string) => void;
+}): Promise<CastBenchRow[]> {
+  const rows: CastBenchRow[] = [];
+  for (const direction of args.directions) {
+    for (const bytes of args.sizes) {
+      const elements = Math.max(1, Math.floor(bytes / sourceBytes[direction]));
+      const bytesMoved = elements * (sourceBytes[direction] + targetBytes[direction]);
+      const probe = await cudaCastBench(directionIndex[direction], elements, 10);
+      const iterations = Math.max(10, Math.min(100_000, Math.ceil((args.seconds * 10) / Math.max(probe.castS, 1e-6))));
+      let castGBps = 0;
+      let memcpyGBps = 0;
+      for (let rep = 0; rep < 3; ++rep) {
+        const timing = await cudaCastBench(directionIndex[direction], elements, iterations);
+        castGBps = Math.max(castGBps, (bytesMoved * iterations) / timing.castS / 1e9);
+        memcpyGBps = Math.max(memcpyGBps, (bytesMoved * iterations) / timing.copyS / 1e9);
+      }
+      const input = makeInput(direction, elements);
+      const wrong = countWrong(await cudaCast(input, options(direction)), cast(input, options(direction)));
+      rows.push({ direction, bytes, elements, bytesMoved, castGBps, memcpyGBps, memcpyFraction: castGBps / memcpyGBps, jsGBps: null, jsSpeedup: null, wrong });
+      args.progress?.(`${direction} ${formatBytes(bytes)} on the GPU: ${castGBps.toFixed(1)} GB/s (device copy ${memcpyGBps.toFixed(1)})`);
+    }
+  }
+  return rows;
+}
+
 function render(rows: CastBenchRow[], header: string): string {
   const table = [['direction', 'size', 'elements', 'cast GB/s', 'memcpy GB/s', '% memcpy', 'JS GB/s', 'x JS', '#wrong']];
   for (const r of rows) {
@@ -179,11 +217,13 @@ export const benchCastCommand: CommandModule<object, BenchCastArgs> = {
       .option('threads', { type: 'number', describe: 'Split each cast (and memcpy) into this many parts (default: from the size)' })
       .option('js', { type: 'boolean', default: true, describe: 'Also time the plain JavaScript loop (--no-js skips it)' })
       .option('stats', { type: 'boolean', default: false, describe: 'Time the fused cast + quantization statistics (castStats with out)' })
+      .option('device', { choices: ['cpu', 'cuda'] as const, default: 'cpu' as const, describe: 'cuda: time the kernels on device buffers beside a device-to-device copy' })
       .option('seconds', { type: 'number', default: 0.2, describe: 'Target duration of each timed repetition (best of three is reported)' })
       .option('json', { type: 'boolean', default: false, describe: 'Print the rows as JSON' })
       .example('$0 bench cast', 'All directions at 4 KiB ... 64 MiB')
       .example('$0 bench cast --direction f32-bf16 --sizes 64MiB --threads 1 --json', 'One row, single-threaded, for scripts')
-      .example('JOULE_CAST_PATH=avx2 $0 bench cast --no-js', 'Time the AVX2 path without the JavaScript baseline'),
+      .example('JOULE_CAST_PATH=avx2 $0 bench cast --no-js', 'Time the AVX2 path without the JavaScript baseline')
+      .example('$0 bench cast --device cuda --sizes 64MiB,1GiB', 'The CUDA kernels against cudaMemcpy device to device'),
   handler: async (args) => {
     const sizes = args.sizes.split(',').map((s) => parseBytes(s, '--sizes'));
     if (args.threads !== undefined && (!Number.isInteger(args.threads) || args.threads < 1 || args.threads > 256)) {
@@ -193,7 +233,11 @@ export const benchCastCommand: CommandModule<object, BenchCastArgs> = {
     const paths = castPaths();
     const path = args.path ?? paths.default ?? 'scalar';
     const load = os.loadavg();
-    const rows = await benchCast({
+    const progress = (line: string) => process.stderr.write(`joule bench cast: ${line}\n`);
+    if (args.device === 'cuda' && (args.stats || args.path || args.threads !== undefined)) {
+      throw new JouleError('JOULE_BAD_ARGUMENT', '--stats, --path and --threads apply to --device cpu only');
+    }
+    const rows = args.device === 'cuda' ? await benchCastCuda({ sizes, directions: (args.direction as BenchDirection[] | undefined) ?? directions, seconds: args.seconds, progress }) : await benchCast({
       sizes,
       directions: (args.direction as BenchDirection[] | undefined) ?? directions,
       path: args.path,
@@ -201,11 +245,13 @@ export const benchCastCommand: CommandModule<object, BenchCastArgs> = {
       js: args.js,
       stats: args.stats,
       seconds: args.seconds,
-      progress: (line) => process.stderr.write(`joule bench cast: ${line}\n`),
+      progress,
     });
     const context = {
       kernel: args.stats ? 'cast + statistics' : 'cast',
-      path,
+      device: args.device,
+      baseline: args.device === 'cuda' ? 'cudaMemcpy device to device' : 'memcpy',
+      path: args.device === 'cuda' ? 'cuda' : path,
       threads: args.threads ?? 'auto',
       cpus: os.cpus().length,
       cpuModel: os.cpus()[0]?.model ?? 'unknown',
@@ -215,7 +261,7 @@ export const benchCastCommand: CommandModule<object, BenchCastArgs> = {
     if (args.json) printJson({ benchmark: 'cast', ...context, rows });
     else {
       const header =
-        `joule bench cast (${context.kernel}): path ${path}, threads ${context.threads}, ${context.cpus} CPUs (${context.cpuModel}), ` +
+        `joule bench cast (${context.kernel}): path ${context.path}, threads ${context.threads}, memcpy = ${context.baseline}, ${context.cpus} CPUs (${context.cpuModel}), ` +
         `load ${context.loadAverage.join(' ')} before, ${context.loadAverageAfter.join(' ')} after; GB/s = 1e9 bytes read + written per second, best of 3`;
       process.stdout.write(`${render(rows, header)}\n`);
     }
