@@ -135,6 +135,16 @@ export interface NativeShmConfig {
   p2pBytes: number;
 }
 
+export interface NativeTcpConfig {
+  backend: 'tcp';
+  rank: number;
+  size: number;
+  /** 32 hex digits every member presents when it connects (shared through the coordinator). */
+  token: string;
+  pieceBytes: number;
+  smallBytes: number;
+}
+
 /** One operation, with enums as the numeric codes of native/comm/types.h (src/comm/native-types.ts). */
 export interface NativeOpSpec {
   kind: number;
@@ -163,11 +173,15 @@ export interface NativeComm {
   abort(reason: string): void;
   /** Removes the shared-memory name once every rank has mapped it. */
   unlink(): void;
+  /** tcp: the port this rank listens on (0 for other backends). */
+  port(): number;
+  /** tcp: where every member listens; before the first operation, which connects the mesh. */
+  setPeers(hosts: string[], ports: number[]): void;
   close(): void;
 }
 
 export interface NativeAddon {
-  NativeComm: new (config: NativeShmConfig) => NativeComm;
+  NativeComm: new (config: NativeShmConfig | NativeTcpConfig) => NativeComm;
   addonVersion: string;
   PowerSampler: new (config: NativePowerSamplerConfig) => NativePowerSampler;
   buildInfo(): NativeBuildInfo;

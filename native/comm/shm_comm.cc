@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "comm/futex.h"
+#include "comm/header.h"
 #include "comm/reduce.h"
 
 namespace joule::comm {
@@ -35,51 +36,6 @@ constexpr int64_t kYieldNs = 100 * 1000;
 constexpr int64_t kSleepSliceNs = 20 * 1000 * 1000;
 
 size_t RoundUp(size_t value, size_t to) { return (value + to - 1) / to * to; }
-
-// Stored per rank, per operation parity, so a fast rank starting the next operation cannot overwrite
-// what a slower one is still comparing.
-struct OpHeader {
-  uint64_t seq;
-  uint64_t count;
-  uint32_t kind, dtype, redop, wire;
-  int32_t root, tag;
-};
-
-bool SameHeader(const OpHeader& a, const OpHeader& b) { return std::memcmp(&a, &b, sizeof a) == 0; }
-
-std::string Describe(const OpHeader& h) {
-  std::ostringstream out;
-  out << KindName(static_cast<Kind>(h.kind)) << "(count=" << h.count << ", dtype=" << DTypeName(static_cast<DType>(h.dtype));
-  const Kind kind = static_cast<Kind>(h.kind);
-  if (kind == Kind::Allreduce || kind == Kind::ReduceScatter || kind == Kind::Reduce) {
-    out << ", op=" << RedOpName(static_cast<RedOp>(h.redop));
-    if (h.wire != 0) out << ", wire=" << WireName(static_cast<Wire>(h.wire));
-  }
-  if (kind == Kind::Broadcast || kind == Kind::Reduce) out << ", root=" << h.root;
-  if (kind == Kind::Send || kind == Kind::Recv) out << ", tag=" << h.tag;
-  out << ", #" << h.seq << ")";
-  return out.str();
-}
-
-OpHeader HeaderOf(const Op& op, uint64_t seq) {
-  OpHeader h{};
-  h.seq = seq;
-  h.count = op.count;
-  h.kind = static_cast<uint32_t>(op.kind);
-  h.dtype = static_cast<uint32_t>(op.dtype);
-  h.redop = (op.kind == Kind::Allreduce || op.kind == Kind::ReduceScatter || op.kind == Kind::Reduce) ? static_cast<uint32_t>(op.redop) : 0;
-  h.wire = static_cast<uint32_t>(op.wire);
-  h.root = (op.kind == Kind::Broadcast || op.kind == Kind::Reduce) ? op.root : 0;
-  h.tag = op.tag;
-  return h;
-}
-
-std::string RankList(const std::vector<int>& ranks) {
-  std::ostringstream out;
-  out << (ranks.size() == 1 ? "rank " : "ranks ");
-  for (size_t i = 0; i < ranks.size(); ++i) out << (i ? "," : "") << ranks[i];
-  return out.str();
-}
 
 // [begin, end) of slice `index` when `count` elements are split in `parts`, in multiples of 16
 // elements so slices start on cache lines.
@@ -315,17 +271,10 @@ void ShmComm::CheckHeaders() {
   bool same = true;
   for (int r = 0; r < size_ && same; ++r) same = SameHeader(slots_[r].header[seq_ & 1], mine);
   if (same) return;
-  // Group ranks by what they passed; every rank builds the same text from the same headers.
-  std::vector<std::pair<OpHeader, std::vector<int>>> groups;
-  for (int r = 0; r < size_; ++r) {
-    const OpHeader& h = slots_[r].header[seq_ & 1];
-    auto found = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return SameHeader(g.first, h); });
-    if (found == groups.end()) groups.push_back({h, {r}});
-    else found->second.push_back(r);
-  }
+  std::vector<OpHeader> headers;
+  for (int r = 0; r < size_; ++r) headers.push_back(slots_[r].header[seq_ & 1]);
   std::ostringstream out;
-  out << "shm: collective mismatch at operation #" << seq_ << " (seen on rank " << rank_ << "): ";
-  for (size_t i = 0; i < groups.size(); ++i) out << (i ? "; " : "") << RankList(groups[i].second) << " passed " << Describe(groups[i].first);
+  out << "shm: collective mismatch at operation #" << seq_ << " (seen on rank " << rank_ << "): " << MismatchText(headers);
   ++seq_;
   throw CommError("JOULE_COLLECTIVE_MISMATCH", out.str());
 }

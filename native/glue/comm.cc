@@ -8,6 +8,7 @@
 #include "addon.h"
 #include "comm/engine.h"
 #include "comm/shm_comm.h"
+#include "comm/tcp_comm.h"
 
 namespace joule {
 namespace {
@@ -35,6 +36,8 @@ class CommHandle : public Napi::ObjectWrap<CommHandle> {
       InstanceMethod<&CommHandle::Submit>("submit"),
       InstanceMethod<&CommHandle::Abort>("abort"),
       InstanceMethod<&CommHandle::Unlink>("unlink"),
+      InstanceMethod<&CommHandle::Port>("port"),
+      InstanceMethod<&CommHandle::SetPeers>("setPeers"),
       InstanceMethod<&CommHandle::Close>("close"),
     });
   }
@@ -56,6 +59,16 @@ class CommHandle : public Napi::ObjectWrap<CommHandle> {
         shm.p2pBytes = static_cast<size_t>(config.Get("p2pBytes").As<Napi::Number>().Int64Value());
         auto created = std::make_unique<comm::ShmComm>(shm);
         shm_ = created.get();
+        impl = std::move(created);
+      } else if (backend == "tcp") {
+        comm::TcpConfig tcp;
+        tcp.rank = config.Get("rank").As<Napi::Number>().Int32Value();
+        tcp.size = config.Get("size").As<Napi::Number>().Int32Value();
+        tcp.token = config.Get("token").As<Napi::String>();
+        tcp.pieceBytes = static_cast<size_t>(config.Get("pieceBytes").As<Napi::Number>().Int64Value());
+        tcp.smallBytes = static_cast<size_t>(config.Get("smallBytes").As<Napi::Number>().Int64Value());
+        auto created = std::make_unique<comm::TcpComm>(tcp);
+        tcp_ = created.get();
         impl = std::move(created);
       } else {
         throw comm::CommError("JOULE_BACKEND_UNAVAILABLE", "unknown native backend " + backend);
@@ -158,6 +171,22 @@ class CommHandle : public Napi::ObjectWrap<CommHandle> {
     return info.Env().Undefined();
   }
 
+  Napi::Value Port(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), tcp_ != nullptr ? tcp_->port() : 0); }
+
+  // Before the first operation only (the engine thread reads them when it connects).
+  Napi::Value SetPeers(const Napi::CallbackInfo& info) {
+    Napi::Array hosts = info[0].As<Napi::Array>();
+    Napi::Array ports = info[1].As<Napi::Array>();
+    std::vector<std::string> h;
+    std::vector<int> p;
+    for (uint32_t i = 0; i < hosts.Length(); ++i) {
+      h.push_back(hosts.Get(i).As<Napi::String>());
+      p.push_back(ports.Get(i).As<Napi::Number>().Int32Value());
+    }
+    if (tcp_ != nullptr) tcp_->SetPeers(std::move(h), std::move(p));
+    return info.Env().Undefined();
+  }
+
   // Ends the engine thread; an operation still running is aborted first so the join cannot hang.
   Napi::Value Close(const Napi::CallbackInfo& info) {
     Shutdown("communicator closed");
@@ -169,11 +198,13 @@ class CommHandle : public Napi::ObjectWrap<CommHandle> {
     if (!pending_.empty()) engine_->Abort(reason);
     engine_.reset();
     shm_ = nullptr;
+    tcp_ = nullptr;
     tsfn_.Release();
   }
 
   std::unique_ptr<comm::Engine> engine_;
   comm::ShmComm* shm_ = nullptr;
+  comm::TcpComm* tcp_ = nullptr;
   Napi::ThreadSafeFunction tsfn_;
   std::mutex doneMutex_;
   std::vector<Completion> done_;

@@ -13,19 +13,17 @@ export interface Member {
 let autoReported = false;
 
 /** The backend `requested` resolves to for these members, or a JOULE_BACKEND_UNAVAILABLE error. */
-export function chooseBackend(requested: BackendName, members: readonly Member[]): { backend: 'shm'; why: string } {
-  const oneNode = members.every((m) => m.nodeRank === members[0].nodeRank);
+export function chooseBackend(requested: BackendName, members: readonly Member[]): { backend: 'shm' | 'tcp'; why: string } {
+  const nodes = new Set(members.map((m) => m.nodeRank)).size;
   if (requested === 'nccl') {
     throw new JouleError('JOULE_BACKEND_UNAVAILABLE', 'backend nccl: not available in this build of joule\'s collectives yet (use shm or tcp)');
   }
-  if (requested === 'tcp') {
-    throw new JouleError('JOULE_BACKEND_UNAVAILABLE', 'backend tcp: not available in this build of joule\'s collectives yet (use shm)');
-  }
-  if (!oneNode) {
-    throw new JouleError(
-      'JOULE_BACKEND_UNAVAILABLE',
-      `backend ${requested}: the ranks span ${new Set(members.map((m) => m.nodeRank)).size} nodes and the tcp backend is not available yet`,
-    );
+  if (requested === 'tcp') return { backend: 'tcp', why: 'requested' };
+  if (nodes > 1) {
+    if (requested === 'shm') {
+      throw new JouleError('JOULE_BACKEND_UNAVAILABLE', `backend shm: the ranks span ${nodes} nodes; shared memory reaches only ranks on one node (use tcp or auto)`);
+    }
+    return { backend: 'tcp', why: `the ranks span ${nodes} nodes` };
   }
   return { backend: 'shm', why: requested === 'auto' ? `all ${members.length} ranks share one node and no GPU backend is in use` : 'requested' };
 }
@@ -59,9 +57,45 @@ export async function connectBackend(
     autoReported = true;
     process.stderr.write(`joule: collectives use the ${backend} backend (${why})\n`);
   }
+  const handle = backend === 'tcp' ? await connectTcp(world, id, members, rank, options) : await connectShm(world, id, members, rank, options);
+  return { handle, backend };
+}
+
+async function connectTcp(world: CommWorld, id: string, members: readonly Member[], rank: number, options: { timeoutS: number }): Promise<NativeComm> {
+  // The token keeps strangers off the data sockets: only job members can read it from the key-value.
+  const tokenKey = `comm/${id}/tcp-token`;
+  let token: string;
+  if (rank === 0) {
+    token = crypto.randomBytes(16).toString('hex');
+    await world.kv.set(tokenKey, token);
+  } else {
+    token = await world.kv.wait(tokenKey, options.timeoutS * 1000);
+  }
+  const handle = new (native().NativeComm)({
+    backend: 'tcp',
+    rank,
+    size: members.length,
+    token,
+    pieceBytes: envBytes('JOULE_TCP_PIECE_BYTES', 256 * 1024),
+    smallBytes: envBytes('JOULE_TCP_SMALL_BYTES', 64 * 1024),
+  });
+  const oneNode = members.every((m) => m.nodeRank === members[0].nodeRank);
+  await world.kv.set(`comm/${id}/tcp/${rank}`, `${oneNode ? '127.0.0.1' : world.host} ${handle.port()}`);
+  const addresses = await Promise.all(members.map((_, r) => world.kv.wait(`comm/${id}/tcp/${r}`, options.timeoutS * 1000)));
+  handle.setPeers(
+    addresses.map((a) => a.split(' ')[0]),
+    addresses.map((a) => Number(a.split(' ')[1])),
+  );
+  await handle.submit(barrierSpec(options.timeoutS));
+  return handle;
+}
+
+const barrierSpec = (timeoutS: number) => ({ kind: kindCode.barrier, dtype: dtypeCode.f32, redop: 0, wire: 0, count: 0, root: 0, tag: 0, timeoutS });
+
+async function connectShm(world: CommWorld, id: string, members: readonly Member[], rank: number, options: CommunicatorOptions & { timeoutS: number }): Promise<NativeComm> {
   const key = `comm/${id}/shm`;
   const config = {
-    backend,
+    backend: 'shm' as const,
     rank,
     size: members.length,
     name: '',
@@ -90,7 +124,7 @@ export async function connectBackend(
     handle = new (native().NativeComm)(config);
   }
   // Once every member has mapped the segment, its name can go: nothing is left behind after a crash.
-  await handle.submit({ kind: kindCode.barrier, dtype: dtypeCode.f32, redop: 0, wire: 0, count: 0, root: 0, tag: 0, timeoutS: options.timeoutS });
+  await handle.submit(barrierSpec(options.timeoutS));
   if (rank === 0) handle.unlink();
-  return { handle, backend };
+  return handle;
 }
