@@ -17,6 +17,8 @@ import { chooseGpuBinding } from '../src/world/gpu';
 import { DEFAULT_HEARTBEAT_MISSES, DEFAULT_HEARTBEAT_MS, DEFAULT_JOIN_TIMEOUT_S } from '../src/world/identity';
 import { prefixLines, relabelSrunLines } from './output';
 import type { ClusterProfile } from '../src/slurm/profile';
+import type { EnergyTotals } from '../src/power/attribution';
+import { energyProfileFrom } from '../src/power/profile';
 
 export interface LaunchOptions {
   command: string[];
@@ -32,6 +34,8 @@ export interface LaunchOptions {
   heartbeatS: number;
   heartbeatMisses: number;
   joinTimeoutS: number;
+  /** Seconds of idle power every rank measures before the run (--idle-baseline). */
+  idleBaselineS?: number;
   /** Seconds ranks get to leave after an abort before SIGTERM, then SIGKILL after as long again. */
   abortGraceS: number;
   /** Rank output and launcher messages. */
@@ -46,6 +50,8 @@ export interface LaunchResult {
   exitCode: number;
   failure: (FailureInfo & { message: string }) | null;
   durationS: number;
+  /** The run's energy totals (run.json has them by node and rank); null when no rank measured. */
+  energy: EnergyTotals | null;
 }
 
 function timestamp(date: Date): string {
@@ -142,6 +148,8 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
     JOULE_HEARTBEAT_MISSES: String(options.heartbeatMisses),
     JOULE_JOIN_TIMEOUT_S: String(options.joinTimeoutS),
     JOULE_SECURE: options.secure ? '1' : '0',
+    JOULE_ENERGY_PROFILE: JSON.stringify(energyProfileFrom(options.profile)),
+    ...(options.idleBaselineS ? { JOULE_IDLE_BASELINE_S: String(options.idleBaselineS) } : {}),
     ...(options.iface ? { JOULE_IFACE: options.iface } : {}),
   };
 
@@ -171,7 +179,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
   await gitDone;
   await coordinator.close();
   await journal.finish(status, exitCode);
-  return { runDir, runId, status, exitCode, failure, durationS: journal.manifest.durationS ?? 0 };
+  return { runDir, runId, status, exitCode, failure, durationS: journal.manifest.durationS ?? 0, energy: journal.manifest.energy?.totals ?? null };
 }
 
 /** Starts and watches the rank processes; turns exits and signals into coordinator failures. */

@@ -196,6 +196,11 @@ export class PowerMonitor implements PowerWindows {
     return { run: result, stats };
   }
 
+  /** Stops the monitor unless already stopped: what a World runs for its attached modules at finalize. */
+  async finalize(): Promise<void> {
+    if (this.sampler && !this.stopped) await this.stop();
+  }
+
   private requireSampler(): Sampler {
     if (!this.sampler) throw new JouleError('JOULE_BAD_ARGUMENT', 'PowerMonitor used before start()');
     return this.sampler;

@@ -2,6 +2,7 @@
 import { JouleError } from '../errors';
 import type { World } from '../world/types';
 import { PowerMonitor, type PowerMonitorOptions } from './monitor';
+import { validateEnergyProfile, type EnergyProfile } from './profile';
 import type { PowerWindows } from './types';
 
 /** What a world needs to carry power: the World contract, plus attachModule where the runtime has it. */
@@ -21,6 +22,19 @@ export function parseDurationS(text: string): number {
   return unit === 'ms' ? value / 1000 : unit === 's' ? value : value * 60;
 }
 
+/** The energy profile the launcher hands its ranks (JOULE_ENERGY_PROFILE, JSON), or undefined. */
+export function energyProfileFromEnv(env: NodeJS.ProcessEnv = process.env): EnergyProfile | undefined {
+  const text = env.JOULE_ENERGY_PROFILE;
+  if (!text) return undefined;
+  let parsed: EnergyProfile;
+  try {
+    parsed = JSON.parse(text) as EnergyProfile;
+  } catch (error) {
+    throw new JouleError('JOULE_BAD_ARGUMENT', `JOULE_ENERGY_PROFILE is not JSON: ${(error as Error).message}`);
+  }
+  return validateEnergyProfile(parsed);
+}
+
 /** The idle baseline the launcher asks for (`joule launch --idle-baseline 5s`), in seconds. */
 export function idleBaselineFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
   const text = env.JOULE_IDLE_BASELINE_S;
@@ -36,18 +50,18 @@ export function idleBaselineFromEnv(env: NodeJS.ProcessEnv = process.env): numbe
  * monitor stops (writing the rank's run energy) when the world finalizes.
  */
 export async function attachPower<W extends PowerHost>(world: W, options: WorldPowerOptions = {}): Promise<W & { power: PowerWindows & PowerMonitor }> {
-  const { idleBaselineS = idleBaselineFromEnv(), ...rest } = options;
+  const { idleBaselineS = idleBaselineFromEnv(), profile = energyProfileFromEnv(), ...rest } = options;
   const monitor = new PowerMonitor({
     ...rest,
+    profile,
     gpus: world.gpus,
     rapl: world.localRank === 0,
     sink: (stream, record) => world.stream(stream, record),
     identity: { rank: world.rank, localRank: world.localRank, host: world.host },
   });
   await monitor.start();
-  const module = { finalize: async () => void (await monitor.stop()) };
-  if (world.attachModule) world.attachModule('power', module);
-  Object.defineProperty(world, 'power', { value: monitor, enumerable: false });
+  if (world.attachModule) world.attachModule('power', monitor);
+  if (!('power' in world)) Object.defineProperty(world, 'power', { value: monitor, enumerable: false });
   if (idleBaselineS !== undefined) {
     // Every rank of the node must be idle at once for the node's RAPL reading to mean anything.
     await world.barrier('power-idle-baseline-start');

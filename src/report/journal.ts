@@ -8,6 +8,10 @@ import type { CoordinatorSink } from '../coord/server';
 import type { BatchItem, FailureInfo } from '../coord/protocol';
 import { packageRoot, packageVersion } from '../paths';
 import { checkStreamName, RunRecorder } from './run-record';
+import type { Attribution } from '../power/attribution';
+import { defaultEnergyProfile, energyProfileFrom } from '../power/profile';
+import { energySummary, readRecords } from '../power/records';
+import type { ClusterProfile } from '../slurm/profile';
 
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'terminated';
 
@@ -51,6 +55,8 @@ export interface RunManifest {
   exitCode: number | null;
   failure: (FailureInfo & { message: string }) | null;
   streams: string[];
+  /** Energy by node and rank with the run's totals, from power.jsonl when the run ends (src/power). */
+  energy: Attribution | null;
   /** Frames the coordinator dropped as malformed or unauthenticated. */
   droppedFrames: number;
 }
@@ -197,6 +203,18 @@ export class RunJournal implements CoordinatorSink {
     }
   }
 
+  private energy(): Attribution | null {
+    const file = path.join(this.recorder.dir, 'power.jsonl');
+    if (!fs.existsSync(file)) return null;
+    try {
+      const profile = this.manifest.profile ? energyProfileFrom(this.manifest.profile as unknown as ClusterProfile) : defaultEnergyProfile;
+      return energySummary(readRecords(file), profile);
+    } catch (error) {
+      this.warn(`cannot summarise energy: ${(error as Error).message}`);
+      return null;
+    }
+  }
+
   warn(message: string): void {
     this.recorder.event('warning', { message });
     this.print(`joule: ${message}`, 'stderr');
@@ -210,6 +228,7 @@ export class RunJournal implements CoordinatorSink {
     this.manifest.durationS = (Date.now() - this.started) / 1000;
     this.recorder.event('run-ended', { status, exitCode });
     await this.recorder.flush();
+    this.manifest.energy = this.energy();
     await this.save();
     await this.recorder.close();
   }
@@ -232,6 +251,7 @@ export function newManifest(fields: Pick<RunManifest, 'runId' | 'name' | 'comman
     exitCode: null,
     failure: null,
     streams: [],
+    energy: null,
     droppedFrames: 0,
     ...fields,
   };

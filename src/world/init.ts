@@ -8,6 +8,7 @@ import { RunRecorder } from '../report/run-record';
 import { fillGit, newManifest, RunJournal } from '../report/journal';
 import { rankEnvironment, type RankEnvironment } from './identity';
 import { RankWorld } from './runtime';
+import { attachPower } from '../power/world';
 
 let current: Promise<RankWorld> | undefined;
 
@@ -47,7 +48,7 @@ async function start(): Promise<RankWorld> {
   });
   try {
     const welcome = await client.join();
-    return new RankWorld({
+    const world = new RankWorld({
       identity,
       client,
       runId: welcome.runId,
@@ -55,6 +56,9 @@ async function start(): Promise<RankWorld> {
       peers: welcome.peers,
       hosted: hosted && { coordinator: hosted.coordinator, journal: hosted.journal },
     });
+    // Every run measures its energy unless told not to; the monitor streams into the run directory.
+    if (process.env.JOULE_POWER !== 'off') await attachPower(world);
+    return world;
   } catch (error) {
     await client.close();
     if (hosted) await hosted.coordinator.close();

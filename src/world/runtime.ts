@@ -8,6 +8,7 @@ import { checkStreamName } from '../report/run-record';
 import type { RunJournal } from '../report/journal';
 import type { RankEnvironment, StartMode } from './identity';
 import type { GpuBindingRule, KeyValue, MetricRecord, World } from './types';
+import type { PowerWindows } from '../power/types';
 
 /** Records wait at most this long in the rank before they go to the coordinator in one message. */
 const BATCH_FLUSH_MS = 100;
@@ -95,6 +96,13 @@ export class RankWorld implements World {
     };
     this.metrics = { record: (metric) => this.stream('metrics', { ...metric }) };
     this.client.onAbort((error) => this.aborted(error));
+  }
+
+  /** Energy windows around code (world.power.window(name, fn)); init() attaches the monitor. */
+  get power(): PowerWindows {
+    const monitor = this.modules.get('power');
+    if (!monitor) throw new JouleError('JOULE_BAD_ARGUMENT', 'world.power is off (JOULE_POWER=off) or was not attached');
+    return monitor as unknown as PowerWindows;
   }
 
   /** Attaches a module under `name` (e.g. world.attachModule('comm', comm)); names are unique. */

@@ -3,6 +3,8 @@ import type { CommandModule } from 'yargs';
 import { JouleError } from '../../errors';
 import { DEFAULT_HEARTBEAT_MISSES, DEFAULT_HEARTBEAT_MS, DEFAULT_JOIN_TIMEOUT_S } from '../../world/identity';
 import { printJson } from '../output';
+import type { EnergyTotals } from '../../power/attribution';
+import { parseDurationS } from '../../power/world';
 
 interface LaunchArgs {
   ntasks?: number;
@@ -16,8 +18,17 @@ interface LaunchArgs {
   'heartbeat-misses': number;
   'join-timeout': number;
   json: boolean;
+  'idle-baseline'?: string;
   cmd?: string[];
   '--'?: string[];
+}
+
+/** "12.3 J measured (rapl 10.1 J, nvml-counter 2.2 J) + 4.5 J model, 0.0000047 kWh, 2.3 g CO2e (profile local)". */
+function describeEnergy(totals: EnergyTotals): string {
+  const sources = Object.entries(totals.sources).filter(([source]) => source !== 'model').map(([source, joules]) => `${source} ${joules.toFixed(1)} J`);
+  const measured = sources.length ? `${totals.measuredJ.toFixed(1)} J measured (${sources.join(', ')})` : 'nothing measured (no NVML GPU, no readable RAPL counter)';
+  const model = totals.modelJ > 0 ? `${sources.length ? ' +' : ';'} ${totals.modelJ.toFixed(1)} J estimated by the model` : '';
+  return `${measured}${model}, ${totals.kWh.toPrecision(3)} kWh, ${totals.co2eG.toPrecision(3)} g CO2e (profile ${totals.profile}, PUE ${totals.pue})`;
 }
 
 function positive(value: number | undefined, flag: string, integer: boolean): void {
@@ -45,6 +56,7 @@ export const launchCommand: CommandModule<object, LaunchArgs> = {
       .option('heartbeat-misses', { type: 'number', default: DEFAULT_HEARTBEAT_MISSES, describe: 'Missed heartbeats after which a rank (or the coordinator) counts as dead' })
       .option('join-timeout', { type: 'number', default: DEFAULT_JOIN_TIMEOUT_S, describe: 'Seconds for every rank to call joule.init(); the timeout names the ranks that never did' })
       .option('json', { type: 'boolean', default: false, describe: 'Print the final run summary as JSON (rank output then goes to stderr)' })
+      .option('idle-baseline', { type: 'string', describe: 'Measure idle power this long before the run (e.g. 5s) to split static from dynamic energy' })
       .example('$0 launch -n 4 -- node train.js --epochs 3', 'Four ranks on this host; output prefixed [rank]')
       .example('$0 launch -n 2 --name smoke --json -- node examples/hello.js', 'Summary as JSON, run record in runs/<time>-smoke/')
       .example('salloc -N2 -n8 $0 launch --secure -- node train.js', 'Inside an allocation: ranks started by srun, traffic encrypted'),
@@ -75,11 +87,15 @@ export const launchCommand: CommandModule<object, LaunchArgs> = {
       heartbeatMisses: args['heartbeat-misses'],
       joinTimeoutS: args['join-timeout'],
       abortGraceS: launchDefaults.abortGraceS,
+      idleBaselineS: args['idle-baseline'] === undefined ? undefined : parseDurationS(args['idle-baseline']),
       out: args.json ? toStderr : (text) => process.stdout.write(text),
       err: toStderr,
     });
     if (args.json) printJson(result);
-    else process.stderr.write(`joule: run ${result.status} (exit ${result.exitCode}) in ${result.durationS.toFixed(2)} s; record: ${result.runDir}\n`);
+    else {
+      process.stderr.write(`joule: run ${result.status} (exit ${result.exitCode}) in ${result.durationS.toFixed(2)} s; record: ${result.runDir}\n`);
+      if (result.energy) process.stderr.write(`joule: energy ${describeEnergy(result.energy)}\n`);
+    }
     process.exit(result.exitCode);
   },
 };

@@ -19,10 +19,10 @@ export const traceCommand: CommandModule<object, TraceArgs> = {
   builder: (yargs) =>
     yargs
       .positional('run', { type: 'string', demandOption: true, describe: 'The run directory' })
-      .option('out', { type: 'string', describe: 'Where to write the trace (default RUN/trace.json; "-" for stdout)' })
+      .option('out', { type: 'string', describe: 'Where to write the trace (default RUN/trace.json; --out=- for stdout)' })
       .option('json', { type: 'boolean', default: false, describe: 'Print what was written as JSON' })
       .example('$0 trace runs/2026-11-22T05-30-00', 'Write runs/.../trace.json; open it in ui.perfetto.dev or chrome://tracing')
-      .example('$0 trace runs/last --out - > trace.json', 'Write the trace to stdout'),
+      .example('$0 trace runs/last --out=- > trace.json', 'Write the trace to stdout'),
   handler: (args) => {
     if (!fs.existsSync(args.run) || !fs.statSync(args.run).isDirectory()) {
       throw new JouleError('JOULE_BAD_ARGUMENT', `not a run directory: ${args.run}`);
