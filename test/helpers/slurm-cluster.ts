@@ -323,7 +323,18 @@ export async function stopSharedSlurmCluster(): Promise<void> {
   sharedDir = undefined;
 }
 
-// Last resort when mocha is interrupted or crashes: kill the daemons synchronously by PID.
+// Last resort when mocha exits early or is interrupted: kill the daemons synchronously by PID (the
+// next run removes the folder of a cluster whose owner is gone).
 process.on('exit', () => {
   if (sharedDir) signal(clusterProcesses(sharedDir), 'SIGKILL');
 });
+for (const name of ['SIGINT', 'SIGTERM'] as const) {
+  const onSignal = () => {
+    if (sharedDir) signal(clusterProcesses(sharedDir), 'SIGKILL');
+    sharedDir = undefined;
+    process.off(name, onSignal);
+    // Let mocha's handler, or the default one, do what the signal asked for.
+    if (process.listenerCount(name) === 0) process.kill(process.pid, name);
+  };
+  process.on(name, onSignal);
+}

@@ -1,0 +1,123 @@
+// Ranks under SLURM for real: bare srun across the private cluster's two nodes, and `joule sbatch --wait` of the launch template leaving a complete run record.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { joule, run } from '../helpers/run';
+import { useSlurmCluster } from '../helpers/slurm-cluster';
+
+const fixture = path.join(__dirname, 'fixtures', 'ranks.js');
+
+interface RankReport {
+  rank: number;
+  size: number;
+  localRank: number;
+  localSize: number;
+  nodeRank: number;
+  nodes: number;
+  host: string;
+  slurmNodeId: string;
+  slurmLocalId: string;
+  peers: { rank: number; host: string }[];
+}
+
+/** The ranks' JSON lines from mixed output (the launcher prefixes lines with `[rank]`). */
+function reports(output: string): RankReport[] {
+  return output
+    .split('\n')
+    .map((line) => /(\{"rank".*\})\s*$/.exec(line)?.[1])
+    .filter((json): json is string => json !== undefined)
+    .map((json) => JSON.parse(json) as RankReport)
+    .sort((a, b) => a.rank - b.rank);
+}
+
+/** Four ranks over n1 and n2, SLURM's block layout: ranks 0-1 on n1, 2-3 on n2. */
+function assertTwoByTwo(ranks: RankReport[]): void {
+  assert.deepEqual(
+    ranks.map((r) => r.rank),
+    [0, 1, 2, 3],
+  );
+  for (const r of ranks) {
+    const where = `rank ${r.rank}`;
+    assert.equal(r.size, 4, where);
+    assert.equal(r.nodes, 2, where);
+    assert.equal(r.nodeRank, r.rank >> 1, where);
+    assert.equal(r.localRank, r.rank & 1, where);
+    assert.equal(r.localSize, 2, where);
+    assert.equal(String(r.nodeRank), r.slurmNodeId, where);
+    assert.equal(String(r.localRank), r.slurmLocalId, where);
+    assert.equal(r.host, `n${r.nodeRank + 1}`, where);
+    // Every rank read every peer's entry through the coordinator.
+    assert.deepEqual(
+      r.peers.map((p) => `${p.rank}@${p.host}`),
+      ['0@n1', '1@n1', '2@n2', '3@n2'],
+      where,
+    );
+  }
+}
+
+describe('joule ranks on the private SLURM cluster', function () {
+  const cluster = useSlurmCluster();
+  let dir = '';
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'joule-slurm-ranks-'));
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('srun -N2 -n4: ranks started by bare srun find each other through rank 0 on the first node', async () => {
+    const { env } = cluster();
+    const secret = crypto.randomBytes(32).toString('hex');
+    const result = await run('srun', ['-N2', '-n4', '--kill-on-bad-exit=1', process.execPath, fixture], {
+      env: { ...env, JOULE_JOB_SECRET: secret, JOULE_RUN_DIR: path.join(dir, 'bare-srun') },
+      cwd: dir,
+      timeoutMs: 60_000,
+    });
+    assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+    assertTwoByTwo(reports(result.stdout));
+  });
+
+  it('joule sbatch --wait of the launch template: four ranks on two nodes and a complete run record', async () => {
+    const { env } = cluster();
+    const output = path.join(dir, 'record-%j.out');
+    const result = await joule(['sbatch', '--wait', '--json', '-N', '2', '--ntasks-per-node', '2', '-J', 'record', '-o', output, '--', process.execPath, fixture], env, {
+      cwd: dir,
+      timeoutMs: 120_000,
+    });
+    const summary = JSON.parse(result.stdout || '{}');
+    const jobOutput = summary.jobId ? fs.readFileSync(output.replace('%j', summary.jobId), 'utf8') : '';
+    assert.equal(result.code, 0, `${result.stderr}\n${jobOutput}`);
+    assert.equal(summary.exitCode, 0);
+    assertTwoByTwo(reports(jobOutput));
+
+    const runs = fs.readdirSync(path.join(dir, 'runs')).filter((name) => name.endsWith('-record'));
+    assert.equal(runs.length, 1, `run directories: ${runs.join(', ')}`);
+    const runDir = path.join(dir, 'runs', runs[0]);
+    const manifest = JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8'));
+    assert.equal(manifest.status, 'succeeded');
+    assert.equal(manifest.exitCode, 0);
+    assert.equal(manifest.size, 4);
+    assert.equal(manifest.launcher.mode, 'srun');
+    assert.equal(manifest.profile.name, 'local');
+    assert.deepEqual([...manifest.hosts].sort(), ['n1', 'n2']);
+    assert.deepEqual(
+      manifest.ranks.map((r: { rank: number; exitCode: number; host: string; nodeRank: number; localRank: number }) => [r.rank, r.exitCode, r.host, r.nodeRank, r.localRank]),
+      [
+        [0, 0, 'n1', 0, 0],
+        [1, 0, 'n1', 0, 1],
+        [2, 0, 'n2', 1, 0],
+        [3, 0, 'n2', 1, 1],
+      ],
+    );
+    assert.equal(manifest.environment.SLURM_JOB_ID, summary.jobId);
+    assert.equal(manifest.environment.JOULE_JOB_SECRET, undefined);
+    assert.ok(manifest.endedAt && manifest.durationS > 0);
+    // The secret made inside the job appears nowhere in the record.
+    const secretLike = /\b[0-9a-f]{64}\b/;
+    for (const file of fs.readdirSync(runDir)) {
+      assert.doesNotMatch(fs.readFileSync(path.join(runDir, file), 'utf8'), secretLike, file);
+    }
+    const events = fs.readFileSync(path.join(runDir, 'events.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    assert.ok(events.length > 0);
+  });
+});
