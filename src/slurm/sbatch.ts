@@ -141,6 +141,7 @@ export function renderJob(request: SbatchRequest, options: { secure?: boolean } 
       launchOptions: shellJoin(launchOptions),
       command: shellJoin(job.command),
       name: shellQuote(job.name),
+      secure: request.secure || options.secure ? '1' : '0',
     },
     template.file,
   );
