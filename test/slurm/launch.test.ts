@@ -75,6 +75,12 @@ describe('joule ranks on the private SLURM cluster', function () {
     });
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
     assertTwoByTwo(reports(result.stdout));
+    // Rank 0 hosted the coordinator, and the run record with it.
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'bare-srun', 'run.json'), 'utf8'));
+    assert.equal(manifest.status, 'succeeded');
+    assert.equal(manifest.size, 4);
+    assert.equal(manifest.launcher.mode, 'srun');
+    assert.deepEqual([...manifest.hosts].sort(), ['n1', 'n2']);
   });
 
   it('joule sbatch --wait of the launch template: four ranks on two nodes and a complete run record', async () => {
@@ -119,5 +125,24 @@ describe('joule ranks on the private SLURM cluster', function () {
     }
     const events = fs.readFileSync(path.join(runDir, 'events.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
     assert.ok(events.length > 0);
+  });
+
+  it('joule sbatch --template srun --wait: ranks started by bare srun join with the secret the job script made, and rank 0 writes the record', async () => {
+    const { env } = cluster();
+    const output = path.join(dir, 'bare-%j.out');
+    const result = await joule(['sbatch', '--template', 'srun', '--wait', '--json', '-N', '2', '--ntasks-per-node', '2', '-J', 'bare', '-o', output, '--', process.execPath, fixture], env, {
+      cwd: dir,
+      timeoutMs: 120_000,
+    });
+    const summary = JSON.parse(result.stdout || '{}');
+    const jobOutput = summary.jobId ? fs.readFileSync(output.replace('%j', summary.jobId), 'utf8') : '';
+    assert.equal(result.code, 0, `${result.stderr}\n${jobOutput}`);
+    assertTwoByTwo(reports(jobOutput));
+    const runs = fs.readdirSync(path.join(dir, 'runs')).filter((name) => name.endsWith('-bare'));
+    assert.equal(runs.length, 1, `run directories: ${runs.join(', ')}`);
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'runs', runs[0], 'run.json'), 'utf8'));
+    assert.equal(manifest.status, 'succeeded');
+    assert.equal(manifest.size, 4);
+    assert.equal(manifest.launcher.jobId, summary.jobId);
   });
 });
