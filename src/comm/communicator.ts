@@ -257,6 +257,11 @@ export class Communicator {
 
 const abortHooks = new WeakMap<CommWorld, Set<WeakRef<Communicator>>>();
 
+/** Closes every communicator made for `world` (the rank runtime calls it when it finalizes). */
+export function closeCommunicators(world: CommWorld): void {
+  for (const ref of abortHooks.get(world) ?? []) ref.deref()?.close();
+}
+
 // One onAbort listener per world aborts every live communicator of that world.
 function onWorldAbort(world: CommWorld, comm: Communicator): void {
   let comms = abortHooks.get(world);

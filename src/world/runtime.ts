@@ -1,5 +1,7 @@
 // The World a rank gets from joule.init(): identity plus barrier, key-value, logs, streams and abort,
 // all through the coordinator connection.
+import { closeCommunicators, type Communicator } from '../comm/communicator';
+import { worldCommunicator } from '../comm/world-comm';
 import type { CoordClient } from '../coord/client';
 import type { BatchItem, PeerInfo } from '../coord/protocol';
 import type { Coordinator } from '../coord/server';
@@ -68,6 +70,7 @@ export class RankWorld implements World {
   private activityTimer?: NodeJS.Timeout;
   private abortListeners: Array<(reason: Error) => void> = [];
   private finalized = false;
+  private worldComm?: Communicator;
 
   constructor(parts: RankWorldParts) {
     const id = parts.identity;
@@ -103,6 +106,23 @@ export class RankWorld implements World {
     const monitor = this.modules.get('power');
     if (!monitor) throw new JouleError('JOULE_BAD_ARGUMENT', 'world.power is off (JOULE_POWER=off) or was not attached');
     return monitor as unknown as PowerWindows;
+  }
+
+  /**
+   * The communicator over every rank (src/comm): collectives and point-to-point. Made on first use; its
+   * backend is chosen and connected inside the first operation, which every rank calls.
+   */
+  get comm(): Communicator {
+    if (!this.worldComm) {
+      this.worldComm = worldCommunicator(this);
+      this.attachModule('comm', { finalize: () => closeCommunicators(this) });
+    }
+    return this.worldComm;
+  }
+
+  /** MPI_Comm_split of `comm`: ranks with the same colour form a communicator, ordered by key (collective). */
+  split(color: number, key = 0): Promise<Communicator | undefined> {
+    return this.comm.split(color, key);
   }
 
   /** Attaches a module under `name` (e.g. world.attachModule('comm', comm)); names are unique. */

@@ -1,6 +1,6 @@
 // `joule bench <collective>`: nccl-tests columns and factors, result checks, JSON rows, bad input.
 import assert from 'node:assert/strict';
-import { joule } from '../helpers/run';
+import { joule, jouleBin } from '../helpers/run';
 
 interface Row {
   bytes: number;
@@ -53,6 +53,25 @@ describe('joule bench (collectives)', function () {
     assert.match(result.stdout, /#wrong.*#wrong.*J\/op.*GB\/J/);
     assert.match(result.stdout, /^ +1024 +256 +f32 +max +-1 .* 0 +n\/a +n\/a$/m);
     assert.match(result.stdout, /# Out of bounds values : 0 OK/);
+  });
+
+  it('runs inside joule launch, with the power module attached (energy stays n/a without a measured source)', async () => {
+    const result = await joule(['launch', '-n', '2', '--', process.execPath, jouleBin, 'bench', 'allreduce', '-b', '1K', '-e', '64K', '-f', '64', '-n', '2', '-w', '1', '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    const json = result.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('[0] '))
+      .map((l) => l.slice(4))
+      .join('\n');
+    const report = JSON.parse(json) as { ranks: number; rows: Row[]; wrong: number };
+    assert.equal(report.ranks, 2);
+    assert.equal(report.wrong, 0);
+    assert.deepEqual(report.rows.map((r) => r.bytes), [1024, 65536]);
+    for (const row of report.rows) {
+      // This machine has no RAPL and no GPU: the power module has only its model, which is never shown as J/op.
+      assert.equal(row.energyPerOpJ, null);
+      assert.match(row.energySource, /model only|no power module/);
+    }
   });
 
   it('rejects bad sizes, types and ops with exit code 2', async () => {

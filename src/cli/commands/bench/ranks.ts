@@ -1,5 +1,6 @@
-// Where a benchmark's ranks come from: the local rendezvous its own `-N` launcher set up, or (with -N)
-// starting that many copies of this command on this node and waiting for them.
+// Where a benchmark's ranks come from: the rank runtime inside `joule launch` (with its power windows
+// for the energy columns), the local rendezvous its own `-N` launcher set up, or (with -N) starting that
+// many copies of this command on this node and waiting for them.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -7,7 +8,9 @@ import path from 'node:path';
 import type { BenchContext } from '../../../bench/collective';
 import { Communicator } from '../../../comm/communicator';
 import { localWorld } from '../../../comm/local-world';
+import { init } from '../../../world/init';
 import type { BackendName } from '../../../comm/types';
+import { JouleError } from '../../../errors';
 
 const env = process.env;
 
@@ -23,8 +26,27 @@ async function runRank(dir: string, rank: number, size: number, backend: Backend
   }
 }
 
+async function runLaunched(backend: BackendName, body: (ctx: BenchContext) => Promise<number>): Promise<number> {
+  if (backend !== 'auto') process.env.JOULE_COMM_BACKEND = backend;
+  const world = await init();
+  let power: BenchContext['power'];
+  try {
+    power = world.power;
+  } catch {
+    // JOULE_POWER=off: the energy columns say n/a; the bandwidth figures stand on their own.
+    power = undefined;
+  }
+  const code = await body({ comm: world.comm, power });
+  await world.finalize();
+  return code;
+}
+
 /** Runs `body` on every rank; resolves to the exit code of the whole benchmark. */
 export async function benchRanks(nranks: number, backend: BackendName, body: (ctx: BenchContext) => Promise<number>): Promise<number> {
+  if (env.JOULE_LAUNCHER) {
+    if (nranks > 0) throw new JouleError('JOULE_BAD_ARGUMENT', '-N starts local ranks; inside `joule launch` the launcher decides how many');
+    return runLaunched(backend, body);
+  }
   if (env.JOULE_BENCH_DIR) return runRank(env.JOULE_BENCH_DIR, Number(env.JOULE_BENCH_RANK), Number(env.JOULE_BENCH_SIZE), backend, body);
   const size = Math.max(1, nranks);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'joule-bench-'));
