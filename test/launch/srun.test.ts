@@ -1,0 +1,75 @@
+// The rank runtime and `joule launch` on the private two-node SLURM cluster: bare srun, and srun inside an allocation.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { jouleBin, run } from '../helpers/run';
+import { useSlurmCluster } from '../helpers/slurm-cluster';
+
+const fixtures = path.join(__dirname, 'fixtures');
+
+function rankLines(stdout: string): Array<Record<string, any>> {
+  return stdout
+    .split('\n')
+    .filter((line) => line.includes('"gpuBinding"'))
+    .map((line) => JSON.parse(line.slice(line.indexOf('{'))));
+}
+
+describe('rank runtime under SLURM', function () {
+  this.timeout(60_000);
+  const cluster = useSlurmCluster();
+
+  it('bare srun -N2 -n4: ranks find each other through rank 0\'s coordinator, with SLURM\'s layout', async () => {
+    const { env, dir } = cluster();
+    const result = await run('srun', ['-N2', '-n4', process.execPath, path.join(fixtures, 'hello.js')], {
+      env: { ...env, JOULE_JOB_SECRET: crypto.randomBytes(16).toString('hex') },
+      cwd: dir,
+      timeoutMs: 45_000,
+    });
+    assert.equal(result.code, 0, result.stderr);
+    const ranks = rankLines(result.stdout).sort((a, b) => a.rank - b.rank);
+    assert.deepEqual(ranks.map((r) => [r.rank, r.size, r.localRank]), [[0, 4, 0], [1, 4, 1], [2, 4, 0], [3, 4, 1]]);
+    // Each rank read the next rank's host from the key-value store: n1 holds ranks 0-1, n2 ranks 2-3.
+    assert.deepEqual(ranks.map((r) => r.peer.split(':')[0]), ['n1', 'n2', 'n2', 'n1']);
+  });
+
+  it('bare srun without the job secret fails with a clear message', async () => {
+    const { env, dir } = cluster();
+    const result = await run('srun', ['-N1', '-n1', process.execPath, path.join(fixtures, 'hello.js')], { env, cwd: dir, timeoutMs: 30_000 });
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /JOULE_JOB_SECRET is not set/);
+  });
+
+  it('joule launch inside an allocation starts ranks with srun and records both nodes', async () => {
+    const { env, dir } = cluster();
+    const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'joule-srun-'));
+    const result = await run('salloc', ['-N2', '-n4', process.execPath, jouleBin, 'launch', '--run-dir', runDir, '--json', '--', process.execPath, path.join(fixtures, 'hello.js')], {
+      env,
+      cwd: dir,
+      timeoutMs: 45_000,
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(JSON.parse(result.stdout).status, 'succeeded');
+    assert.deepEqual(rankLines(result.stderr).map((r) => r.rank).sort(), [0, 1, 2, 3]);
+    const manifest = JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8'));
+    assert.equal(manifest.launcher.mode, 'srun');
+    assert.deepEqual([...manifest.hosts].sort(), ['n1', 'n2']);
+    assert.deepEqual(manifest.ranks.map((r: any) => [r.rank, r.host, r.localRank, r.nodeRank, r.exitCode]), [[0, 'n1', 0, 0, 0], [1, 'n1', 1, 0, 0], [2, 'n2', 0, 1, 0], [3, 'n2', 1, 1, 0]]);
+  });
+
+  it('a rank killed under srun takes the job down and the launcher names it', async () => {
+    const { env, dir } = cluster();
+    const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'joule-srun-'));
+    const result = await run('salloc', ['-N2', '-n4', process.execPath, jouleBin, 'launch', '--run-dir', runDir, '--', process.execPath, path.join(fixtures, 'behave.js'), 'kill', '2'], {
+      env,
+      cwd: dir,
+      timeoutMs: 45_000,
+    });
+    assert.equal(result.code, 128 + 9, result.stderr);
+    assert.match(result.stderr, /job failed: rank 2 on host n2 \(pid \d+\) was killed by SIGKILL; last activity: "step 7 of kill"/);
+    const manifest = JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8'));
+    assert.equal(manifest.status, 'failed');
+    assert.equal(manifest.failure.rank, 2);
+  });
+});

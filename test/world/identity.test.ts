@@ -1,0 +1,62 @@
+// Rank identity from the launcher's or SLURM's environment, and the GPU binding rules.
+import assert from 'node:assert/strict';
+import { derivedPort } from '../../src/coord/address';
+import { isJouleError } from '../../src/errors';
+import { chooseGpuBinding } from '../../src/world/gpu';
+import { rankEnvironment } from '../../src/world/identity';
+
+const secret = 'a'.repeat(64);
+
+describe('rank identity', () => {
+  it('reads the local launcher variables', () => {
+    const id = rankEnvironment({
+      JOULE_LAUNCHER: 'local', JOULE_RANK: '2', JOULE_SIZE: '4', JOULE_LOCAL_RANK: '2', JOULE_LOCAL_SIZE: '4',
+      JOULE_COORD: 'tcp://127.0.0.1:4567', JOULE_JOB_SECRET: secret, JOULE_RUN_DIR: '/r', JOULE_HOST: 'box', JOULE_GPU_COUNT: '0',
+    });
+    assert.deepEqual([id.mode, id.rank, id.size, id.localRank, id.localSize, id.host, id.coordHost, id.coordPort, id.hostsCoordinator], ['local', 2, 4, 2, 4, 'box', '127.0.0.1', 4567, false]);
+    assert.equal(id.gpu.rule, 'none');
+    assert.equal(id.heartbeatMs, 2000);
+    assert.equal(id.heartbeatMisses, 3);
+  });
+
+  it('reads a bare srun task: rank 0 hosts the coordinator on the first step host at the derived port', () => {
+    const env = {
+      SLURM_PROCID: '0', SLURM_NTASKS: '4', SLURM_LOCALID: '0', SLURM_NODEID: '0', SLURM_STEP_NUM_NODES: '2',
+      SLURM_STEP_NODELIST: 'n[1-2]', SLURM_STEP_TASKS_PER_NODE: '2(x2)', SLURM_JOB_ID: '42', SLURM_STEP_ID: '3',
+      SLURMD_NODENAME: 'n1', JOULE_JOB_SECRET: secret, JOULE_GPU_COUNT: '0',
+    };
+    const id = rankEnvironment(env);
+    assert.deepEqual([id.mode, id.rank, id.size, id.localSize, id.nodes, id.host, id.coordHost, id.coordPort, id.hostsCoordinator], ['srun', 0, 4, 2, 2, 'n1', 'n1', derivedPort(42, 3), true]);
+    const other = rankEnvironment({ ...env, SLURM_PROCID: '3', SLURM_LOCALID: '1', SLURM_NODEID: '1', SLURMD_NODENAME: 'n2' });
+    assert.deepEqual([other.rank, other.localRank, other.nodeRank, other.hostsCoordinator, other.coordHost], [3, 1, 1, false, 'n1']);
+    const given = rankEnvironment({ ...env, JOULE_COORD: 'tcp://10.0.0.5:7000' });
+    assert.deepEqual([given.coordHost, given.coordPort, given.hostsCoordinator], ['10.0.0.5', 7000, true]);
+    const byLauncher = rankEnvironment({ ...env, JOULE_LAUNCHER: 'srun', JOULE_COORD: 'tcp://10.0.0.5:7000' });
+    assert.deepEqual([byLauncher.mode, byLauncher.hostsCoordinator], ['launcher-srun', false]);
+  });
+
+  it('refuses to start without a job secret of at least 128 bits', () => {
+    const env = { JOULE_LAUNCHER: 'local', JOULE_RANK: '0', JOULE_SIZE: '1', JOULE_COORD: 'tcp://127.0.0.1:1' };
+    assert.throws(() => rankEnvironment(env), (e: unknown) => isJouleError(e, 'JOULE_BAD_ARGUMENT') && /JOULE_JOB_SECRET is not set/.test(e.message));
+    assert.throws(() => rankEnvironment({ ...env, JOULE_JOB_SECRET: 'short' }), /at least 32/);
+  });
+
+  it('is a world of one when started on its own', () => {
+    const id = rankEnvironment({ JOULE_GPU_COUNT: '0' });
+    assert.deepEqual([id.mode, id.rank, id.size, id.hostsCoordinator, id.coordHost], ['singleton', 0, 1, true, '127.0.0.1']);
+    assert.ok(id.secret.length >= 32);
+  });
+});
+
+describe('GPU binding', () => {
+  it('keeps SLURM\'s per-task CUDA_VISIBLE_DEVICES', () => {
+    assert.deepEqual(chooseGpuBinding(1, 4, true, { CUDA_VISIBLE_DEVICES: '3', SLURM_STEP_GPUS: '3' }), { rule: 'slurm', gpus: [0], cudaVisibleDevices: '3' });
+    assert.deepEqual(chooseGpuBinding(0, 2, true, { CUDA_VISIBLE_DEVICES: '0,1', SLURM_GPUS_PER_TASK: '2' }), { rule: 'slurm', gpus: [0, 1], cudaVisibleDevices: '0,1' });
+  });
+
+  it('splits a node-wide list, or the node\'s devices, by local rank', () => {
+    assert.deepEqual(chooseGpuBinding(1, 2, true, { CUDA_VISIBLE_DEVICES: '4,5' }), { rule: 'local-rank', gpus: [0], cudaVisibleDevices: '5' });
+    assert.deepEqual(chooseGpuBinding(3, 4, false, { JOULE_GPU_COUNT: '2' }), { rule: 'local-rank', gpus: [0], cudaVisibleDevices: '1' });
+    assert.deepEqual(chooseGpuBinding(0, 1, false, { JOULE_GPU_COUNT: '0' }), { rule: 'none', gpus: [] });
+  });
+});
