@@ -1,5 +1,6 @@
 // Rendezvous: picks a communicator's backend and connects its members through the world's key-value.
 import crypto from 'node:crypto';
+import { dialableAddress, interfaceAddress } from '../coord/address';
 import { JouleError } from '../errors';
 import { native, type NativeComm } from '../native';
 import { kindCode, dtypeCode } from './native-types';
@@ -79,8 +80,12 @@ async function connectTcp(world: CommWorld, id: string, members: readonly Member
     pieceBytes: envBytes('JOULE_TCP_PIECE_BYTES', 256 * 1024),
     smallBytes: envBytes('JOULE_TCP_SMALL_BYTES', 64 * 1024),
   });
+  // Loopback within a node; across nodes the address JOULE_IFACE names, else the one this node's name
+  // resolves to, else the first external IPv4 address (the socket listens on every interface).
   const oneNode = members.every((m) => m.nodeRank === members[0].nodeRank);
-  await world.kv.set(`comm/${id}/tcp/${rank}`, `${oneNode ? '127.0.0.1' : world.host} ${handle.port()}`);
+  const iface = process.env.JOULE_IFACE;
+  const address = oneNode ? '127.0.0.1' : iface ? interfaceAddress(iface) : await dialableAddress('0.0.0.0', world.host);
+  await world.kv.set(`comm/${id}/tcp/${rank}`, `${address} ${handle.port()}`);
   const addresses = await Promise.all(members.map((_, r) => world.kv.wait(`comm/${id}/tcp/${r}`, options.timeoutS * 1000)));
   handle.setPeers(
     addresses.map((a) => a.split(' ')[0]),

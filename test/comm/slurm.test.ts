@@ -1,0 +1,42 @@
+// Collectives across the private SLURM cluster's two nodes: bare srun -N2 -n4, so world.comm sees two
+// hosts and auto picks tcp (the data plane dials the address other nodes can reach).
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { run } from '../helpers/run';
+import { useSlurmCluster } from '../helpers/slurm-cluster';
+
+const fixture = path.join(__dirname, 'fixtures', 'launched.js');
+
+describe('comm across the two SLURM test nodes', function () {
+  this.timeout(90_000);
+  const cluster = useSlurmCluster();
+  let dir = '';
+  before(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'joule-comm-slurm-'))));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('srun -N2 -n4: world.comm allreduces over tcp and world.split groups ranks', async () => {
+    const { env } = cluster();
+    const result = await run('srun', ['-N2', '-n4', '--kill-on-bad-exit=1', process.execPath, fixture], {
+      env: { ...env, JOULE_JOB_SECRET: crypto.randomBytes(32).toString('hex'), JOULE_RUN_DIR: path.join(dir, 'run') },
+      cwd: dir,
+      timeoutMs: 60_000,
+    });
+    assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+    const reports = result.stdout
+      .split('\n')
+      .map((l) => /(\{"rank".*\})\s*$/.exec(l)?.[1])
+      .filter((l): l is string => l !== undefined)
+      .map((l) => JSON.parse(l) as { rank: number; sum: number[]; backend: string; split: unknown; after: unknown })
+      .sort((a, b) => a.rank - b.rank);
+    assert.deepEqual(reports.map((r) => r.rank), [0, 1, 2, 3]);
+    for (const r of reports) {
+      assert.equal(r.backend, 'tcp');
+      assert.deepEqual(r.sum, [10, 40]);
+      assert.deepEqual(r.split, { size: 2, rank: r.rank >> 1, max: r.rank % 2 === 0 ? 2 : 3 });
+      assert.equal(r.after, 'ok');
+    }
+  });
+});
