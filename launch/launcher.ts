@@ -7,7 +7,7 @@ import path from 'node:path';
 import { dialableAddress, nodeFacingAddress } from '../src/coord/address';
 import { failureExitCode } from '../src/coord/failure';
 import type { FailureInfo } from '../src/coord/protocol';
-import { newJobSecret, SECRET_ENV } from '../src/coord/security';
+import { checkJobSecret, newJobSecret, SECRET_ENV } from '../src/coord/security';
 import { Coordinator } from '../src/coord/server';
 import { JouleError } from '../src/errors';
 import { packageRoot } from '../src/paths';
@@ -88,7 +88,8 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
   const name = options.name ?? defaultName(options.command);
   const runDir = path.resolve(options.runDir ?? uniqueDir(path.join('runs', `${timestamp(started)}-${name}`)));
   const runId = path.basename(runDir);
-  const secret = newJobSecret();
+  // A job script (slurm/templates/) makes the job's secret inside the job; use it rather than a second one.
+  const secret = process.env[SECRET_ENV] ? checkJobSecret(process.env[SECRET_ENV], 'joule launch') : newJobSecret();
   const host = os.hostname();
   const heartbeatMs = Math.round(options.heartbeatS * 1000);
 

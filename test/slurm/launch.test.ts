@@ -19,6 +19,7 @@ interface RankReport {
   host: string;
   slurmNodeId: string;
   slurmLocalId: string;
+  secretSha256: string;
   peers: { rank: number; host: string }[];
 }
 
@@ -144,5 +145,16 @@ describe('joule ranks on the private SLURM cluster', function () {
     assert.equal(manifest.status, 'succeeded');
     assert.equal(manifest.size, 4);
     assert.equal(manifest.launcher.jobId, summary.jobId);
+  });
+
+  it('joule launch adopts the job secret a job script exported instead of making another', async () => {
+    const secret = crypto.randomBytes(32).toString('hex');
+    const result = await joule(['launch', '-n', '2', '--launcher', 'local', '--run-dir', path.join(dir, 'adopt'), '--', process.execPath, fixture], { JOULE_JOB_SECRET: secret }, { cwd: dir });
+    assert.equal(result.code, 0, result.stderr);
+    const hash = crypto.createHash('sha256').update(secret).digest('hex');
+    assert.deepEqual(
+      reports(result.stdout).map((r) => r.secretSha256),
+      [hash, hash],
+    );
   });
 });
