@@ -115,7 +115,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
     }),
     print: (line, stream) => (stream === 'stdout' ? options.out : options.err)(`${line}\n`),
   });
-  const gitDone = fillGit(journal.manifest);
+  fillGit(journal.manifest);
 
   const bindHost = useSrun ? await nodeFacingAddress(options.iface, host) : '127.0.0.1';
   const coordinator = new Coordinator({
@@ -177,7 +177,6 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
     status = 'failed';
     exitCode = failureExitCode(coordinator.failure);
   }
-  await gitDone;
   await coordinator.close();
   await journal.finish(status, exitCode);
   return { runDir, runId, status, exitCode, failure, durationS: journal.manifest.durationS ?? 0, energy: journal.manifest.energy?.totals ?? null };

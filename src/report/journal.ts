@@ -1,12 +1,12 @@
 // The run's journal: keeps run.json current as the coordinator reports joins, exits and failures, and
 // routes rank logs, metrics and streams into the run directory.
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { CoordinatorSink } from '../coord/server';
 import type { BatchItem, FailureInfo } from '../coord/protocol';
 import { packageRoot, packageVersion } from '../paths';
+import { gitCommit } from './git';
 import { checkStreamName, RunRecorder } from './run-record';
 import type { Attribution } from '../power/attribution';
 import { defaultEnergyProfile, energyProfileFrom } from '../power/profile';
@@ -75,11 +75,6 @@ export function environmentSummary(env: NodeJS.ProcessEnv = process.env): Record
   return kept;
 }
 
-export function gitCommit(dir: string): Promise<string | null> {
-  return new Promise((resolve) => {
-    execFile('git', ['-C', dir, 'rev-parse', 'HEAD'], { timeout: 5000 }, (error, stdout) => resolve(error ? null : stdout.trim() || null));
-  });
-}
 
 export function versionSummary(): Record<string, string> {
   return {
@@ -257,8 +252,7 @@ export function newManifest(fields: Pick<RunManifest, 'runId' | 'name' | 'comman
   };
 }
 
-/** Fills in the git commits without delaying the start (git can be slow on network file systems). */
-export async function fillGit(manifest: RunManifest): Promise<void> {
-  const [cwd, joule] = await Promise.all([gitCommit(manifest.cwd), gitCommit(packageRoot)]);
-  manifest.git = { cwd, joule };
+/** The commits of the working directory's checkout and of joule's own. */
+export function fillGit(manifest: RunManifest): void {
+  manifest.git = { cwd: gitCommit(manifest.cwd), joule: gitCommit(packageRoot) };
 }

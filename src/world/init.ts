@@ -94,7 +94,7 @@ async function hostCoordinator(identity: RankEnvironment): Promise<Hosted> {
       }),
       print,
     });
-    void fillGit(journal.manifest);
+    fillGit(journal.manifest);
   }
   const sink = journal ?? {
     event: () => undefined,
