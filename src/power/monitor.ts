@@ -81,6 +81,8 @@ export class PowerMonitor implements PowerWindows {
   private phasesSeen = false;
   private lastTickS = -Infinity;
   private tickWaiters: { afterS: number; resolve: () => void }[] = [];
+  private pollTimer?: NodeJS.Timeout;
+  private lastKickS = -Infinity;
   private stopped = false;
   private readonly options: Required<Omit<PowerMonitorOptions, 'sink' | 'identity' | 'profile'>>;
 
@@ -142,7 +144,8 @@ export class PowerMonitor implements PowerWindows {
 
   begin(name: string): void {
     const at = monotonicS();
-    this.requireSampler().kick();
+    this.requireSampler();
+    this.kick(at);
     const parent = this.stack[this.stack.length - 1];
     const path = parent ? `${parent.path}/${name}` : name;
     this.stack.push(this.open(name, path, this.stack.length, at));
@@ -227,21 +230,37 @@ export class PowerMonitor implements PowerWindows {
     window.endS = endS;
     this.pending.push(window);
     const result = new Promise<WindowResult>((resolve) => (window.done = resolve));
-    this.sampler?.kick();
-    // A sample past the end is due within a period (sooner, after the kick); draining then finishes it.
-    void this.nextTick(endS).then(() => this.drain());
+    this.kick(endS);
+    // A sample past the end is due within a period (sooner, after a kick); the drain that brings it finishes the window.
+    void this.nextTick(endS);
     return result;
   }
 
+  /**
+   * Asks for a sample now, so a window boundary has a reading right next to it; at most one per
+   * tenth of a period (and per ms), so thousands of tiny windows a second cost a few samples, not thousands.
+   */
+  private kick(atS: number): void {
+    if (atS - this.lastKickS < Math.max(0.001, this.periodS / 10)) return;
+    this.lastKickS = atS;
+    this.sampler?.kick();
+  }
+
+  /** Resolves after a drain brings a tick later than `afterS`; one poll timer serves every waiter. */
   private nextTick(afterS: number): Promise<void> {
     return new Promise((resolve) => {
       this.tickWaiters.push({ afterS, resolve });
-      const poll = () => {
-        this.drain();
-        if (this.tickWaiters.some((w) => w.resolve === resolve)) setTimeout(poll, Math.max(1, Math.min(20, this.periodS * 500)));
-      };
-      setTimeout(poll, 1);
+      this.schedulePoll();
     });
+  }
+
+  private schedulePoll(): void {
+    if (this.pollTimer || this.tickWaiters.length === 0) return;
+    this.pollTimer = setTimeout(() => {
+      this.pollTimer = undefined;
+      this.drain();
+      this.schedulePoll();
+    }, Math.max(1, Math.min(20, this.periodS * 500)));
   }
 
   private active(): OpenWindow[] {
@@ -420,7 +439,6 @@ export class PowerMonitor implements PowerWindows {
             coverage: coverage(acc.cpuCoveredS),
             meanPowerW: mean(energyJ),
             nodeLevel: false,
-            interpolated: false,
             model: {
               formula: 'energyJ = cpuTimeS × cpuTdpPerCoreW',
               inputs: { cpuTimeS: acc.cpuTimeS, cpuTdpPerCoreW: this.profile.cpuTdpPerCoreW, profile: this.profile.name },

@@ -1,6 +1,8 @@
 // world.power: a rank's monitor attached to a World, its records in the world's stream, idle baseline.
 import assert from 'node:assert/strict';
+import { PowerMonitor } from '../../src/power/monitor';
 import { energySummary } from '../../src/power/records';
+import type { WindowResult } from '../../src/power/types';
 import { attachPower, idleBaselineFromEnv, parseDurationS } from '../../src/power/world';
 import type { World } from '../../src/world/types';
 import { joule } from '../helpers/run';
@@ -91,5 +93,31 @@ describe('joule bench sampler', function () {
     const result = await joule(['bench', 'sampler', '--rates', 'fast']);
     assert.equal(result.code, 2);
     assert.match(result.stderr, /--rates: "fast"/);
+  });
+});
+
+describe('power: many small windows', function () {
+  this.timeout(30_000);
+
+  it('resolves thousands of nested windows, whose energies fit inside their parent\'s', async () => {
+    const monitor = await new PowerMonitor({ periodMs: 10 }).start();
+    try {
+      monitor.begin('loop');
+      const ops: Promise<WindowResult>[] = [];
+      for (let i = 0; i < 3000; i++) {
+        monitor.begin('op');
+        for (let x = 0, j = 0; j < 2000; j++) x += Math.sqrt(j);
+        ops.push(monitor.end());
+      }
+      const parent = await monitor.end();
+      const results = await Promise.all(ops);
+      assert.equal(results.length, 3000);
+      const childJ = results.reduce((sum, r) => sum + r.modelEnergyJ!, 0);
+      assert.ok(childJ > 0 && childJ <= parent.modelEnergyJ! * (1 + 1e-9), `${childJ} J in ops, ${parent.modelEnergyJ} J in the loop`);
+      assert.ok(results.every((r) => r.path === 'loop/op' && r.depth === 1));
+      assert.ok(results.filter((r) => r.interpolated).length > 2000, 'most ops fall between two samples');
+    } finally {
+      await monitor.stop();
+    }
   });
 });
