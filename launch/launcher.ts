@@ -14,7 +14,7 @@ import { packageRoot } from '../src/paths';
 import { fillGit, newManifest, RunJournal, type RunStatus } from '../src/report/journal';
 import { RunRecorder } from '../src/report/run-record';
 import { chooseGpuBinding } from '../src/world/gpu';
-import { DEFAULT_HEARTBEAT_MISSES, DEFAULT_HEARTBEAT_MS, DEFAULT_JOIN_TIMEOUT_S } from '../src/world/identity';
+import { DEFAULT_HEARTBEAT_MISSES, DEFAULT_HEARTBEAT_MS, DEFAULT_JOIN_TIMEOUT_S } from '../src/world/defaults';
 import { prefixLines, relabelSrunLines } from './output';
 import type { ClusterProfile } from '../src/slurm/profile';
 import type { EnergyTotals } from '../src/power/attribution';

@@ -18,14 +18,22 @@ const ranks = flag('--ranks', '2');
 const json = args.includes('--json');
 const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 
-function wall(command, commandArgs, env) {
+// Runs the command under bash so `times` can report the CPU its whole process tree used (user + sys),
+// a figure that, unlike wall time, hardly moves with the machine's load.
+function measure(command, commandArgs, env) {
+  const script = '"$@" >/dev/null 2>"$JOULE_BENCH_ERR"; rc=$?; times; exit $rc';
+  const errFile = path.join(os.tmpdir(), `joule-bench-startup-${process.pid}.err`);
   const start = process.hrtime.bigint();
-  const result = spawnSync(command, commandArgs, { env, encoding: 'utf8' });
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const result = spawnSync('bash', ['-c', script, 'bash', command, ...commandArgs], { env: { ...env, JOULE_BENCH_ERR: errFile }, encoding: 'utf8' });
+  const wallS = Number(process.hrtime.bigint() - start) / 1e9;
   if (result.status !== 0) {
-    throw new Error(`${command} ${commandArgs.join(' ')} exited ${result.status}: ${(result.stderr || result.error?.message || '').trim().split('\n').slice(-3).join(' ')}`);
+    const err = fs.existsSync(errFile) ? fs.readFileSync(errFile, 'utf8') : result.stderr;
+    throw new Error(`${command} ${commandArgs.join(' ')} exited ${result.status}: ${err.trim().split('\n').slice(-3).join(' ')}`);
   }
-  return seconds;
+  // `times` prints the shell's own user/sys, then its children's: "0m0.312s 0m0.081s".
+  const children = result.stdout.trim().split('\n').at(-1).match(/(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s/);
+  const cpuS = children ? Number(children[1]) * 60 + Number(children[2]) + Number(children[3]) * 60 + Number(children[4]) : NaN;
+  return { wallS, cpuS };
 }
 
 function median(values) {
@@ -48,20 +56,24 @@ function main() {
   const probe = path.join(__dirname, 'joule_init_barrier.js');
   const loadBefore = load();
   // One warm-up of each (page cache, Open MPI's component scan), then alternate so load drifts hit both.
-  wall('mpirun', ['-np', ranks, binary], mpiEnv);
-  wall(process.execPath, [...joule, '--run-dir', path.join(runRoot, 'warmup'), '--', process.execPath, probe], process.env);
-  const times = { joule: [], mpi: [], nodeBaseline: [] };
+  measure('mpirun', ['-np', ranks, binary], mpiEnv);
+  measure(process.execPath, [...joule, '--run-dir', path.join(runRoot, 'warmup'), '--', process.execPath, probe], process.env);
+  const runs = { joule: [], mpi: [], nodeBaseline: [] };
   for (let i = 0; i < reps; i++) {
-    times.mpi.push(wall('mpirun', ['-np', ranks, binary], mpiEnv));
-    times.joule.push(wall(process.execPath, [...joule, '--run-dir', path.join(runRoot, `r${i}`), '--', process.execPath, probe], process.env));
-    times.nodeBaseline.push(wall(process.execPath, ['-e', '0'], process.env));
+    runs.mpi.push(measure('mpirun', ['-np', ranks, binary], mpiEnv));
+    runs.joule.push(measure(process.execPath, [...joule, '--run-dir', path.join(runRoot, `r${i}`), '--', process.execPath, probe], process.env));
+    runs.nodeBaseline.push(measure(process.execPath, ['-e', '0'], process.env));
   }
   fs.rmSync(runRoot, { recursive: true, force: true });
+  const times = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, v.map((r) => r.wallS)]));
+  const cpu = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, median(v.map((r) => r.cpuS))]));
   const summary = {
     ranks: Number(ranks),
     reps,
     medianS: { joule: median(times.joule), mpi: median(times.mpi), nodeBaseline: median(times.nodeBaseline) },
     ratio: median(times.joule) / median(times.mpi),
+    medianCpuS: cpu,
+    cpuRatio: cpu.joule / cpu.mpi,
     loadBefore,
     loadAfter: load(),
     cpus: os.cpus().length,
@@ -77,6 +89,7 @@ function main() {
   console.log(`  mpirun (MPI_Init, MPI_Barrier, Finalize) ${fmt(summary.medianS.mpi)}   [${times.mpi.map(fmt).join(' ')}]`);
   console.log(`  node -e 0 (baseline)                     ${fmt(summary.medianS.nodeBaseline)}`);
   console.log(`  ratio joule / mpirun: ${summary.ratio.toFixed(2)} (goal <= 1.0)`);
+  console.log(`  CPU time (user+sys of all processes, median): joule ${fmt(cpu.joule)}, mpirun ${fmt(cpu.mpi)}, node -e 0 ${fmt(cpu.nodeBaseline)}; ratio ${summary.cpuRatio.toFixed(2)}`);
   console.log(`  load average before: ${loadBefore}; after: ${summary.loadAfter}; ${summary.cpus} CPUs`);
 }
 

@@ -3,6 +3,7 @@ import os from 'node:os';
 import { derivedPort } from '../coord/address';
 import { newJobSecret, checkJobSecret, SECRET_ENV } from '../coord/security';
 import { JouleError } from '../errors';
+import { DEFAULT_BARRIER_TIMEOUT_S, DEFAULT_HEARTBEAT_MISSES, DEFAULT_HEARTBEAT_MS, DEFAULT_JOIN_TIMEOUT_S } from './defaults';
 import { chooseGpuBinding, type GpuBinding } from './gpu';
 import { expandHostlist, parseTasksPerNode } from '../slurm/hostlist';
 
@@ -41,10 +42,6 @@ export interface RankEnvironment {
   stepId?: string;
 }
 
-export const DEFAULT_HEARTBEAT_MS = 2000;
-export const DEFAULT_HEARTBEAT_MISSES = 3;
-export const DEFAULT_JOIN_TIMEOUT_S = 120;
-export const DEFAULT_BARRIER_TIMEOUT_S = 600;
 
 function intEnv(env: NodeJS.ProcessEnv, name: string, fallback?: number): number {
   const raw = env[name];

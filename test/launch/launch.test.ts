@@ -173,6 +173,32 @@ describe('joule launch (local)', function () {
     assert.equal(events.at(-1)!.type, 'run-ended');
   });
 
+  it('ranks leave on their own when the launcher dies (heartbeats both ways), and the record stays readable', async () => {
+    const runDir = path.join(tempRoot(), 'orphans');
+    const job = startLaunch(['-n', '2', '--heartbeat', '0.5', '--heartbeat-misses', '3', '--run-dir', runDir, '--', process.execPath, behave, 'hang']);
+    await until('both ranks ready', () => /ready 0/.test(job.output().stdout) && /ready 1/.test(job.output().stdout));
+    await until('both joins in run.json', () => manifest(runDir).ranks.filter((r: any) => r?.pid).length === 2);
+    // Streams are written in batches (at most 200 ms late): wait for the one holding the joins.
+    const eventsFile = path.join(runDir, 'events.jsonl');
+    await until('events.jsonl written', () => fs.existsSync(eventsFile) && fs.readFileSync(eventsFile, 'utf8').includes('all-joined'));
+    const pids: number[] = manifest(runDir).ranks.map((r: any) => r.pid);
+    job.child.kill('SIGKILL');
+    await job.done;
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      } catch {
+        return false;
+      }
+    };
+    // The ranks are their own process groups, so only the coordinator's silence can end them.
+    await until('the orphaned ranks to exit', () => !pids.some(alive), 10_000);
+    const run = manifest(runDir);
+    assert.equal(run.status, 'running', 'a launcher killed mid-run leaves the last complete run.json');
+    assert.ok(readJsonl(eventsFile).some((e) => e.type === 'all-joined'), 'every line of events.jsonl is whole JSON');
+  });
+
   it('refuses a join with a wrong secret, survives garbage frames, and the job still succeeds', async () => {
     const runDir = path.join(tempRoot(), 'garbage');
     const job = startLaunch(['-n', '2', '--run-dir', runDir, '--', process.execPath, behave, 'gate']);

@@ -1,10 +1,9 @@
 // `joule launch`: start N ranks (here, or with srun inside an allocation), supervise them, write the run directory.
 import type { CommandModule } from 'yargs';
 import { JouleError } from '../../errors';
-import { DEFAULT_HEARTBEAT_MISSES, DEFAULT_HEARTBEAT_MS, DEFAULT_JOIN_TIMEOUT_S } from '../../world/identity';
+import { DEFAULT_HEARTBEAT_MISSES, DEFAULT_HEARTBEAT_MS, DEFAULT_JOIN_TIMEOUT_S } from '../../world/defaults';
 import { printJson } from '../output';
 import type { EnergyTotals } from '../../power/attribution';
-import { parseDurationS } from '../../power/world';
 
 interface LaunchArgs {
   ntasks?: number;
@@ -87,7 +86,7 @@ export const launchCommand: CommandModule<object, LaunchArgs> = {
       heartbeatMisses: args['heartbeat-misses'],
       joinTimeoutS: args['join-timeout'],
       abortGraceS: launchDefaults.abortGraceS,
-      idleBaselineS: args['idle-baseline'] === undefined ? undefined : parseDurationS(args['idle-baseline']),
+      idleBaselineS: args['idle-baseline'] === undefined ? undefined : (await import('../../power/world')).parseDurationS(args['idle-baseline']),
       out: args.json ? toStderr : (text) => process.stdout.write(text),
       err: toStderr,
     });

@@ -1,27 +1,26 @@
 // `joule bench <subcommand>`: the benchmarks, one file each; add a subcommand to the list below.
 import type { CommandModule } from 'yargs';
-import { allgatherBench } from './allgather';
-import { allreduceBench } from './allreduce';
-import { broadcastBench } from './broadcast';
-import { benchCastCommand } from './cast';
-import { reducescatterBench } from './reducescatter';
-import { samplerBenchCommand } from './sampler';
-import { sendrecvBench } from './sendrecv';
 
+/**
+ * The subcommands, required only when `bench` is the command: their imports (communicators, the rank
+ * runtime, the addon) would otherwise slow every other command, `joule launch`'s start-up included.
+ */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-const subcommands: CommandModule<any, any>[] = [
-  samplerBenchCommand,
-  benchCastCommand,
-  allreduceBench,
-  allgatherBench,
-  reducescatterBench,
-  broadcastBench,
-  sendrecvBench,
-];
+function subcommands(): CommandModule<any, any>[] {
+  return [
+    (require('./sampler') as typeof import('./sampler')).samplerBenchCommand,
+    (require('./cast') as typeof import('./cast')).benchCastCommand,
+    (require('./allreduce') as typeof import('./allreduce')).allreduceBench,
+    (require('./allgather') as typeof import('./allgather')).allgatherBench,
+    (require('./reducescatter') as typeof import('./reducescatter')).reducescatterBench,
+    (require('./broadcast') as typeof import('./broadcast')).broadcastBench,
+    (require('./sendrecv') as typeof import('./sendrecv')).sendrecvBench,
+  ];
+}
 
 export const benchCommand: CommandModule = {
   command: 'bench',
   describe: 'Benchmarks (each checks its own results)',
-  builder: (yargs) => yargs.command(subcommands).demandCommand(1, 'Name a benchmark; `joule bench --help` lists them.'),
+  builder: (yargs) => yargs.command(subcommands()).demandCommand(1, 'Name a benchmark; `joule bench --help` lists them.'),
   handler: () => undefined,
 };
