@@ -190,7 +190,21 @@ export function submitJob(script: string, options: { wait?: boolean; sbatch?: st
       // sbatch exited before reading the script; its exit status and stderr say why
     });
     child.stdin.end(script);
+    // Stopping `joule sbatch --wait` stops the wait (sbatch's own behaviour), not the job: pass the signal on.
+    let interrupted: NodeJS.Signals | null = null;
+    const forward = (name: NodeJS.Signals) => {
+      interrupted = name;
+      child.kill(name);
+    };
+    process.on('SIGINT', forward);
+    process.on('SIGTERM', forward);
     child.on('close', (code, signal) => {
+      process.off('SIGINT', forward);
+      process.off('SIGTERM', forward);
+      if (interrupted && jobId !== null && options.wait) {
+        reject(new JouleError('JOULE_ABORTED', `stopped waiting for job ${jobId} on ${interrupted}; the job goes on (scancel ${jobId} stops it)`, { jobId }));
+        return;
+      }
       if (jobId === null) {
         const said = (stderr.trim() || stdout.trim() || 'no output').replace(/\s*\n\s*/g, '; ');
         reject(new JouleError('JOULE_SBATCH_FAILED', `sbatch did not submit the job (${signal ?? `exit ${code}`}): ${said}`, { libraryError: stderr.trim() }));

@@ -23,7 +23,9 @@ export interface SlurmCluster {
 const clientTools = ['srun', 'sbatch', 'sinfo', 'scontrol', 'scancel', 'squeue'];
 const daemons = ['munged', 'slurmctld', 'slurmd'];
 const searchDirs = () => [...(process.env.PATH ?? '').split(':').filter(Boolean), '/usr/sbin', '/usr/local/sbin', '/sbin'];
-const dirPrefix = 'joule-slurm-';
+const dirPrefix = 'joule-slurmcluster-';
+/** The first line of every slurm.conf written here: only folders holding it are ever torn down as stale. */
+const confMarker = '# A private two-node cluster on one host for joule tests (test/helpers/slurm-cluster.ts).';
 const idleTimeoutMs = 20_000;
 
 function which(tool: string): string | undefined {
@@ -137,9 +139,16 @@ async function removeStaleClusters(): Promise<void> {
   for (const entry of fs.readdirSync(os.tmpdir())) {
     if (!entry.startsWith(dirPrefix)) continue;
     const dir = path.join(os.tmpdir(), entry);
+    // Only a folder this helper made (its slurm.conf starts with the marker) whose owning test run is gone.
     const owner = readPid(path.join(dir, 'owner.pid'));
-    if (owner !== undefined && alive(owner)) continue;
-    await teardown(dir);
+    if (owner === undefined || alive(owner)) continue;
+    let conf = '';
+    try {
+      conf = fs.readFileSync(path.join(dir, 'slurm.conf'), 'utf8');
+    } catch {
+      continue;
+    }
+    if (conf.startsWith(`${confMarker}\n`)) await teardown(dir);
   }
 }
 
@@ -147,7 +156,7 @@ function slurmConf(dir: string, host: string, ports: { ctld: number; n1: number;
   const node = (name: string, port: number) =>
     `NodeName=${name} NodeHostname=${host} NodeAddr=127.0.0.1 Port=${port} CPUs=2 TmpDisk=64`;
   return [
-    '# A private two-node cluster on one host for joule tests (test/helpers/slurm-cluster.ts).',
+    confMarker,
     `ClusterName=joule${process.pid}`,
     `SlurmctldHost=${host}(127.0.0.1)`,
     `SlurmctldPort=${ports.ctld}`,
@@ -300,6 +309,7 @@ export function useSlurmCluster(): () => SlurmCluster {
     this.timeout(idleTimeoutMs + 15_000);
     shared ??= startSlurmCluster().then((started) => {
       sharedDir = started.dir;
+      process.stderr.write(`  private SLURM cluster up in ${started.startS.toFixed(2)} s (${started.dir})\n`);
       return started;
     });
     cluster = await shared;

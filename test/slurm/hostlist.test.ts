@@ -147,6 +147,37 @@ describe('hostlist', () => {
       }
     });
 
+    it('agrees with scontrol on 300 generated expressions (fixed seed), expanded and compressed', () => {
+      // A small linear congruential generator: the same expressions on every run.
+      let seed = 20261122;
+      const next = (n: number) => {
+        seed = (seed * 1103515245 + 12345) % 2147483648;
+        return Math.floor(seed / 65536) % n; // the high bits: an LCG's low bits cycle quickly
+      };
+      const range = () => {
+        const width = next(3);
+        const lo = next(12);
+        const pad = (n: number) => String(n).padStart(width, '0');
+        return next(3) ? `${pad(lo)}-${pad(lo + next(4))}` : pad(lo);
+      };
+      const token = () => {
+        let text = ['n', 'gpu', 'rack', 'a-b', 'x.y', 'c1', ''][next(7)];
+        const groups = next(4);
+        for (let g = 0; g < groups; g++) {
+          text += `[${Array.from({ length: 1 + next(3) }, range).join(',')}]`;
+          if (g < groups - 1) text += ['-', 'x', '.', 'n'][next(4)];
+        }
+        if (groups === 0) text += next(2) ? String(next(20)) : '';
+        return text || 'h';
+      };
+      // Entries of a hostlist expand independently, so one scontrol call checks them all.
+      const expr = Array.from({ length: 300 }, token).join(',');
+      const hosts = expandHostlist(expr);
+      assert.ok(hosts.length > 1000, `only ${hosts.length} hosts`);
+      assert.deepEqual(hosts, scontrol('show', 'hostnames', expr).lines);
+      assert.equal(compressHostlist(hosts), scontrol('show', 'hostlist', hosts.join(',')).lines[0]);
+    });
+
     it('rejects every expression scontrol rejects', () => {
       for (const [expr] of errors) {
         if (expr === 'n[1-3' || expr === 'n1-3]' || expr === 'a[0-65535]b[0-65535]') continue; // scontrol accepts these by accident or would run out of memory

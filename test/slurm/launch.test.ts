@@ -62,7 +62,7 @@ describe('joule ranks on the private SLURM cluster', function () {
   const cluster = useSlurmCluster();
   let dir = '';
   before(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'joule-slurm-ranks-'));
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'joule-ranks-'));
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 

@@ -1,10 +1,11 @@
 // `joule sbatch`: the rendered script carries the profile's values and makes its own secret; submission, job ids and exit codes on the private cluster.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../../src/paths';
-import { joule, run } from '../helpers/run';
+import { joule, jouleBin, run } from '../helpers/run';
 import { useSlurmCluster } from '../helpers/slurm-cluster';
 import { gpuProfile } from './fixtures';
 
@@ -167,6 +168,31 @@ describe('joule sbatch', function () {
         if (state !== 'COMPLETED') await new Promise((resolve) => setTimeout(resolve, 100));
       }
       assert.equal(state, 'COMPLETED');
+    });
+
+    it('SIGINT to joule sbatch --wait stops the wait, not the job, and says how to stop the job', async () => {
+      const { env } = cluster();
+      const child = spawn(process.execPath, [jouleBin, 'sbatch', '--wait', '--template', 'srun', '-J', 'longjob', '-o', path.join(dir, 'long-%j.out'), '--', 'sleep', '300'], { env, cwd: dir });
+      let stdout = '';
+      let stderr = '';
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      const jobId = await new Promise<string>((resolve) => {
+        child.stdout.on('data', (chunk) => {
+          stdout += chunk;
+          const id = /^(\d+)\n/.exec(stdout)?.[1];
+          if (id) resolve(id);
+        });
+      });
+      child.kill('SIGINT');
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      try {
+        assert.equal(code, 1);
+        assert.match(stderr, new RegExp(`stopped waiting for job ${jobId} on SIGINT; the job goes on \\(scancel ${jobId} stops it\\) \\[JOULE_ABORTED\\]`));
+        const state = /JobState=(\S+)/.exec((await run('scontrol', ['show', 'job', '-o', jobId], { env })).stdout)?.[1];
+        assert.ok(state === 'RUNNING' || state === 'PENDING' || state === 'CONFIGURING', `job state ${state}`);
+      } finally {
+        await run('scancel', [jobId], { env });
+      }
     });
 
     it('reports what sbatch said when it refuses the job', async () => {
