@@ -145,6 +145,16 @@ export interface NativeTcpConfig {
   smallBytes: number;
 }
 
+export interface NativeNcclConfig {
+  backend: 'nccl';
+  rank: number;
+  size: number;
+  /** CUDA device index of this rank's GPU. */
+  device: number;
+  /** ncclUniqueId from rank 0, as 256 hex digits. */
+  uniqueId: string;
+}
+
 /** One operation, with enums as the numeric codes of native/comm/types.h (src/comm/native-types.ts). */
 export interface NativeOpSpec {
   kind: number;
@@ -181,7 +191,9 @@ export interface NativeComm {
 }
 
 export interface NativeAddon {
-  NativeComm: new (config: NativeShmConfig | NativeTcpConfig) => NativeComm;
+  NativeComm: new (config: NativeShmConfig | NativeTcpConfig | NativeNcclConfig) => NativeComm;
+  /** A new NCCL unique id as 256 hex digits (loads NCCL and the CUDA module; throws with a code). */
+  ncclUniqueId(): string;
   addonVersion: string;
   PowerSampler: new (config: NativePowerSamplerConfig) => NativePowerSampler;
   buildInfo(): NativeBuildInfo;

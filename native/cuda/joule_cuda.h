@@ -41,6 +41,18 @@ int joule_cuda_cast_bench(int direction, size_t count, float scale, int iteratio
 int joule_cuda_cast_host(int direction, const void* input, void* output, size_t count, float scale,
                          joule_cuda_cast_stats_t* stats);
 
+// Device memory and streams for host-staged collectives (the nccl backend). `kind` is 1 for host to
+// device, 2 for device to host; joule_cuda_memcpy_async enqueues on `stream`. joule_cuda_stream_query
+// returns 0 when the stream's work is done and cudaErrorNotReady (600) while it runs.
+int joule_cuda_set_device(int device);
+int joule_cuda_malloc(void** pointer, size_t bytes);
+int joule_cuda_free(void* pointer);
+int joule_cuda_memcpy_async(void* target, const void* source, size_t bytes, int kind, void* stream);
+int joule_cuda_stream_create(void** stream);
+int joule_cuda_stream_destroy(void* stream);
+int joule_cuda_stream_synchronize(void* stream);
+int joule_cuda_stream_query(void* stream);
+
 #ifdef __cplusplus
 }
 #endif

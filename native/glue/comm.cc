@@ -7,6 +7,7 @@
 
 #include "addon.h"
 #include "comm/engine.h"
+#include "comm/nccl_comm.h"
 #include "comm/shm_comm.h"
 #include "comm/tcp_comm.h"
 
@@ -14,6 +15,15 @@ namespace joule {
 namespace {
 
 using comm::Completion;
+
+// Both libraries load once per process (capabilities() usually did it already on a worker thread).
+void LoadGpuLibraries(JouleAddon& addon) {
+  std::lock_guard<std::mutex> lock(addon.librariesMutex);
+  if (!addon.libraries.nccl.Load()) throw comm::CommError("JOULE_BACKEND_UNAVAILABLE", "backend nccl: NCCL is unusable: " + addon.libraries.nccl.reason());
+  if (!addon.libraries.cuda.Load(addon.addonDir)) {
+    throw comm::CommError("JOULE_BACKEND_UNAVAILABLE", "backend nccl: the CUDA module is unusable: " + addon.libraries.cuda.reason());
+  }
+}
 
 Napi::Error CommErrorToJs(Napi::Env env, const std::string& code, const std::string& message) {
   Napi::Error error = Napi::Error::New(env, message);
@@ -70,6 +80,17 @@ class CommHandle : public Napi::ObjectWrap<CommHandle> {
         auto created = std::make_unique<comm::TcpComm>(tcp);
         tcp_ = created.get();
         impl = std::move(created);
+      } else if (backend == "nccl") {
+        JouleAddon& addon = JouleAddon::Of(env);
+        LoadGpuLibraries(addon);
+        comm::NcclConfig nccl;
+        nccl.rank = config.Get("rank").As<Napi::Number>().Int32Value();
+        nccl.size = config.Get("size").As<Napi::Number>().Int32Value();
+        nccl.device = config.Get("device").As<Napi::Number>().Int32Value();
+        const std::string hex = config.Get("uniqueId").As<Napi::String>();
+        if (hex.size() != 2 * sizeof nccl.id.internal) throw comm::CommError("JOULE_BAD_ARGUMENT", "nccl: the unique id must be 256 hex digits");
+        for (size_t i = 0; i < sizeof nccl.id.internal; ++i) nccl.id.internal[i] = static_cast<char>(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
+        impl = std::make_unique<comm::NcclComm>(nccl, addon.libraries.nccl, addon.libraries.cuda);
       } else {
         throw comm::CommError("JOULE_BACKEND_UNAVAILABLE", "unknown native backend " + backend);
       }
@@ -214,6 +235,30 @@ class CommHandle : public Napi::ObjectWrap<CommHandle> {
 
 }  // namespace
 
-void RegisterComm(Napi::Env env, Napi::Object exports) { exports.Set("NativeComm", CommHandle::Define(env)); }
+// A fresh NCCL unique id (rank 0 of a communicator shares it through the coordinator), as hex.
+Napi::Value NcclUniqueId(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  JouleAddon& addon = JouleAddon::Of(env);
+  nccl::UniqueId id{};
+  try {
+    LoadGpuLibraries(addon);
+    nccl::Result rc = addon.libraries.nccl.api().GetUniqueId(&id);
+    if (rc != nccl::kSuccess) throw comm::CommError("JOULE_NATIVE_ERROR", "nccl: " + addon.libraries.nccl.Describe("ncclGetUniqueId", rc));
+  } catch (const comm::CommError& error) {
+    throw CommErrorToJs(env, error.code(), error.what());
+  }
+  static const char* digits = "0123456789abcdef";
+  std::string hex;
+  for (char c : id.internal) {
+    hex += digits[(static_cast<unsigned char>(c) >> 4) & 15];
+    hex += digits[static_cast<unsigned char>(c) & 15];
+  }
+  return Napi::String::New(env, hex);
+}
+
+void RegisterComm(Napi::Env env, Napi::Object exports) {
+  exports.Set("NativeComm", CommHandle::Define(env));
+  exports.Set("ncclUniqueId", Napi::Function::New(env, NcclUniqueId, "ncclUniqueId"));
+}
 
 }  // namespace joule

@@ -20,6 +20,14 @@ bool CudaModule::Load(const std::string& addon_dir) {
   library_.Bind(api_.CastStats, "joule_cuda_cast_stats");
   library_.Bind(api_.CastHost, "joule_cuda_cast_host");
   library_.Bind(api_.CastBench, "joule_cuda_cast_bench");
+  library_.Bind(api_.SetDevice, "joule_cuda_set_device");
+  library_.Bind(api_.Malloc, "joule_cuda_malloc");
+  library_.Bind(api_.Free, "joule_cuda_free");
+  library_.Bind(api_.MemcpyAsync, "joule_cuda_memcpy_async");
+  library_.Bind(api_.StreamCreate, "joule_cuda_stream_create");
+  library_.Bind(api_.StreamDestroy, "joule_cuda_stream_destroy");
+  library_.Bind(api_.StreamSynchronize, "joule_cuda_stream_synchronize");
+  library_.Bind(api_.StreamQuery, "joule_cuda_stream_query");
   if (!library_.missing().empty()) {
     reason_ = "symbol missing in " + library_.path() + ": " + dl::Join(library_.missing(), ", ");
     return false;

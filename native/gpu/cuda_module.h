@@ -18,6 +18,14 @@ struct Api {
   int (*CastStats)(int, const void*, void*, size_t, float, joule_cuda_cast_stats_t*, void*) = nullptr;
   int (*CastHost)(int, const void*, void*, size_t, float, joule_cuda_cast_stats_t*) = nullptr;
   int (*CastBench)(int, size_t, float, int, double*, double*) = nullptr;
+  int (*SetDevice)(int) = nullptr;
+  int (*Malloc)(void**, size_t) = nullptr;
+  int (*Free)(void*) = nullptr;
+  int (*MemcpyAsync)(void*, const void*, size_t, int, void*) = nullptr;
+  int (*StreamCreate)(void**) = nullptr;
+  int (*StreamDestroy)(void*) = nullptr;
+  int (*StreamSynchronize)(void*) = nullptr;
+  int (*StreamQuery)(void*) = nullptr;
 };
 
 class CudaModule {

@@ -2,7 +2,7 @@
 import crypto from 'node:crypto';
 import { dialableAddress, interfaceAddress } from '../coord/address';
 import { JouleError } from '../errors';
-import { native, type NativeComm } from '../native';
+import { native, type NativeAddon, type NativeComm } from '../native';
 import { kindCode, dtypeCode } from './native-types';
 import type { BackendName, CommWorld, CommunicatorOptions } from './types';
 
@@ -13,20 +13,38 @@ export interface Member {
 
 let autoReported = false;
 
+let capabilities: ReturnType<NativeAddon['capabilities']> | undefined;
+
+/** Why the nccl backend cannot run here, or undefined when it can. */
+async function ncclUnusable(world: CommWorld): Promise<string | undefined> {
+  if (world.gpus.length === 0) return 'no GPU is assigned to this rank';
+  // Probed once per process: loading NVML, NCCL and the CUDA module can take seconds on a GPU node.
+  capabilities ??= native().capabilities();
+  const caps = await capabilities;
+  if (!caps.nccl.usable) return `NCCL is unusable: ${caps.nccl.reason}`;
+  if (!caps.cuda.usable) return `the CUDA module is unusable: ${caps.cuda.reason}`;
+  return undefined;
+}
+
 /** The backend `requested` resolves to for these members, or a JOULE_BACKEND_UNAVAILABLE error. */
-export function chooseBackend(requested: BackendName, members: readonly Member[]): { backend: 'shm' | 'tcp'; why: string } {
+export async function chooseBackend(requested: BackendName, members: readonly Member[], world: CommWorld): Promise<{ backend: 'shm' | 'tcp' | 'nccl'; why: string }> {
   const nodes = new Set(members.map((m) => m.nodeRank)).size;
-  if (requested === 'nccl') {
-    throw new JouleError('JOULE_BACKEND_UNAVAILABLE', 'backend nccl: not available in this build of joule\'s collectives yet (use shm or tcp)');
+  if (requested === 'nccl' || requested === 'auto') {
+    const why = await ncclUnusable(world);
+    if (requested === 'nccl') {
+      if (why) throw new JouleError('JOULE_BACKEND_UNAVAILABLE', `backend nccl: ${why}`);
+      return { backend: 'nccl', why: 'requested' };
+    }
+    if (!why) return { backend: 'nccl', why: `GPU ${world.gpus[0]} and NCCL are present` };
   }
   if (requested === 'tcp') return { backend: 'tcp', why: 'requested' };
   if (nodes > 1) {
     if (requested === 'shm') {
       throw new JouleError('JOULE_BACKEND_UNAVAILABLE', `backend shm: the ranks span ${nodes} nodes; shared memory reaches only ranks on one node (use tcp or auto)`);
     }
-    return { backend: 'tcp', why: `the ranks span ${nodes} nodes` };
+    return { backend: 'tcp', why: `the ranks span ${nodes} nodes and no GPU backend is usable` };
   }
-  return { backend: 'shm', why: requested === 'auto' ? `all ${members.length} ranks share one node and no GPU backend is in use` : 'requested' };
+  return { backend: 'shm', why: requested === 'auto' ? `all ${members.length} ranks share one node and no GPU backend is usable` : 'requested' };
 }
 
 // Segment names must be unique on the node and say which job made them (for clean-up by hand).
@@ -53,13 +71,30 @@ export async function connectBackend(
   rank: number,
   options: CommunicatorOptions & { backend: BackendName; timeoutS: number },
 ): Promise<{ handle: NativeComm; backend: string }> {
-  const { backend, why } = chooseBackend(options.backend, members);
+  const { backend, why } = await chooseBackend(options.backend, members, world);
   if (options.backend === 'auto' && !autoReported && world.rank === 0) {
     autoReported = true;
     process.stderr.write(`joule: collectives use the ${backend} backend (${why})\n`);
   }
-  const handle = backend === 'tcp' ? await connectTcp(world, id, members, rank, options) : await connectShm(world, id, members, rank, options);
+  const handle =
+    backend === 'nccl' ? await connectNccl(world, id, members, rank, options) : backend === 'tcp' ? await connectTcp(world, id, members, rank, options) : await connectShm(world, id, members, rank, options);
   return { handle, backend };
+}
+
+async function connectNccl(world: CommWorld, id: string, members: readonly Member[], rank: number, options: { timeoutS: number }): Promise<NativeComm> {
+  // Rank 0's unique id reaches the others through the coordinator's key-value (authenticated by the job secret).
+  const key = `comm/${id}/nccl-id`;
+  let uniqueId: string;
+  if (rank === 0) {
+    uniqueId = native().ncclUniqueId();
+    await world.kv.set(key, uniqueId);
+  } else {
+    uniqueId = await world.kv.wait(key, options.timeoutS * 1000);
+  }
+  const handle = new (native().NativeComm)({ backend: 'nccl', rank, size: members.length, device: world.gpus[0], uniqueId });
+  // ncclCommInitRank runs inside this first operation, on the communicator's thread.
+  await handle.submit(barrierSpec(options.timeoutS));
+  return handle;
 }
 
 async function connectTcp(world: CommWorld, id: string, members: readonly Member[], rank: number, options: { timeoutS: number }): Promise<NativeComm> {

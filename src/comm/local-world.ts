@@ -6,7 +6,7 @@ import path from 'node:path';
 import { JouleError } from '../errors';
 import type { CommWorld } from './types';
 
-export function localWorld(dir: string, rank: number, size: number): CommWorld & { stop(): void } {
+export function localWorld(dir: string, rank: number, size: number, gpus: number[] = []): CommWorld & { stop(): void } {
   const kvDir = path.join(dir, 'kv');
   fs.mkdirSync(kvDir, { recursive: true, mode: 0o700 });
   const file = (key: string) => path.join(kvDir, encodeURIComponent(key));
@@ -27,6 +27,7 @@ export function localWorld(dir: string, rank: number, size: number): CommWorld &
     nodeRank: 0,
     nodes: 1,
     runDir: dir,
+    gpus,
     kv: {
       async set(key, value) {
         const tmp = `${file(key)}.${rank}.tmp`;

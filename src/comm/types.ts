@@ -11,7 +11,7 @@ export type BackendName = 'auto' | 'shm' | 'tcp' | 'nccl';
 export type CommBuffer = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint16Array;
 
 /** What a communicator needs from the rank runtime: identity, key-value rendezvous, abort. */
-export type CommWorld = Pick<World, 'rank' | 'size' | 'host' | 'nodeRank' | 'nodes' | 'runDir' | 'kv' | 'onAbort' | 'setActivity'>;
+export type CommWorld = Pick<World, 'rank' | 'size' | 'host' | 'nodeRank' | 'nodes' | 'runDir' | 'gpus' | 'kv' | 'onAbort' | 'setActivity'>;
 
 export interface CommonOptions {
   /** Required for Uint16Array buffers: whether the bits are bf16 or f16. */
