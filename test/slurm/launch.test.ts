@@ -157,4 +157,31 @@ describe('joule ranks on the private SLURM cluster', function () {
       [hash, hash],
     );
   });
+
+  it('scancel of a running joule sbatch job (SLURM sends SIGTERM, as at the time limit) leaves run.json "terminated"', async () => {
+    const { env } = cluster();
+    const behave = path.join(__dirname, '..', 'launch', 'fixtures', 'behave.js');
+    const submitted = await joule(['sbatch', '-N', '2', '--ntasks-per-node', '1', '-J', 'cancelled', '-o', path.join(dir, 'cancelled-%j.out'), '--', process.execPath, behave, 'hang'], env, { cwd: dir });
+    assert.equal(submitted.code, 0, submitted.stderr);
+    const jobId = submitted.stdout.trim();
+    const runs = path.join(dir, 'runs');
+    const manifest = async (until: (status: string) => boolean) => {
+      for (let i = 0; i < 600; i++) {
+        const name = fs.existsSync(runs) ? fs.readdirSync(runs).find((entry) => entry.endsWith('-cancelled')) : undefined;
+        const file = name && path.join(runs, name, 'run.json');
+        const record = file && fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : undefined;
+        if (record && until(record.status) && (record.status !== 'running' || record.ranks.every((r: { state: string }) => r.state === 'joined'))) return record;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const output = fs.readFileSync(path.join(dir, `cancelled-${jobId}.out`), 'utf8');
+      assert.fail(`run.json never reached the expected status; job output:\n${output}`);
+    };
+    // Both ranks have joined and hang: the job is really running when it is cancelled.
+    await manifest((status) => status === 'running');
+    assert.equal((await run('scancel', [jobId], { env })).code, 0);
+    const record = await manifest((status) => status !== 'running');
+    assert.equal(record.status, 'terminated');
+    assert.equal(record.size, 2);
+    assert.ok(record.endedAt);
+  });
 });
