@@ -282,7 +282,7 @@ class Supervision {
     await this.track(child, (code, signal) => {
       // Each rank's supervisor reports its own exit; srun ending badly with nobody blamed is still a failure.
       if (!this.coordinator.failure && (signal || code !== 0)) {
-        this.coordinator.fail({ rank: -1, host: os.hostname(), kind: signal ? 'signal' : 'exit', exitCode: code ?? undefined, signal: signal ?? undefined, reason: 'srun failed before any rank reported' });
+        this.coordinator.fail({ rank: -1, host: os.hostname(), kind: signal ? 'signal' : 'exit', exitCode: code ?? undefined, signal: signal ?? undefined, reason: 'srun (before any rank reported its own exit)' });
       }
     });
     await output;

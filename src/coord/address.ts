@@ -74,9 +74,3 @@ export async function dialableAddress(bound: string, nodeName: string): Promise<
     return external?.address ?? '127.0.0.1';
   }
 }
-
-export function parseEndpoint(endpoint: string): { host: string; port: number } {
-  const match = /^tcp:\/\/([^:]+):(\d+)$/.exec(endpoint);
-  if (!match) throw new JouleError('JOULE_BAD_ARGUMENT', `JOULE_COORD must look like tcp://HOST:PORT, got "${endpoint}"`);
-  return { host: match[1], port: Number(match[2]) };
-}

@@ -27,6 +27,8 @@ export function describeFailure(failure: FailureInfo): string {
     return `join timeout: rank(s) ${failure.missingRanks?.join(', ') ?? '?'} never joined${failure.reason ? ` (${failure.reason})` : ''}`;
   }
   if (failure.kind === 'terminated') return failure.reason ?? 'the job was terminated';
+  // No rank to blame (srun itself failed): the reason names what did.
+  if (failure.rank < 0) return `${failure.reason ?? 'the launcher'} ${what(failure)}`;
   const who = `rank ${failure.rank} on host ${failure.host}${failure.pid ? ` (pid ${failure.pid})` : ''}`;
   const parts = [`${who} ${what(failure)}`];
   parts.push(`last activity: ${failure.activity ? JSON.stringify(failure.activity) : 'none reported'}`);

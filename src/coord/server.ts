@@ -123,10 +123,6 @@ export class Coordinator {
     return new Promise((resolve) => this.finishedListeners.push(resolve));
   }
 
-  get joinedCount(): number {
-    return this.ranks.size;
-  }
-
   private everyoneFinalized(): boolean {
     if (this.ranks.size + this.exitedUnjoined.size < this.options.size) return false;
     return [...this.ranks.values()].every((r) => r.finalized !== undefined);

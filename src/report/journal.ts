@@ -172,7 +172,7 @@ export class RunJournal implements CoordinatorSink {
     } else if (type === 'failure') {
       const { message, ...failure } = fields as unknown as FailureInfo & { message: string };
       this.manifest.failure = { ...failure, message };
-      if (failure.kind !== 'join' && failure.kind !== 'terminated') this.rankRecord(failure.rank).state = 'failed';
+      if (failure.kind !== 'join' && failure.kind !== 'terminated' && failure.rank >= 0) this.rankRecord(failure.rank).state = 'failed';
     } else if (type === 'all-joined' || type === 'join-refused') {
       // recorded in events.jsonl only
     } else {

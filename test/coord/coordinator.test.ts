@@ -106,6 +106,7 @@ describe('coordinator protocol', () => {
     assert.equal(failureExitCode(failure), 139);
     assert.equal(failureExitCode({ rank: 0, host: 'h', kind: 'exit', exitCode: 3 }), 3);
     assert.equal(failureExitCode({ rank: 0, host: 'h', kind: 'heartbeat' }), 1);
+    assert.equal(describeFailure({ rank: -1, host: 'h', kind: 'exit', exitCode: 2, reason: 'srun' }), 'srun exited with code 2');
   });
 });
 
