@@ -39,6 +39,8 @@ export class Communicator {
   private seq = 1; // operation #0 is the connecting barrier, as native code counts
   private splits = 0;
   private closed = false;
+  private hierarchical = false;
+  private levels?: Promise<{ node: Communicator; leaders?: Communicator }>;
 
   constructor(world: CommWorld, id: string, members: Member[], options: CommunicatorOptions = {}) {
     this.world = world;
@@ -62,6 +64,12 @@ export class Communicator {
     const dtype = dtypeOf(buffer, options.dtype, 'allreduce');
     const out = this.outputOf(buffer, options.out, buffer.length, 'allreduce');
     const wire = this.wireOf(dtype, options.wire);
+    const op = this.opOf(options.op);
+    if (!this.handle) await this.connect();
+    if (this.hierarchical && op !== 'avg' && wire === 'native') {
+      await this.hierarchicalAllreduce(buffer, out, op, options);
+      return;
+    }
     await this.execute('allreduce', { dtype, count: buffer.length, op: this.opOf(options.op), wire, in: buffer, out, timeoutS: options.timeoutS });
   }
 
@@ -153,6 +161,10 @@ export class Communicator {
   /** Ends the communicator's thread; an operation still running fails with JOULE_ABORTED. */
   close(): void {
     this.closed = true;
+    void this.levels?.then(({ node, leaders }) => {
+      node.close();
+      leaders?.close();
+    }, () => undefined);
     this.handle?.close();
     this.handle = undefined;
   }
@@ -239,10 +251,42 @@ export class Communicator {
     });
   }
 
+  /**
+   * Ranks on several nodes, some sharing one: reduce to each node's first rank over shm, allreduce
+   * between those over tcp, broadcast back over shm. Avg and wire formats take the flat tcp path.
+   */
+  private async hierarchicalAllreduce(buffer: CommBuffer, out: CommBuffer, op: ReduceOp, options: ReduceOptions): Promise<void> {
+    this.levels ??= this.makeLevels();
+    const { node, leaders } = await this.levels;
+    if (out !== buffer) out.set(buffer as never);
+    const tag = options.dtype ? { dtype: options.dtype } : {};
+    const timeoutS = options.timeoutS;
+    await node.reduce(out, 0, { op, timeoutS, ...tag });
+    if (leaders) await leaders.allreduce(out, { op, timeoutS, ...tag });
+    await node.broadcast(out, 0, { timeoutS, ...tag });
+  }
+
+  // Collective like every operation: all ranks reach it in their first hierarchical allreduce.
+  private async makeLevels(): Promise<{ node: Communicator; leaders?: Communicator }> {
+    const nodeRank = this.members[this.rank].nodeRank;
+    const local = this.members.filter((m) => m.nodeRank === nodeRank);
+    const node = await this.split(nodeRank, this.rank);
+    const leaders = await this.split(local[0].worldRank === this.world.rank ? 0 : -1, this.rank);
+    if (!node) throw new JouleError('JOULE_NATIVE_ERROR', `communicator ${this.id}: no node communicator`);
+    return { node, leaders };
+  }
+
   private connect(): Promise<NativeComm> {
     this.connecting ??= connectBackend(this.world, this.id, this.members, this.rank, this.options).then(
       ({ handle, backend }) => {
         this.backendName = backend;
+        // auto across nodes where some node holds several ranks: shm inside nodes, tcp between them.
+        const perNode = new Map<number, number>();
+        for (const m of this.members) perNode.set(m.nodeRank, (perNode.get(m.nodeRank) ?? 0) + 1);
+        if (this.options.backend === 'auto' && backend === 'tcp' && perNode.size > 1 && [...perNode.values()].some((n) => n > 1)) {
+          this.hierarchical = true;
+          this.backendName = 'hierarchical';
+        }
         if (this.closed) handle.close();
         else this.handle = handle;
         return handle;

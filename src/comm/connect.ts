@@ -42,7 +42,11 @@ export async function chooseBackend(requested: BackendName, members: readonly Me
     if (requested === 'shm') {
       throw new JouleError('JOULE_BACKEND_UNAVAILABLE', `backend shm: the ranks span ${nodes} nodes; shared memory reaches only ranks on one node (use tcp or auto)`);
     }
-    return { backend: 'tcp', why: `the ranks span ${nodes} nodes and no GPU backend is usable` };
+    const shared = nodes < members.length;
+    return {
+      backend: 'tcp',
+      why: `the ranks span ${nodes} nodes and no GPU backend is usable${requested === 'auto' && shared ? '; allreduce goes shm inside nodes, tcp between them' : ''}`,
+    };
   }
   return { backend: 'shm', why: requested === 'auto' ? `all ${members.length} ranks share one node and no GPU backend is usable` : 'requested' };
 }

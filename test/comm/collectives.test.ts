@@ -89,3 +89,22 @@ describe(`comm: ${backend} backend`, function () {
   });
 });
 }
+
+describe('comm: hierarchical allreduce (auto, ranks 2k and 2k+1 taken to share a node)', function () {
+  this.timeout(120_000);
+  it('every collective matches the reference on 4 ranks over 2 pretend nodes (shm inside, tcp between)', async () => {
+    const results = await spawnRanks(fixture('correctness'), 4, {
+      TEST_BACKEND: 'auto',
+      TEST_PAIRS_PER_NODE: '1',
+      JOULE_TCP_PIECE_BYTES: '4096',
+      JOULE_TCP_SMALL_BYTES: '4096',
+      TEST_COUNTS: '0,1,7,300,5003',
+    });
+    for (const report of reports(results)) {
+      assert.equal(report.error, undefined, String(report.error));
+      assert.deepEqual(report.failures, []);
+      assert.equal(report.backend, 'hierarchical');
+    }
+    assert.match(results[0].stderr, /allreduce goes shm inside nodes, tcp between them/);
+  });
+});

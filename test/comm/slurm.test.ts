@@ -1,5 +1,5 @@
 // Collectives across the private SLURM cluster's two nodes: bare srun -N2 -n4, so world.comm sees two
-// hosts and auto picks tcp (the data plane dials the address other nodes can reach).
+// hosts, auto picks tcp between nodes and shm inside them (tcp dials the address other nodes can reach).
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -17,7 +17,7 @@ describe('comm across the two SLURM test nodes', function () {
   before(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'joule-comm-slurm-'))));
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('srun -N2 -n4: world.comm allreduces over tcp and world.split groups ranks', async () => {
+  it('srun -N2 -n4: world.comm allreduces hierarchically (shm + tcp) and world.split groups ranks', async () => {
     const { env } = cluster();
     const result = await run('srun', ['-N2', '-n4', '--kill-on-bad-exit=1', process.execPath, fixture], {
       env: { ...env, JOULE_JOB_SECRET: crypto.randomBytes(32).toString('hex'), JOULE_RUN_DIR: path.join(dir, 'run') },
@@ -33,7 +33,8 @@ describe('comm across the two SLURM test nodes', function () {
       .sort((a, b) => a.rank - b.rank);
     assert.deepEqual(reports.map((r) => r.rank), [0, 1, 2, 3]);
     for (const r of reports) {
-      assert.equal(r.backend, 'tcp');
+      // Two ranks per node: allreduce is hierarchical (shm inside a node, tcp between nodes).
+      assert.equal(r.backend, 'hierarchical');
       assert.deepEqual(r.sum, [10, 40]);
       assert.deepEqual(r.split, { size: 2, rank: r.rank >> 1, max: r.rank % 2 === 0 ? 2 : 3 });
       assert.equal(r.after, 'ok');
