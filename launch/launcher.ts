@@ -16,6 +16,7 @@ import { RunRecorder } from '../src/report/run-record';
 import { chooseGpuBinding } from '../src/world/gpu';
 import { DEFAULT_HEARTBEAT_MISSES, DEFAULT_HEARTBEAT_MS, DEFAULT_JOIN_TIMEOUT_S } from '../src/world/defaults';
 import { prefixLines, relabelSrunLines } from './output';
+import { slurmEndingState } from './slurm-ended';
 import type { ClusterProfile } from '../src/slurm/profile';
 import type { EnergyTotals } from '../src/power/attribution';
 import { energyProfileFrom } from '../src/power/profile';
@@ -170,9 +171,15 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
   const failure = journal.manifest.failure;
   let status: RunStatus = 'succeeded';
   let exitCode = 0;
+  // Under SLURM, scancel and the time limit signal the ranks' step and the launcher together.
+  const slurmState = useSrun && !supervisor.signal && coordinator.failure ? await slurmEndingState(process.env.SLURM_JOB_ID) : null;
   if (supervisor.signal) {
     status = 'terminated';
     exitCode = signalExitCode(supervisor.signal);
+  } else if (slurmState) {
+    status = 'terminated';
+    exitCode = signalExitCode('SIGTERM');
+    options.err(`joule: SLURM ended the job (JobState=${slurmState})\n`);
   } else if (coordinator.failure) {
     status = 'failed';
     exitCode = failureExitCode(coordinator.failure);
