@@ -9,6 +9,8 @@ export interface RankPower {
   host: string;
   run: WindowResult;
   idle?: WindowResult;
+  /** Samples the rank's sampler dropped because its ring was full (0 when JavaScript kept up). */
+  overrunSamples?: number;
 }
 
 export interface RankShare {
@@ -27,6 +29,9 @@ export interface RankShare {
   energyJ: number;
   /** Model figures for what nothing measured (CPU when the node has no RAPL, GPUs without NVML). */
   modelEnergyJ: number;
+  /** The lowest coverage of the rank's figures over the run (1 = every moment between two readings). */
+  coverage: number;
+  overrunSamples: number;
 }
 
 export interface NodeEnergy {
@@ -122,6 +127,8 @@ export function attribute(ranks: RankPower[], profile: EnergyProfile): Attributi
         gpus: figures.filter((f) => f.kind === 'gpu').length,
         energyJ: gpuJ + nodeShareJ,
         modelEnergyJ: sum(models.map((f) => f.energyJ)),
+        coverage: member.run.coverage,
+        overrunSamples: member.overrunSamples ?? 0,
       };
     });
     if (hasNodeLevel) sources.rapl = (sources.rapl ?? 0) + nodeLevelJ;

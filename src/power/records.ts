@@ -60,6 +60,7 @@ export function energySummary(records: Record<string, unknown>[], profile: Energ
         localRank: typeof record.localRank === 'number' ? record.localRank : 0,
         host: typeof record.host === 'string' ? record.host : 'localhost',
         run: record as unknown as WindowResult,
+        overrunSamples: (record.stats as { overrunSamples?: number } | undefined)?.overrunSamples ?? 0,
       });
     } else if (record.type === 'power-window' && record.name === 'idle-baseline') {
       idle.set(rank, record as unknown as WindowResult);

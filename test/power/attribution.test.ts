@@ -89,6 +89,8 @@ describe('power: attribution', function () {
       assert.ok(Math.abs(node.energyJ - shares) < 1e-9 * node.energyJ, `${node.energyJ} J vs shares ${shares} J`);
       assert.ok(Math.abs(node.ranks[0].nodeShareJ + node.ranks[1].nodeShareJ - node.nodeLevelJ) < 1e-9);
       assert.ok(node.ranks[1].cpuShare > 0 && node.ranks[1].cpuShare < 1);
+      assert.deepEqual(node.ranks.map((r) => r.overrunSamples), [0, 0]);
+      assert.ok(node.ranks.every((r) => r.coverage > 0.9), 'the whole run lies between readings');
       for (const rank of node.ranks) {
         assert.equal(rank.gpus, 1);
         assert.ok(Math.abs(rank.gpuJ - 100 * rank.durationS) < 0.005 * rank.gpuJ, `fake GPUs draw 100 W: ${rank.gpuJ} J in ${rank.durationS} s`);
