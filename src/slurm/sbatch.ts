@@ -121,11 +121,11 @@ function sbatchDirectives(job: ResolvedJob, profile: ClusterProfile): string {
 }
 
 /** Renders the job script for a request; nothing is submitted. */
-export function renderJob(request: SbatchRequest, options: { secure?: boolean } = {}): RenderedJob {
+export function renderJob(request: SbatchRequest): RenderedJob {
   const profile = loadProfile(request.profile);
   const job = resolveJob(request, profile);
   const template = readTemplate(job.template);
-  const launchOptions = ['--profile', job.profile, '--name', job.name, ...(request.secure || options.secure ? ['--secure'] : [])];
+  const launchOptions = ['--profile', job.profile, '--name', job.name, ...(request.secure ? ['--secure'] : [])];
   const script = renderTemplate(
     template.text,
     {
@@ -141,7 +141,7 @@ export function renderJob(request: SbatchRequest, options: { secure?: boolean } 
       launchOptions: shellJoin(launchOptions),
       command: shellJoin(job.command),
       name: shellQuote(job.name),
-      secure: request.secure || options.secure ? '1' : '0',
+      secure: request.secure ? '1' : '0',
     },
     template.file,
   );

@@ -283,13 +283,13 @@ export async function startSlurmCluster(): Promise<SlurmCluster & { stop(): Prom
   return cluster;
 }
 
-async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, children: ChildProcess[], describe: () => string): Promise<void> {
+async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, children: ChildProcess[], explain: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;
     const dead = children.find((child) => child.exitCode !== null || child.signalCode !== null);
-    if (dead) throw new Error(`${path.basename(String(dead.spawnfile))} exited (${dead.exitCode ?? dead.signalCode}) while the cluster started.\n${describe()}`);
-    if (Date.now() > deadline) throw new Error(describe());
+    if (dead) throw new Error(`${path.basename(String(dead.spawnfile))} exited (${dead.exitCode ?? dead.signalCode}) while the cluster started.\n${explain()}`);
+    if (Date.now() > deadline) throw new Error(explain());
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
