@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { dialableAddress, nodeFacingAddress } from '../src/coord/address';
-import { failureExitCode } from '../src/coord/failure';
+import { failureExitCode, failureStatus } from '../src/coord/failure';
 import type { FailureInfo } from '../src/coord/protocol';
 import { checkJobSecret, newJobSecret, SECRET_ENV } from '../src/coord/security';
 import { Coordinator } from '../src/coord/server';
@@ -181,7 +181,8 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
     exitCode = signalExitCode('SIGTERM');
     options.err(`joule: SLURM ended the job (JobState=${slurmState})\n`);
   } else if (coordinator.failure) {
-    status = 'failed';
+    // Ranks killed by SIGTERM (scancel and the time limit signal every task, maybe before the launcher).
+    status = failureStatus(coordinator.failure);
     exitCode = failureExitCode(coordinator.failure);
   }
   await coordinator.close();
@@ -201,7 +202,7 @@ class Supervision {
   ) {}
 
   failed(failure: FailureInfo, message: string): void {
-    if (failure.kind !== 'terminated') this.options.err(`joule: job failed: ${message}\n`);
+    if (failure.kind !== 'terminated') this.options.err(`joule: job ${failureStatus(failure) === 'terminated' ? 'stopped' : 'failed'}: ${message}\n`);
     this.stopAll(this.options.abortGraceS * 1000);
   }
 

@@ -218,6 +218,10 @@ export class CoordClient {
     await this.sendChain;
     this.closed = true;
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-    this.dealer?.close();
+    if (this.dealer) {
+      // Everything that mattered was answered (finish) or is moot (the job is over): do not hold the exit.
+      this.dealer.linger = 0;
+      this.dealer.close();
+    }
   }
 }

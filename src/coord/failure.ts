@@ -45,3 +45,12 @@ export function failureExitCode(failure: FailureInfo): number {
   }
   return 1;
 }
+
+/** Signals that mean someone stopped the job (scancel, SLURM's time limit, Ctrl-C), not that a rank broke. */
+const STOP_SIGNALS = new Set(['SIGTERM', 'SIGINT', 'SIGHUP']);
+
+/** The run's status for a failure: "terminated" when the job was stopped from outside, else "failed". */
+export function failureStatus(failure: FailureInfo): 'failed' | 'terminated' {
+  if (failure.kind === 'terminated') return 'terminated';
+  return failure.kind === 'signal' && failure.signal !== undefined && STOP_SIGNALS.has(failure.signal) ? 'terminated' : 'failed';
+}

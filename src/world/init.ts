@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { CoordClient } from '../coord/client';
 import { nodeFacingAddress, resolveHost } from '../coord/address';
-import { failureExitCode } from '../coord/failure';
+import { failureExitCode, failureStatus } from '../coord/failure';
 import { Coordinator } from '../coord/server';
 import { RunRecorder } from '../report/run-record';
 import { fillGit, newManifest, RunJournal } from '../report/journal';
@@ -121,7 +121,7 @@ async function hostCoordinator(identity: RankEnvironment): Promise<Hosted> {
     journal.droppedFrames = () => coordinator.droppedFrameCount;
     journal.manifest.launcher.coordinator = endpoint;
     await journal.save();
-    coordinator.onFailure((failure) => void journal!.finish('failed', failureExitCode(failure)));
+    coordinator.onFailure((failure) => void journal!.finish(failureStatus(failure), failureExitCode(failure)));
   }
   const port = Number(/:(\d+)$/.exec(endpoint)?.[1]);
   return { coordinator, journal, dialHost: bindHost === '0.0.0.0' ? '127.0.0.1' : bindHost, port };

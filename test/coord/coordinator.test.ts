@@ -5,7 +5,7 @@ import { decodeClient, encode, PROTOCOL_VERSION } from '../../src/coord/protocol
 import { curveServerKeys, newJobSecret, secretMatches, z85Encode } from '../../src/coord/security';
 import { Coordinator, type CoordinatorSink } from '../../src/coord/server';
 import type { BatchItem, FailureInfo } from '../../src/coord/protocol';
-import { describeFailure, failureExitCode } from '../../src/coord/failure';
+import { describeFailure, failureExitCode, failureStatus } from '../../src/coord/failure';
 import { isJouleError } from '../../src/errors';
 
 class Collect implements CoordinatorSink {
@@ -106,6 +106,9 @@ describe('coordinator protocol', () => {
     assert.equal(failureExitCode(failure), 139);
     assert.equal(failureExitCode({ rank: 0, host: 'h', kind: 'exit', exitCode: 3 }), 3);
     assert.equal(failureExitCode({ rank: 0, host: 'h', kind: 'heartbeat' }), 1);
+    assert.equal(failureStatus(failure), 'failed');
+    assert.equal(failureStatus({ ...failure, signal: 'SIGTERM' }), 'terminated');
+    assert.equal(failureStatus({ rank: 0, host: 'h', kind: 'exit', exitCode: 143 }), 'failed');
     assert.equal(describeFailure({ rank: -1, host: 'h', kind: 'exit', exitCode: 2, reason: 'srun' }), 'srun exited with code 2');
   });
 });

@@ -6,7 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { encode, decodeServer } from '../../src/coord/protocol';
-import { joule, jouleBin } from '../helpers/run';
+import { joule, jouleBin, run } from '../helpers/run';
 
 const fixtures = path.join(__dirname, 'fixtures');
 const hello = path.join(fixtures, 'hello.js');
@@ -246,6 +246,16 @@ describe('joule launch (local)', function () {
     const result = await joule(['launch', '-n', '2', '--secure', '--run-dir', path.join(tempRoot(), 'secure'), '--', process.execPath, hello]);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /\[1\] rank 1\/2 sees rank 0/);
+  });
+
+  it('runs the example on its own as a world of one, and under the launcher', async () => {
+    const example = path.join(__dirname, '..', '..', 'examples', 'hello.js');
+    const alone = await run(process.execPath, [example], { env: { ...process.env, JOULE_POWER: 'off' } });
+    assert.equal(alone.code, 0, alone.stderr);
+    assert.match(alone.stdout, /\[0\] rank 0 of 1 on /);
+    const launched = await joule(['launch', '-n', '2', '--run-dir', path.join(tempRoot(), 'example'), '--', process.execPath, example]);
+    assert.equal(launched.code, 0, launched.stderr);
+    assert.match(launched.stdout, /\[1\] rank 1 of 2 on .*rank 0 runs on /);
   });
 
   it('rejects bad usage with exit 2', async () => {
