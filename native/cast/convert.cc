@@ -188,6 +188,7 @@ bool Convert(Direction direction, const void* input, void* output, size_t count,
     return false;
   }
   const detail::Kernel kernel = Table()[path]->kernels[static_cast<int>(direction)];
+  const detail::StatsKernel stats_kernel = Table()[path]->stats[static_cast<int>(direction)];
   const size_t source_bytes = SourceBytes(direction);
   const size_t target_bytes = TargetBytes(direction);
   const float scale = options.scale;
@@ -224,7 +225,10 @@ bool Convert(Direction direction, const void* input, void* output, size_t count,
       size_t length = std::min(kChunk, count - begin);
       const void* in = Advance(input, begin * source_bytes);
       kernel(in, scratch, length, scale);
-      ChunkStats(direction, in, scratch, length, scale, &partial[c]);
+      size_t done = stats_kernel ? stats_kernel(in, scratch, length, scale, &partial[c]) : 0;
+      Stats rest;
+      ChunkStats(direction, Advance(in, done * source_bytes), scratch + done * target_bytes, length - done, scale, &rest);
+      partial[c].Add(rest);
       if (output != nullptr) std::memcpy(Advance(output, begin * target_bytes), scratch, length * target_bytes);
     }
   });

@@ -11,10 +11,15 @@ namespace joule::cast::detail {
 // a f32 -> f32 copy untouched on every path).
 using Kernel = void (*)(const void* input, void* output, size_t count, float scale);
 
+// Adds the statistics of the first n elements of a converted chunk to *stats and returns n (a whole
+// number of vectors); Convert covers the rest with the portable loop. Null where a path has none.
+using StatsKernel = size_t (*)(const void* input, const void* output, size_t count, double scale, Stats* stats);
+
 struct PathKernels {
   const char* name;
   bool (*supported)();
   Kernel kernels[static_cast<int>(Direction::kCount)];
+  StatsKernel stats[static_cast<int>(Direction::kCount)] = {};
 };
 
 // The portable loops over cast/scalar.h; the SIMD paths also use them for their tails.
