@@ -9,7 +9,7 @@ trap 'rm -rf "$scratch"' EXIT
 copy_sources() {
   mkdir -p "$1/test"
   cp -r "$root/package.json" "$root/CMakeLists.txt" "$root/binding.gyp" "$root/native" "$root/scripts" "$1/"
-  cp -r "$root/test/fakes" "$1/test/"
+  cp -r "$root/test/fakes" "$root/test/native" "$1/test/"
   ln -s "$root/node_modules" "$1/node_modules"
 }
 
