@@ -30,8 +30,8 @@ constexpr size_t kAlign = 4096;
 // Spin up to spinRounds_ rounds (adapted between these bounds), then yield until kYieldNs have passed,
 // then sleep on the futex in slices. On a busy node a peer is often descheduled: spinning then only
 // burns the core it needs, so waits that had to sleep shrink the spin and waits met while spinning grow it.
-constexpr int kMinSpinRounds = 256;
-constexpr int kMaxSpinRounds = 20000;
+constexpr int kMinSpinRounds = 64;
+constexpr int kMaxSpinRounds = 8000;
 constexpr int64_t kYieldNs = 100 * 1000;
 constexpr int64_t kSleepSliceNs = 20 * 1000 * 1000;
 

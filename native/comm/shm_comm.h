@@ -88,7 +88,7 @@ class ShmComm : public Backend {
   unsigned char* channelData_ = nullptr;
   Channel* channels_ = nullptr;
 
-  int spinRounds_ = 20000;  // adaptive, see WaitUntil
+  int spinRounds_ = 8000;  // adaptive, see WaitUntil
   uint32_t step_ = 0;     // this rank's published step count
   uint64_t seq_ = 0;      // collectives started (all ranks agree)
   uint64_t uses_ = 0;     // stage-buffer uses: the half for the next use is uses_ % 2
