@@ -1,17 +1,9 @@
 // The communicator thread: pops jobs, runs them on the backend, reports each completion.
 #include "comm/engine.h"
 
-#include <sched.h>
-
 #include "comm/futex.h"
 
 namespace joule::comm {
-
-namespace {
-// After a job, keep polling this long for the next one before sleeping: back-to-back small
-// collectives then skip the condition-variable wake-up.
-constexpr int64_t kLingerNs = 50 * 1000;
-}  // namespace
 
 Engine::Engine(std::unique_ptr<Backend> backend, std::function<void(Completion&&)> done)
     : backend_(std::move(backend)), done_(std::move(done)), thread_([this] { Loop(); }) {}
@@ -30,16 +22,14 @@ void Engine::Submit(uint64_t id, const Op& op, int iterations) {
     std::lock_guard<std::mutex> lock(mutex_);
     jobs_.push_back(Job{id, op, iterations});
   }
-  queued_.fetch_add(1, std::memory_order_release);
   wake_.notify_one();
 }
 
 void Engine::Loop() {
   for (;;) {
-    if (queued_.load(std::memory_order_acquire) == 0) {
-      const int64_t until = NowNs() + kLingerNs;
-      while (queued_.load(std::memory_order_acquire) == 0 && NowNs() < until) sched_yield();
-    }
+    // No polling linger between jobs: on a node shared with other work it took the core the
+    // JavaScript thread needed to submit the next job (measured: 8 B promise round trip 37-45 µs with
+    // a 50 µs linger, 12-22 µs without, at load 6).
     Job job;
     {
       std::unique_lock<std::mutex> lock(mutex_);
@@ -48,7 +38,6 @@ void Engine::Loop() {
       job = jobs_.front();
       jobs_.pop_front();
     }
-    queued_.fetch_sub(1, std::memory_order_acq_rel);
     Completion completion;
     completion.id = job.id;
     const int64_t start = NowNs();

@@ -1,5 +1,5 @@
 // One thread per communicator that runs its operations in submission order, so long collectives never
-// block JavaScript and small ones avoid the thread-pool hop (a short spin-then-sleep handoff).
+// block JavaScript and small ones avoid the libuv thread-pool hop.
 #pragma once
 
 #include <atomic>
@@ -46,7 +46,6 @@ class Engine {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Job> jobs_;
-  std::atomic<uint32_t> queued_{0};
   bool stopping_ = false;
   std::thread thread_;
 };
