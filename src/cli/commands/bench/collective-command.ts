@@ -37,14 +37,17 @@ const ops: ReduceOp[] = ['sum', 'prod', 'max', 'min', 'avg'];
 const backends: BackendName[] = ['auto', 'shm', 'tcp', 'nccl'];
 
 const pad = (text: string, width: number) => text.padStart(width);
+const center = (text: string, width: number) => text.padStart(Math.floor((width + text.length) / 2)).padEnd(width);
 const num = (value: number, digits: number) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
 
 function header(): string {
   return [
-    '#                                                              out-of-place                       in-place                energy',
+    `#${' '.repeat(46)}${center('out-of-place', 34)}${center('in-place', 34)}${center('energy', 20)}`,
     `#${pad('size', 12)}${pad('count', 14)}${pad('type', 7)}${pad('redop', 7)}${pad('root', 6)}${pad('time', 11)}${pad('algbw', 8)}${pad('busbw', 8)}${pad('#wrong', 7)}${pad('time', 11)}${pad('algbw', 8)}${pad('busbw', 8)}${pad('#wrong', 7)}${pad('J/op', 11)}${pad('GB/J', 9)}`,
     `#${pad('(B)', 12)}${pad('(elements)', 14)}${pad('', 20)}${pad('(us)', 11)}${pad('(GB/s)', 8)}${pad('(GB/s)', 8)}${pad('', 7)}${pad('(us)', 11)}${pad('(GB/s)', 8)}${pad('(GB/s)', 8)}${pad('', 7)}`,
-  ].join('\n');
+  ]
+    .map((l) => l.trimEnd())
+    .join('\n');
 }
 
 function line(row: BenchRow): string {
