@@ -5,6 +5,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "cast/convert.h"
 #include "cast/scalar.h"
 
 namespace joule::comm {
@@ -52,12 +53,22 @@ template <RedOp OP, typename A> inline A Combine(A a, A b) {
   else return b < a ? b : a;
 }
 
-template <typename A> inline bool Finite(A v) {
-  if constexpr (std::is_floating_point_v<A>) return std::isfinite(v);
-  else return true;
+constexpr size_t kBlock = 1024;
+
+// float32 -> bf16/f16 on one thread (the caller is a communicator thread); returns the overflows.
+uint64_t NarrowBlock(const float* input, uint16_t* output, size_t count, bool bf16) {
+  cast::Options options;
+  options.threads = 1;
+  cast::Stats stats;
+  cast::Convert(bf16 ? cast::Direction::kF32ToBf16 : cast::Direction::kF32ToF16, input, output, count, options, &stats);
+  return stats.overflow;
 }
 
-constexpr size_t kBlock = 1024;
+void WidenBlock(const uint16_t* input, float* output, size_t count, bool bf16) {
+  cast::Options options;
+  options.threads = 1;
+  cast::Convert(bf16 ? cast::Direction::kBf16ToF32 : cast::Direction::kF16ToF32, input, output, count, options, nullptr);
+}
 
 template <typename B, typename S, RedOp OP>
 uint64_t ReduceT(int ranks, const B* own, const S* const* stages, int stageCount, size_t count, S* outStage, B* outUser) {
@@ -88,15 +99,12 @@ uint64_t ReduceT(int ranks, const B* own, const S* const* stages, int stageCount
       if (outStage != nullptr) for (size_t i = 0; i < n; ++i) outStage[base + i] = Store<S>::From(acc[i]);
       if (outUser != nullptr) for (size_t i = 0; i < n; ++i) outUser[base + i] = Store<B>::From(acc[i]);
     } else {
-      // Wire type: round once, count finite values that became ±Inf, hand back the rounded value.
-      S* stage = outStage != nullptr ? outStage + base : nullptr;
-      for (size_t i = 0; i < n; ++i) {
-        const S rounded = Store<S>::From(acc[i]);
-        const float back = ToAcc(rounded);
-        overflows += (Finite(acc[i]) && !std::isfinite(back)) ? 1 : 0;
-        if (stage != nullptr) stage[i] = rounded;
-        if (outUser != nullptr) outUser[base + i] = static_cast<B>(back);
-      }
+      // Wire type: round once with the SIMD casts (their statistics count finite values that became
+      // ±Inf), then hand back the rounded value so every rank ends with the same bits.
+      S scratch[kBlock];
+      S* stage = outStage != nullptr ? outStage + base : scratch;
+      overflows += NarrowBlock(acc, reinterpret_cast<uint16_t*>(stage), n, std::is_same_v<S, Bf16>);
+      if (outUser != nullptr) WidenBlock(reinterpret_cast<const uint16_t*>(stage), reinterpret_cast<float*>(outUser + base), n, std::is_same_v<S, Bf16>);
     }
   }
   return overflows;
@@ -116,17 +124,6 @@ uint64_t ReduceOp(RedOp op, int ranks, const void* own, const void* const* stage
     case RedOp::Prod: return ReduceT<B, S, RedOp::Prod>(ranks, o, s, stageCount, count, os, ou);
   }
   return 0;
-}
-
-template <typename From, typename To>
-uint64_t ConvertT(const From* src, To* dst, size_t count) {
-  uint64_t overflows = 0;
-  for (size_t i = 0; i < count; ++i) {
-    const auto value = ToAcc(src[i]);
-    dst[i] = Store<To>::From(value);
-    if constexpr (kIsHalf<To>) overflows += (Finite(value) && !std::isfinite(ToAcc(dst[i]))) ? 1 : 0;
-  }
-  return overflows;
 }
 
 }  // namespace
@@ -157,10 +154,12 @@ uint64_t ConvertCopy(DType from, DType to, const void* src, void* dst, size_t co
     if (src != dst && count > 0) std::memcpy(dst, src, count * DTypeBytes(from));
     return 0;
   }
-  if (from == DType::F32 && to == DType::BF16) return ConvertT(static_cast<const float*>(src), static_cast<Bf16*>(dst), count);
-  if (from == DType::F32 && to == DType::F16) return ConvertT(static_cast<const float*>(src), static_cast<F16*>(dst), count);
-  if (from == DType::BF16 && to == DType::F32) return ConvertT(static_cast<const Bf16*>(src), static_cast<float*>(dst), count);
-  if (from == DType::F16 && to == DType::F32) return ConvertT(static_cast<const F16*>(src), static_cast<float*>(dst), count);
+  const bool half = to == DType::BF16 || to == DType::F16 || from == DType::BF16 || from == DType::F16;
+  if (from == DType::F32 && half) return NarrowBlock(static_cast<const float*>(src), static_cast<uint16_t*>(dst), count, to == DType::BF16);
+  if (to == DType::F32 && half) {
+    WidenBlock(static_cast<const uint16_t*>(src), static_cast<float*>(dst), count, from == DType::BF16);
+    return 0;
+  }
   throw CommError("JOULE_NATIVE_ERROR", std::string("no conversion from ") + DTypeName(from) + " to " + DTypeName(to));
 }
 

@@ -2,7 +2,7 @@
 // factors), a result check (#wrong), and energy per operation when the rank runtime measures power.
 import type { Communicator } from '../comm/communicator';
 import { dtypeBytes } from '../comm/native-types';
-import type { CommBuffer, DType, ReduceOp } from '../comm/types';
+import type { CommBuffer, DType, ReduceOp, WirePrecision } from '../comm/types';
 import type { PowerWindows, WindowResult } from '../power/types';
 
 export type CollectiveName = 'allreduce' | 'allgather' | 'reducescatter' | 'broadcast' | 'sendrecv';
@@ -22,6 +22,8 @@ export interface CollectiveBenchOptions {
   root: number;
   /** 'native': the iterations run back to back inside native code; 'promise': one awaited call each. */
   loop: 'native' | 'promise';
+  /** allreduce of f32 only: the dtype bytes travel in (the check's small integers are exact in both). */
+  wire?: WirePrecision;
 }
 
 export interface ModeResult {
@@ -175,11 +177,11 @@ async function runOnce(comm: Communicator, o: CollectiveBenchOptions, input: Com
     // nccl-tests' in-place conventions: allgather's input is this rank's block of the output,
     // reduce-scatter's output is this rank's block of the input.
     const out = !inPlace ? output : o.collective === 'allgather' ? output : o.collective === 'reducescatter' ? rankBlock(input, comm.rank, output.length) : buffer;
-    return comm.timeLoop(kind, { buffer, out, op: o.op, root: o.root, ...tag }, iterations);
+    return comm.timeLoop(kind, { buffer, out, op: o.op, root: o.root, wire: o.wire, ...tag }, iterations);
   }
   const start = process.hrtime.bigint();
   for (let i = 0; i < iterations; ++i) {
-    if (o.collective === 'allreduce') await comm.allreduce(input, { op: o.op, out: inPlace ? undefined : output, ...tag });
+    if (o.collective === 'allreduce') await comm.allreduce(input, { op: o.op, out: inPlace ? undefined : output, wire: o.wire, ...tag });
     else if (o.collective === 'broadcast') await comm.broadcast(input, o.root, { out: inPlace ? undefined : output, ...tag });
     else if (o.collective === 'allgather') await comm.allgather(inPlace ? rankBlock(output, comm.rank, input.length) : input, output, tag);
     else if (o.collective === 'reducescatter') await comm.reduceScatter(input, inPlace ? rankBlock(input, comm.rank, output.length) : output, { op: o.op, ...tag });
@@ -207,7 +209,7 @@ async function check(comm: Communicator, o: CollectiveBenchOptions, s: Shapes, i
   }
   fill(input, o.dtype, comm.rank, offset);
   if (o.collective === 'allreduce') {
-    await comm.allreduce(input, { op: o.op, out: inPlace ? undefined : output, ...tagOf(o.dtype) });
+    await comm.allreduce(input, { op: o.op, out: inPlace ? undefined : output, wire: o.wire, ...tagOf(o.dtype) });
     for (let i = 0; i < s.outCount; ++i) compare(inPlace ? input : output, i, reduceExpected(o.op, o.dtype, values(i)));
   } else if (o.collective === 'reducescatter') {
     const out = inPlace ? rankBlock(input, comm.rank, s.outCount) : output;

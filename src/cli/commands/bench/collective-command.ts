@@ -1,7 +1,7 @@
 // The flags, rank setup and output shared by the collective benchmarks (nccl-tests' flags and columns).
 import type { CommandModule } from 'yargs';
 import { runCollectiveBench, type BenchRow, type CollectiveName } from '../../../bench/collective';
-import type { BackendName, DType, ReduceOp } from '../../../comm/types';
+import type { BackendName, DType, ReduceOp, WirePrecision } from '../../../comm/types';
 import { JouleError } from '../../../errors';
 import { ExitCode } from '../../exit-codes';
 import { printJson } from '../../output';
@@ -22,6 +22,7 @@ export interface CollectiveBenchArgs {
   backend: string;
   nranks: number;
   loop: string;
+  wire: string;
   json: boolean;
 }
 
@@ -74,6 +75,7 @@ export function collectiveBenchCommand(collective: CollectiveName): CommandModul
         .option('root', { alias: 'r', type: 'number', default: 0, describe: 'Root rank (broadcast)' })
         .option('backend', { type: 'string', default: 'auto', describe: 'auto|shm|tcp|nccl' })
         .option('nranks', { alias: 'N', type: 'number', default: 0, describe: 'Start this many local ranks (outside `joule launch`)' })
+        .option('wire', { type: 'string', default: 'native', describe: 'allreduce with float: native|bf16|f16 (the dtype bytes travel in)' })
         .option('loop', { type: 'string', default: 'native', describe: 'native: iterations back to back in native code; promise: one awaited call each' })
         .option('json', { type: 'boolean', default: false, describe: 'Print every row as JSON' })
         .example(`$0 bench ${collective} -N 2 -b 8 -e 128M -f 2`, 'Sweep 8 B to 128 MiB on 2 local ranks')
@@ -83,6 +85,8 @@ export function collectiveBenchCommand(collective: CollectiveName): CommandModul
       if (!dtype) throw new JouleError('JOULE_BAD_ARGUMENT', `--dtype: unknown type "${args.dtype}"`);
       if (!ops.includes(args.op as ReduceOp)) throw new JouleError('JOULE_BAD_ARGUMENT', `--op: must be one of ${ops.join(', ')}`);
       if (!backends.includes(args.backend as BackendName)) throw new JouleError('JOULE_BAD_ARGUMENT', `--backend: must be one of ${backends.join(', ')}`);
+      if (!['native', 'bf16', 'f16'].includes(args.wire)) throw new JouleError('JOULE_BAD_ARGUMENT', '--wire: native, bf16 or f16');
+      if (args.wire !== 'native' && (collective !== 'allreduce' || dtype !== 'f32')) throw new JouleError('JOULE_BAD_ARGUMENT', '--wire applies to allreduce of float (f32) only');
       if (args.loop !== 'native' && args.loop !== 'promise') throw new JouleError('JOULE_BAD_ARGUMENT', '--loop: native or promise');
       for (const [flag, value] of [['-n', args.iters], ['-w', args.warmup_iters], ['-N', args.nranks]] as const) {
         if (!Number.isInteger(value) || value < (flag === '-n' ? 1 : 0)) throw new JouleError('JOULE_BAD_ARGUMENT', `${flag}: expected a ${flag === '-n' ? 'positive' : 'non-negative'} integer, got ${value}`);
@@ -103,6 +107,7 @@ export function collectiveBenchCommand(collective: CollectiveName): CommandModul
         op: args.op as ReduceOp,
         root: args.root,
         loop: args.loop as 'native' | 'promise',
+        wire: args.wire as WirePrecision,
       };
       const code = await benchRanks(args.nranks, args.backend as BackendName, async (ctx) => {
         if (collective === 'sendrecv' && ctx.comm.size < 2) throw new JouleError('JOULE_BAD_ARGUMENT', 'sendrecv needs at least 2 ranks');
