@@ -1,6 +1,7 @@
 // nccl-tests-style sweep of one collective over message sizes: time, algbw and busbw (nccl-tests'
 // factors), a result check (#wrong), and energy per operation when the rank runtime measures power.
 import type { Communicator } from '../comm/communicator';
+import { newBuffer } from '../comm/buffers';
 import { dtypeBytes } from '../comm/native-types';
 import type { CommBuffer, DType, ReduceOp, WirePrecision } from '../comm/types';
 import type { PowerWindows, WindowResult } from '../power/types';
@@ -66,15 +67,6 @@ export function sweepSizes(options: Pick<CollectiveBenchOptions, 'minBytes' | 'm
   return sizes;
 }
 
-function makeBuffer(dtype: DType, length: number): CommBuffer {
-  switch (dtype) {
-    case 'f32': return new Float32Array(length);
-    case 'f64': return new Float64Array(length);
-    case 'i32': return new Int32Array(length);
-    case 'i64': return new BigInt64Array(length);
-    default: return new Uint16Array(length);
-  }
-}
 
 // Check data: small integers every dtype holds exactly, so sums, products and averages over a few
 // ranks are exact and the expected value is computed here without rounding questions.
@@ -192,8 +184,8 @@ async function runOnce(comm: Communicator, o: CollectiveBenchOptions, input: Com
 
 /** Counts wrong elements of one checked operation on this rank. */
 async function check(comm: Communicator, o: CollectiveBenchOptions, s: Shapes, inPlace: boolean, offset: number): Promise<number> {
-  const input = makeBuffer(o.dtype, s.inCount);
-  const output = makeBuffer(o.dtype, s.outCount);
+  const input = newBuffer(o.dtype, s.inCount);
+  const output = newBuffer(o.dtype, s.outCount);
   const n = comm.size;
   const values = (i: number) => Array.from({ length: n }, (_, r) => seedValue(r, offset + i));
   let wrong = 0;
@@ -248,8 +240,8 @@ export async function runCollectiveBench(ctx: BenchContext, o: CollectiveBenchOp
   const factor = busFactor(o.collective, comm.size);
   for (const requested of sweepSizes(o)) {
     const s = shapes(o.collective, requested, eb, comm.size);
-    const input = makeBuffer(o.dtype, s.inCount);
-    const output = makeBuffer(o.dtype, s.outCount);
+    const input = newBuffer(o.dtype, s.inCount);
+    const output = newBuffer(o.dtype, s.outCount);
     fill(input, o.dtype, comm.rank, 0);
     const modes: ModeResult[] = [];
     let energyJ: number | null = 0;

@@ -48,3 +48,14 @@ export function checkTimeout(value: unknown, what: string): number {
   }
   return value;
 }
+
+/** A zeroed buffer of `length` elements of `dtype` (bf16 and f16 live in a Uint16Array). */
+export function newBuffer(dtype: DType, length: number): CommBuffer {
+  switch (dtype) {
+    case 'f32': return new Float32Array(length);
+    case 'f64': return new Float64Array(length);
+    case 'i32': return new Int32Array(length);
+    case 'i64': return new BigInt64Array(length);
+    default: return new Uint16Array(length);
+  }
+}
