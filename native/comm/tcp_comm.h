@@ -21,6 +21,7 @@ struct TcpConfig {
   std::string token;              // 32 hex digits shared through the coordinator's key-value
   size_t pieceBytes = 256 * 1024;  // ring pipeline piece
   size_t smallBytes = 64 * 1024;   // recursive doubling up to this size
+  size_t aheadPieces = 1;          // ring sends allowed ahead of receives (keeps pieces cache-hot)
 };
 
 class TcpComm : public Backend {
@@ -76,6 +77,7 @@ class TcpComm : public Backend {
   std::string token_;
   size_t pieceBytes_;
   size_t smallBytes_;
+  size_t aheadPieces_;
   int listenFd_ = -1;
   int port_ = 0;
   int wakeRead_ = -1, wakeWrite_ = -1;
