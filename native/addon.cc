@@ -28,6 +28,13 @@ JouleAddon::JouleAddon(Napi::Env env, Napi::Object exports) : addonDir(Directory
   RegisterComm(env, exports);
 }
 
+const cuda::Api* JouleAddon::CudaApi(std::string* reason) {
+  std::lock_guard<std::mutex> lock(librariesMutex);
+  if (libraries.cuda.Load(addonDir)) return &libraries.cuda.api();
+  *reason = libraries.cuda.reason();
+  return nullptr;
+}
+
 }  // namespace joule
 
 using joule::JouleAddon;

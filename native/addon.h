@@ -21,6 +21,9 @@ class JouleAddon : public Napi::Addon<JouleAddon> {
   std::mutex librariesMutex;
   info::Libraries libraries;
   std::string addonDir;
+
+  // The CUDA module's API, loading it on first use (under the mutex); null with `reason` when unusable.
+  const cuda::Api* CudaApi(std::string* reason);
 };
 
 // Each glue file adds its module's functions to `exports`.

@@ -216,16 +216,12 @@ class CudaCastWorker : public Napi::AsyncWorker {
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override {
-    const cuda::Api* api = nullptr;
-    {
-      std::lock_guard<std::mutex> lock(addon_.librariesMutex);
-      auto& module = addon_.libraries.cuda;
-      if (!module.Load(addon_.addonDir)) {
-        code_ = "JOULE_BACKEND_UNAVAILABLE";
-        SetError("CUDA cast unavailable: " + module.reason());
-        return;
-      }
-      api = &module.api();
+    std::string reason;
+    const cuda::Api* api = addon_.CudaApi(&reason);
+    if (api == nullptr) {
+      code_ = "JOULE_BACKEND_UNAVAILABLE";
+      SetError("CUDA cast unavailable: " + reason);
+      return;
     }
     joule_cuda_cast_stats_t stats{};
     auto start = std::chrono::steady_clock::now();
@@ -296,16 +292,12 @@ class CudaBenchWorker : public Napi::AsyncWorker {
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override {
-    const cuda::Api* api = nullptr;
-    {
-      std::lock_guard<std::mutex> lock(addon_.librariesMutex);
-      auto& module = addon_.libraries.cuda;
-      if (!module.Load(addon_.addonDir)) {
-        code_ = "JOULE_BACKEND_UNAVAILABLE";
-        SetError("CUDA cast unavailable: " + module.reason());
-        return;
-      }
-      api = &module.api();
+    std::string reason;
+    const cuda::Api* api = addon_.CudaApi(&reason);
+    if (api == nullptr) {
+      code_ = "JOULE_BACKEND_UNAVAILABLE";
+      SetError("CUDA cast unavailable: " + reason);
+      return;
     }
     int rc = api->CastBench(direction_, count_, scale_, iterations_, &castS_, &copyS_);
     if (rc != 0) {
