@@ -6,6 +6,7 @@ import { JouleError } from '../errors';
 import { DEFAULT_BARRIER_TIMEOUT_S, DEFAULT_HEARTBEAT_MISSES, DEFAULT_HEARTBEAT_MS, DEFAULT_JOIN_TIMEOUT_S } from './defaults';
 import { chooseGpuBinding, type GpuBinding } from './gpu';
 import { expandHostlist, parseTasksPerNode } from '../slurm/hostlist';
+import type { Identity } from './types';
 
 /**
  * local: started by `joule launch` on this host; launcher-srun: by `joule launch` inside an allocation
@@ -14,15 +15,8 @@ import { expandHostlist, parseTasksPerNode } from '../slurm/hostlist';
  */
 export type StartMode = 'local' | 'launcher-srun' | 'srun' | 'singleton';
 
-export interface RankEnvironment {
+export interface RankEnvironment extends Pick<Identity, 'rank' | 'size' | 'localRank' | 'localSize' | 'nodeRank' | 'nodes' | 'host'> {
   mode: StartMode;
-  rank: number;
-  size: number;
-  localRank: number;
-  localSize: number;
-  nodeRank: number;
-  nodes: number;
-  host: string;
   gpu: GpuBinding;
   secret: string;
   secure: boolean;
