@@ -83,14 +83,17 @@ Napi::Value CastSync(const Napi::CallbackInfo& info) {
   return request.wantStats ? StatsToJs(env, stats) : env.Undefined();
 }
 
-// Holds the arrays alive (references) while a worker thread reads and writes their memory.
-class CastWorker : public Napi::AsyncWorker {
+// Runs a cast `iterations` times on a worker thread, holding the arrays alive (references) while it
+// reads and writes their memory. Resolves with the statistics (or undefined), or, for a benchmark, with
+// the seconds all iterations took; rejects with `code` set when the subclass gave one.
+class ArrayCastWorker : public Napi::AsyncWorker {
  public:
-  CastWorker(const Napi::CallbackInfo& info, Request request, int iterations)
+  ArrayCastWorker(const Napi::CallbackInfo& info, Request request, int iterations, bool resolveDuration)
       : Napi::AsyncWorker(info.Env()),
-        deferred_(Napi::Promise::Deferred::New(info.Env())),
         request_(request),
-        iterations_(iterations) {
+        deferred_(Napi::Promise::Deferred::New(info.Env())),
+        iterations_(iterations),
+        resolveDuration_(resolveDuration) {
     input_ = Napi::Persistent(info[1].As<Napi::Object>());
     if (request.output != nullptr) output_ = Napi::Persistent(info[2].As<Napi::Object>());
   }
@@ -100,9 +103,9 @@ class CastWorker : public Napi::AsyncWorker {
   void Execute() override {
     auto start = std::chrono::steady_clock::now();
     for (int i = 0; i < iterations_; ++i) {
-      if (!cast::Convert(request_.direction, request_.input, request_.output, request_.count, request_.options,
-                         request_.wantStats ? &stats_ : nullptr, &error_)) {
-        SetError(error_);
+      std::string error;
+      if (!CastOnce(&error)) {
+        SetError(error);
         return;
       }
     }
@@ -111,30 +114,45 @@ class CastWorker : public Napi::AsyncWorker {
 
   void OnOK() override {
     Napi::Env env = Env();
-    if (benchmark_) {
-      deferred_.Resolve(Napi::Number::New(env, durationS_));
-    } else {
-      deferred_.Resolve(request_.wantStats ? StatsToJs(env, stats_) : env.Undefined());
-    }
+    if (resolveDuration_) deferred_.Resolve(Napi::Number::New(env, durationS_));
+    else deferred_.Resolve(request_.wantStats ? StatsToJs(env, stats_) : env.Undefined());
   }
-  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
 
-  void MarkBenchmark() { benchmark_ = true; }
+  void OnError(const Napi::Error& error) override {
+    if (!code_.empty()) error.Value().Set("code", code_);
+    deferred_.Reject(error.Value());
+  }
+
+ protected:
+  // One cast of the request into stats_ (when wanted); false with `error` (and code_, if known) on failure.
+  virtual bool CastOnce(std::string* error) = 0;
+
+  Request request_;
+  cast::Stats stats_;
+  std::string code_;
 
  private:
   Napi::Promise::Deferred deferred_;
   Napi::ObjectReference input_;
   Napi::ObjectReference output_;
-  Request request_;
   int iterations_;
-  bool benchmark_ = false;
-  cast::Stats stats_;
-  std::string error_;
+  bool resolveDuration_;
   double durationS_ = 0;
 };
 
+class CastWorker : public ArrayCastWorker {
+ public:
+  using ArrayCastWorker::ArrayCastWorker;
+
+ protected:
+  bool CastOnce(std::string* error) override {
+    return cast::Convert(request_.direction, request_.input, request_.output, request_.count, request_.options,
+                         request_.wantStats ? &stats_ : nullptr, error);
+  }
+};
+
 Napi::Value CastAsync(const Napi::CallbackInfo& info) {
-  auto* worker = new CastWorker(info, ParseRequest(info), 1);
+  auto* worker = new CastWorker(info, ParseRequest(info), 1, false);
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
@@ -144,8 +162,7 @@ Napi::Value CastAsync(const Napi::CallbackInfo& info) {
 Napi::Value CastBench(const Napi::CallbackInfo& info) {
   int iterations = info[7].As<Napi::Number>().Int32Value();
   if (iterations < 1) throw Napi::RangeError::New(info.Env(), "iterations must be at least 1");
-  auto* worker = new CastWorker(info, ParseRequest(info), iterations);
-  worker->MarkBenchmark();
+  auto* worker = new CastWorker(info, ParseRequest(info), iterations, true);
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
@@ -201,68 +218,38 @@ Napi::Value CopyBench(const Napi::CallbackInfo& info) {
 
 // The host-staged CUDA cast (libjoule_cuda.so through the loader): the CPU path's twin on a GPU, so the
 // same tests and benchmark can compare them. Rejects with `code` set, as the TypeScript layer expects.
-class CudaCastWorker : public Napi::AsyncWorker {
+class CudaCastWorker : public ArrayCastWorker {
  public:
-  CudaCastWorker(const Napi::CallbackInfo& info, Request request, int iterations)
-      : Napi::AsyncWorker(info.Env()),
-        addon_(JouleAddon::Of(info.Env())),
-        deferred_(Napi::Promise::Deferred::New(info.Env())),
-        request_(request),
-        iterations_(iterations) {
-    input_ = Napi::Persistent(info[1].As<Napi::Object>());
-    if (request.output != nullptr) output_ = Napi::Persistent(info[2].As<Napi::Object>());
-  }
+  CudaCastWorker(const Napi::CallbackInfo& info, Request request, int iterations, bool resolveDuration)
+      : ArrayCastWorker(info, request, iterations, resolveDuration), addon_(JouleAddon::Of(info.Env())) {}
 
-  Napi::Promise Promise() { return deferred_.Promise(); }
-
-  void Execute() override {
+ protected:
+  bool CastOnce(std::string* error) override {
     std::string reason;
     const cuda::Api* api = addon_.CudaApi(&reason);
     if (api == nullptr) {
       code_ = "JOULE_BACKEND_UNAVAILABLE";
-      SetError("CUDA cast unavailable: " + reason);
-      return;
+      *error = "CUDA cast unavailable: " + reason;
+      return false;
     }
     joule_cuda_cast_stats_t stats{};
-    auto start = std::chrono::steady_clock::now();
-    for (int i = 0; i < iterations_; ++i) {
-      int rc = api->CastHost(static_cast<int>(request_.direction), request_.input, request_.output, request_.count,
-                             request_.options.scale, request_.wantStats ? &stats : nullptr);
-      if (rc != 0) {
-        code_ = "JOULE_NATIVE_ERROR";
-        SetError("joule_cuda_cast_host failed: CUDA error " + std::to_string(rc) + ": " + api->ErrorString(rc));
-        return;
-      }
+    int rc = api->CastHost(static_cast<int>(request_.direction), request_.input, request_.output, request_.count,
+                           request_.options.scale, request_.wantStats ? &stats : nullptr);
+    if (rc != 0) {
+      code_ = "JOULE_NATIVE_ERROR";
+      *error = "joule_cuda_cast_host failed: CUDA error " + std::to_string(rc) + ": " + api->ErrorString(rc);
+      return false;
     }
-    durationS_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     stats_.sumSquaredError = stats.sum_squared_error;
     stats_.sumSquared = stats.sum_squared;
     stats_.nonFinite = stats.non_finite;
     stats_.overflow = stats.overflow;
     stats_.underflow = stats.underflow;
-  }
-
-  void OnOK() override {
-    Napi::Env env = Env();
-    if (iterations_ > 1) deferred_.Resolve(Napi::Number::New(env, durationS_));
-    else deferred_.Resolve(request_.wantStats ? StatsToJs(env, stats_) : env.Undefined());
-  }
-
-  void OnError(const Napi::Error& error) override {
-    error.Value().Set("code", code_);
-    deferred_.Reject(error.Value());
+    return true;
   }
 
  private:
   JouleAddon& addon_;
-  Napi::Promise::Deferred deferred_;
-  Napi::ObjectReference input_;
-  Napi::ObjectReference output_;
-  Request request_;
-  int iterations_;
-  std::string code_;
-  cast::Stats stats_;
-  double durationS_ = 0;
 };
 
 // cudaCast(...castSync's arguments[, iterations]) -> Promise<stats | undefined>, or with iterations > 1
@@ -270,7 +257,7 @@ class CudaCastWorker : public Napi::AsyncWorker {
 Napi::Value CudaCast(const Napi::CallbackInfo& info) {
   int iterations = info.Length() > 7 ? info[7].As<Napi::Number>().Int32Value() : 1;
   if (iterations < 1) throw Napi::RangeError::New(info.Env(), "iterations must be at least 1");
-  auto* worker = new CudaCastWorker(info, ParseRequest(info), iterations);
+  auto* worker = new CudaCastWorker(info, ParseRequest(info), iterations, iterations > 1);
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
