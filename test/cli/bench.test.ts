@@ -1,6 +1,7 @@
 // `joule bench <collective>`: nccl-tests columns and factors, result checks, JSON rows, bad input.
 import assert from 'node:assert/strict';
-import { joule, jouleBin } from '../helpers/run';
+import path from 'node:path';
+import { fakeNccl, fakeNvml, fakesDir, joule, jouleBin } from '../helpers/run';
 
 interface Row {
   bytes: number;
@@ -72,6 +73,42 @@ describe('joule bench (collectives)', function () {
       assert.equal(row.energyPerOpJ, null);
       assert.match(row.energySource, /model only|no power module/);
     }
+  });
+
+  it('counts wrong results and exits 3 when the library gets them wrong (fake NCCL: each rank keeps its own input)', async () => {
+    // The fake libnccl.so.2 has single-process semantics, so a 2-rank sum comes back as this rank's
+    // own values: the check must see it. Fake NVML energy counters give the energy columns a source.
+    const env = {
+      JOULE_GPU_COUNT: '2',
+      JOULE_NCCL_LIBRARY: fakeNccl,
+      JOULE_NVML_LIBRARY: fakeNvml,
+      JOULE_CUDA_LIBRARY: path.join(fakesDir, 'libjoule_cuda.so'),
+      JOULE_FAKE_CUDA_DEVICES: '2',
+    };
+    const result = await joule(['launch', '-n', '2', '--', process.execPath, jouleBin, 'bench', 'allreduce', '--backend', 'nccl', '-b', '8', '-e', '512', '-f', '8', '-n', '2', '-w', '1', '--json'], env);
+    assert.equal(result.code, 3, result.stderr);
+    const json = result.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('[0] '))
+      .map((l) => l.slice(4))
+      .join('\n');
+    const report = JSON.parse(json) as { backend: string; rows: Row[]; wrong: number };
+    assert.equal(report.backend, 'nccl');
+    assert.deepEqual(report.rows.map((r) => r.bytes), [8, 64, 512]);
+    // Wrong wherever the other rank's value is not zero: most elements, counted over both ranks.
+    let total = 0;
+    for (const row of report.rows) {
+      for (const mode of [row.outOfPlace, row.inPlace]) {
+        assert.ok(mode.wrong > row.count && mode.wrong <= 2 * row.count, `${row.bytes} B: ${mode.wrong} wrong of 2 x ${row.count}`);
+        total += mode.wrong;
+      }
+    }
+    assert.equal(report.wrong, total);
+    for (const row of report.rows) {
+      assert.ok(row.energyPerOpJ !== null && row.energyPerOpJ > 0, `energy per op measured: ${row.energyPerOpJ}`);
+      assert.match(row.energySource, /nvml/);
+    }
+    assert.match(result.stderr, /rank \d .*exited with code 3/);
   });
 
   it('rejects bad sizes, types and ops with exit code 2', async () => {
