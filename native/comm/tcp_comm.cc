@@ -26,7 +26,7 @@ namespace joule::comm {
 namespace {
 
 constexpr uint32_t kHelloMagic = 0x6A74636Fu;  // "jtco"
-constexpr int64_t kSpinNs = 20000;  // how long a wait checks readiness before sleeping in poll()
+constexpr int64_t kSpinNs = 100000;  // how long a wait checks readiness before sleeping in poll()
 
 struct Hello {
   uint32_t magic;
@@ -253,21 +253,46 @@ void TcpComm::Connect(const Op& op) {
   connected_ = true;
 }
 
-void TcpComm::ExchangeHeaders(const Op& op) {
+// A small reduction's first recursive-doubling exchange rides behind the header, so the operation
+// costs one round trip instead of two. How many bytes follow is a function of the sender's header
+// alone: a rank that finds a mismatch can still skip exactly what its peers sent.
+size_t TcpComm::EagerBytes(const OpHeader& h, int from, int to) const {
+  const Kind kind = static_cast<Kind>(h.kind);
+  if ((kind != Kind::Allreduce && kind != Kind::Reduce) || to != (from ^ 1)) return 0;
+  const size_t bytes = h.count * DTypeBytes(StageType(static_cast<DType>(h.dtype), static_cast<Wire>(h.wire)));
+  return SmallReduction(bytes) ? bytes : 0;
+}
+
+bool TcpComm::SmallReduction(size_t stageBytes) const { return size_ > 1 && (size_ & (size_ - 1)) == 0 && stageBytes <= smallBytes_; }
+
+// `frame`, when given, is this rank's eager payload with sizeof(OpHeader) bytes free in front of it.
+void TcpComm::ExchangeHeaders(const Op& op, unsigned char* frame) {
   std::vector<OpHeader> headers(size_);
   headers[rank_] = HeaderOf(op, seq_);
+  if (frame) std::memcpy(frame, &headers[rank_], sizeof(OpHeader));
   std::vector<Transfer> transfers;
   for (int p = 0; p < size_; ++p) {
     if (p == rank_) continue;
-    transfers.push_back({p, true, reinterpret_cast<unsigned char*>(&headers[rank_]), sizeof(OpHeader), 0});
+    const size_t eager = frame ? EagerBytes(headers[rank_], rank_, p) : 0;
+    unsigned char* sent = eager ? frame : reinterpret_cast<unsigned char*>(&headers[rank_]);
+    transfers.push_back({p, true, sent, sizeof(OpHeader) + eager, 0});
     transfers.push_back({p, false, reinterpret_cast<unsigned char*>(&headers[p]), sizeof(OpHeader), 0});
   }
   Progress(op, transfers);
   std::string text = MismatchText(headers);
-  if (!text.empty()) {
-    const uint64_t seq = seq_++;
-    Fail("JOULE_COLLECTIVE_MISMATCH", "tcp: collective mismatch at operation #" + std::to_string(seq) + " (seen on rank " + std::to_string(rank_) + "): " + text);
+  if (text.empty()) return;
+  // Skip what the peers sent behind their headers, so the streams stay in step for the next operation.
+  transfers.clear();
+  std::vector<std::vector<unsigned char>> skipped;
+  for (int p = 0; p < size_; ++p) {
+    const size_t eager = p == rank_ ? 0 : EagerBytes(headers[p], p, rank_);
+    if (eager == 0) continue;
+    skipped.emplace_back(eager);
+    transfers.push_back({p, false, skipped.back().data(), eager, 0});
   }
+  Progress(op, transfers);
+  const uint64_t seq = seq_++;
+  Fail("JOULE_COLLECTIVE_MISMATCH", "tcp: collective mismatch at operation #" + std::to_string(seq) + " (seen on rank " + std::to_string(rank_) + "): " + text);
 }
 
 OpResult TcpComm::Run(const Op& op) {
@@ -293,12 +318,23 @@ OpResult TcpComm::Run(const Op& op) {
     Progress(op, t);
     return result;
   }
-  ExchangeHeaders(op);
+  const bool reduction = op.kind == Kind::Allreduce || op.kind == Kind::Reduce;
+  if (reduction && SmallReduction(op.count * DTypeBytes(StageType(op.dtype, op.wire)))) {
+    // The root keeps a reduce's result; the others reduce into scratch space (their buffers stay as they were).
+    void* out = op.out;
+    if (op.kind == Kind::Reduce && rank_ != op.root) {
+      scratch_.resize(op.count * DTypeBytes(op.dtype));
+      out = scratch_.data();
+    }
+    RecursiveDoubling(op, out, &result);
+    ++seq_;
+    return result;
+  }
+  ExchangeHeaders(op, nullptr);
   switch (op.kind) {
     case Kind::Barrier: break;
     case Kind::Allreduce: Allreduce(op, op.out, &result); break;
     case Kind::Reduce: {
-      // The root keeps the result; the others reduce into scratch space (their buffers stay as they were).
       void* out = op.out;
       if (rank_ != op.root) {
         scratch_.resize(op.count * DTypeBytes(op.dtype));
@@ -336,11 +372,6 @@ void TcpComm::Allreduce(const Op& op, void* out, OpResult* result) {
   if (out != op.in && op.count > 0) std::memcpy(out, op.in, op.count * eb);
   uint64_t overflows = 0;
   if (size_ > 1) {
-    const size_t bytes = op.count * DTypeBytes(StageType(op.dtype, op.wire));
-    if (bytes <= smallBytes_ && (size_ & (size_ - 1)) == 0) {
-      RecursiveDoubling(op, out, result);
-      return;
-    }
     std::vector<std::pair<size_t, size_t>> segments(size_);
     for (int i = 0; i < size_; ++i) Segment(op.count, size_, i, &segments[i].first, &segments[i].second);
     overflows = Ring(op, static_cast<unsigned char*>(out), segments, true, 0);
@@ -352,23 +383,27 @@ void TcpComm::Allreduce(const Op& op, void* out, OpResult* result) {
   result->wireOverflows = op.wire != Wire::None ? SumCounts(op, overflows) : 0;
 }
 
-// log2(n) exchanges of the whole vector with rank ^ mask. With a wire format, each rank first rounds
-// its own values, so both partners combine the same two wire values and end with the same bits.
+// log2(n) exchanges of the whole vector with rank ^ mask; the first rides behind the header. With a
+// wire format, each rank first rounds its own values, so both partners combine the same two wire
+// values and end with the same bits.
 void TcpComm::RecursiveDoubling(const Op& op, void* out, OpResult* result) {
   const DType stage = StageType(op.dtype, op.wire);
   const size_t sb = DTypeBytes(stage);
-  uint64_t overflows = 0;
-  sendStage_.resize(op.count * sb);
+  sendStage_.resize(sizeof(OpHeader) + op.count * sb);
   recvStage_.resize(op.count * sb);
-  if (op.wire != Wire::None) {
-    overflows += ConvertCopy(op.dtype, stage, out, sendStage_.data(), op.count);
-    ConvertCopy(stage, op.dtype, sendStage_.data(), out, op.count);
-  }
+  unsigned char* payload = sendStage_.data() + sizeof(OpHeader);
+  uint64_t overflows = ConvertCopy(op.dtype, stage, op.in, payload, op.count);
+  ExchangeHeaders(op, sendStage_.data());
+  if (op.wire != Wire::None) ConvertCopy(stage, op.dtype, payload, out, op.count);
+  else if (out != op.in && op.count > 0) std::memcpy(out, op.in, op.count * DTypeBytes(op.dtype));
   for (int mask = 1; mask < size_; mask <<= 1) {
     const int partner = rank_ ^ mask;
     const bool last = (mask << 1) >= size_;
-    ConvertCopy(op.dtype, stage, out, sendStage_.data(), op.count);
-    std::vector<Transfer> t{{partner, true, sendStage_.data(), op.count * sb, 0}, {partner, false, recvStage_.data(), op.count * sb, 0}};
+    std::vector<Transfer> t{{partner, false, recvStage_.data(), op.count * sb, 0}};
+    if (mask > 1) {
+      ConvertCopy(op.dtype, stage, out, payload, op.count);
+      t.push_back({partner, true, payload, op.count * sb, 0});
+    }
     Progress(op, t);
     const void* peers[1] = {recvStage_.data()};
     const RedOp step = (op.redop == RedOp::Avg && !last) ? RedOp::Sum : op.redop;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "comm/backend.h"
+#include "comm/header.h"
 
 namespace joule::comm {
 
@@ -56,7 +57,10 @@ class TcpComm : public Backend {
   // One non-blocking step of a transfer; false when the socket would block.
   bool Step(const Op& op, Transfer& t);
   void WaitFor(const Op& op, const std::vector<std::pair<int, short>>& wants, int64_t deadline);
-  void ExchangeHeaders(const Op& op);
+  void ExchangeHeaders(const Op& op, unsigned char* frame);
+  size_t EagerBytes(const OpHeader& h, int from, int to) const;
+  // Allreduce and reduce of this many (wire) bytes use recursive doubling.
+  bool SmallReduction(size_t stageBytes) const;
 
   void Allreduce(const Op& op, void* out, OpResult* result);
   void RecursiveDoubling(const Op& op, void* out, OpResult* result);
