@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // Runs `joule bench allreduce` and the same sweep with Open MPI's MPI_Allreduce back to back, over
-// shared memory and over TCP loopback, and prints busbw side by side with the ratio per size.
-// Usage: npm run bench:allreduce-vs-mpi -- [-b 8] [-e 128M] [-f 4] [-n 20] [-w 5] [--ranks 2] [--json]
+// shared memory and over TCP loopback, and prints busbw side by side with the ratio per size. The two
+// alternate for --rounds rounds and each size reports the median of its rounds, so a burst of load on
+// this small machine moves one round, not the comparison.
+// Usage: npm run bench:allreduce-vs-mpi -- [-b 8] [-e 128M] [-f 4] [-n 20] [-w 5] [--ranks 2]
+//        [--rounds 3] [--transport shm|tcp|both] [--json]
 const { execFileSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -16,6 +19,10 @@ const flag = (name, fallback) => {
 const sweep = ['-b', flag('-b', '8'), '-e', flag('-e', '128M'), '-f', flag('-f', '4'), '-n', flag('-n', '20'), '-w', flag('-w', '5')];
 const ranks = flag('--ranks', '2');
 const json = args.includes('--json');
+const rounds = Number(flag('--rounds', '3'));
+const transport = flag('--transport', 'both');
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, got ${flag('--rounds')}`);
+if (!['shm', 'tcp', 'both'].includes(transport)) throw new Error(`--transport must be shm, tcp or both, got ${transport}`);
 const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 
 function which(command) {
@@ -44,11 +51,31 @@ function runJoule(transport) {
   return { rows: JSON.parse(result.stdout).rows.map((r) => ({ bytes: r.bytes, timeUs: r.outOfPlace.timeUs, busbwGBs: r.outOfPlace.busbwGBs, wrong: r.outOfPlace.wrong + r.inPlace.wrong })) };
 }
 
-const report = { ranks: Number(ranks), sweep: sweep.join(' '), loadBefore: load(), transports: {} };
+// Per size, the round whose time is the median (rows of failed rounds are left out).
+function medianRows(runs) {
+  const ok = runs.filter((r) => r.rows);
+  if (ok.length === 0) return { error: runs[0].error };
+  const sizes = [...new Set(ok.flatMap((r) => r.rows.map((row) => row.bytes)))];
+  const rows = sizes.map((bytes) => {
+    const seen = ok.map((r) => r.rows.find((row) => row.bytes === bytes)).filter(Boolean).sort((a, b) => a.timeUs - b.timeUs);
+    const middle = seen[(seen.length - 1) >> 1];
+    return { ...middle, wrong: seen.reduce((sum, row) => sum + row.wrong, 0) };
+  });
+  return { rows, error: ok.length < runs.length ? `${runs.length - ok.length} of ${runs.length} rounds failed: ${runs.find((r) => r.error).error}` : undefined };
+}
+
+const report = { ranks: Number(ranks), sweep: sweep.join(' '), rounds, loadBefore: load(), transports: {} };
 const mpi = buildMpi();
-for (const transport of ['shm', 'tcp']) {
-  const joule = runJoule(transport);
-  const other = mpi.binary ? runMpi(mpi.binary, transport) : { error: mpi.error };
+for (const name of transport === 'both' ? ['shm', 'tcp'] : [transport]) {
+  const jouleRuns = [];
+  const mpiRuns = [];
+  for (let round = 0; round < rounds; ++round) {
+    if (!json) process.stderr.write(`# ${name}: round ${round + 1} of ${rounds}\n`);
+    jouleRuns.push(runJoule(name));
+    mpiRuns.push(mpi.binary ? runMpi(mpi.binary, name) : { error: mpi.error });
+  }
+  const joule = medianRows(jouleRuns);
+  const other = medianRows(mpiRuns);
   const rows = (joule.rows ?? other.rows ?? []).map((row) => {
     const m = other.rows?.find((r) => r.bytes === row.bytes);
     const j = joule.rows?.find((r) => r.bytes === row.bytes);
@@ -62,7 +89,7 @@ for (const transport of ['shm', 'tcp']) {
       wrong: (j?.wrong ?? 0) + (m?.wrong ?? 0),
     };
   });
-  report.transports[transport] = { joule: joule.error ?? 'ok', mpi: other.error ?? 'ok', rows };
+  report.transports[name] = { joule: joule.error ?? 'ok', mpi: other.error ?? 'ok', rows };
 }
 report.loadAfter = load();
 
@@ -70,7 +97,7 @@ if (json) {
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 } else {
   const fmt = (v, d) => (v === null ? 'n/a' : v.toFixed(d));
-  process.stdout.write(`# allreduce float32 sum, ${ranks} ranks, ${report.sweep}; load average before: ${report.loadBefore}\n`);
+  process.stdout.write(`# allreduce float32 sum, ${ranks} ranks, ${report.sweep}, median of ${rounds} alternating rounds; load average before: ${report.loadBefore}\n`);
   for (const [transport, t] of Object.entries(report.transports)) {
     process.stdout.write(`\n## ${transport}  (joule: ${t.joule}; Open MPI btl ${transport === 'shm' ? 'self,vader' : 'tcp,self'}: ${t.mpi})\n`);
     process.stdout.write(`${'bytes'.padStart(12)} ${'joule us'.padStart(10)} ${'MPI us'.padStart(10)} ${'joule busbw'.padStart(12)} ${'MPI busbw'.padStart(10)} ${'ratio'.padStart(7)}\n`);

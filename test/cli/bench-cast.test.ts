@@ -23,6 +23,7 @@ describe('joule bench cast', function () {
       for (const rate of [row.castGBps, row.memcpyGBps, row.jsGBps]) assert.ok(rate > 0 && Number.isFinite(rate));
       assert.ok(Math.abs(row.memcpyFraction - row.castGBps / row.memcpyGBps) < 1e-12);
       assert.ok(Math.abs(row.jsSpeedup - row.castGBps / row.jsGBps) < 1e-12);
+      assert.ok(Math.abs(row.jsCeiling - row.memcpyGBps / row.jsGBps) < 1e-12);
     }
     assert.match(result.stderr, /f64-f32 96 KiB: [\d.]+ GB\/s/, 'progress goes to stderr');
   });
@@ -31,7 +32,8 @@ describe('joule bench cast', function () {
     const result = await joule(['bench', 'cast', '--sizes', '8KiB', '--direction', 'f32-f16', '--path', 'scalar', '--threads', '2', '--no-js', '--seconds', '0.005']);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /\(cast\): path scalar, threads 2, .*load [\d.]+ [\d.]+ [\d.]+ before/);
-    assert.match(result.stdout, /f32-f16\s+8 KiB\s+2048\s+[\d.]+\s+[\d.]+\s+\d+ %\s+-\s+-\s+0/);
+    assert.match(result.stdout, /f32-f16\s+8 KiB\s+2048\s+[\d.]+\s+[\d.]+\s+\d+ %\s+-\s+-\s+-\s+0/);
+    assert.match(result.stdout, /memcpy\/JS = the most any cast of these bytes could be over the JavaScript loop/);
   });
 
   it('times the fused cast + statistics with --stats and still checks the cast', async () => {
