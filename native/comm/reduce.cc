@@ -6,7 +6,6 @@
 #include <type_traits>
 
 #include "cast/convert.h"
-#include "cast/scalar.h"
 
 namespace joule::comm {
 namespace {
@@ -18,21 +17,6 @@ struct F16 { uint16_t bits; };
 template <typename T> struct Acc { using type = T; };
 template <> struct Acc<Bf16> { using type = float; };
 template <> struct Acc<F16> { using type = float; };
-
-inline float ToAcc(float v) { return v; }
-inline double ToAcc(double v) { return v; }
-inline int32_t ToAcc(int32_t v) { return v; }
-inline int64_t ToAcc(int64_t v) { return v; }
-inline float ToAcc(Bf16 v) { return cast::Bf16ToF32(v.bits); }
-inline float ToAcc(F16 v) { return cast::F16ToF32(v.bits); }
-
-template <typename T> struct Store;
-template <> struct Store<float> { static float From(float v) { return v; } };
-template <> struct Store<double> { static double From(double v) { return v; } };
-template <> struct Store<int32_t> { static int32_t From(int32_t v) { return v; } };
-template <> struct Store<int64_t> { static int64_t From(int64_t v) { return v; } };
-template <> struct Store<Bf16> { static Bf16 From(float v) { return Bf16{cast::F32ToBf16(v)}; } };
-template <> struct Store<F16> { static F16 From(float v) { return F16{cast::F32ToF16(v)}; } };
 
 template <typename T> constexpr bool kIsHalf = false;
 template <> constexpr bool kIsHalf<Bf16> = true;
@@ -55,19 +39,32 @@ template <RedOp OP, typename A> inline A Combine(A a, A b) {
 
 constexpr size_t kBlock = 1024;
 
-// float32 -> bf16/f16 on one thread (the caller is a communicator thread); returns the overflows.
+// float32 -> bf16/f16 with the SIMD casts on one thread (the caller is a communicator thread); returns
+// how many finite inputs became ±Inf. Counting them here, from the input and the output, costs a
+// fraction of the full quantization statistics that Convert can also compute.
 uint64_t NarrowBlock(const float* input, uint16_t* output, size_t count, bool bf16) {
   cast::Options options;
   options.threads = 1;
-  cast::Stats stats;
-  cast::Convert(bf16 ? cast::Direction::kF32ToBf16 : cast::Direction::kF32ToF16, input, output, count, options, &stats);
-  return stats.overflow;
+  cast::Convert(bf16 ? cast::Direction::kF32ToBf16 : cast::Direction::kF32ToF16, input, output, count, options, nullptr);
+  const uint16_t inf = bf16 ? 0x7F80 : 0x7C00;
+  uint64_t overflows = 0;
+  for (size_t i = 0; i < count; ++i) overflows += ((output[i] & 0x7FFF) == inf) & (std::fabs(input[i]) <= 3.4028234663852886e38f);
+  return overflows;
 }
 
 void WidenBlock(const uint16_t* input, float* output, size_t count, bool bf16) {
   cast::Options options;
   options.threads = 1;
   cast::Convert(bf16 ? cast::Direction::kBf16ToF32 : cast::Direction::kF16ToF32, input, output, count, options, nullptr);
+}
+
+// Reads `n` elements into the accumulator type: half types through the SIMD widening casts, so the
+// combining loops below run on plain floats.
+template <typename T, typename A>
+void Load(const T* src, A* dst, size_t n) {
+  static_assert(kIsHalf<T> ? std::is_same_v<A, float> : std::is_same_v<A, T>, "accumulates in the wrong type");
+  if constexpr (kIsHalf<T>) WidenBlock(reinterpret_cast<const uint16_t*>(src), dst, n, std::is_same_v<T, Bf16>);
+  else std::memcpy(dst, src, n * sizeof(T));
 }
 
 template <typename B, typename S, RedOp OP>
@@ -80,24 +77,28 @@ uint64_t ReduceT(int ranks, const B* own, const S* const* stages, int stageCount
     const size_t n = count - base < kBlock ? count - base : kBlock;
     int first = 0;
     if (own != nullptr) {
-      const B* src = own + base;
-      for (size_t i = 0; i < n; ++i) acc[i] = ToAcc(src[i]);
+      Load(own + base, acc, n);
     } else {
-      const S* src = stages[0] + base;
-      for (size_t i = 0; i < n; ++i) acc[i] = ToAcc(src[i]);
+      Load(stages[0] + base, acc, n);
       first = 1;
     }
     for (int p = first; p < stageCount; ++p) {
-      const S* src = stages[p] + base;
-      for (size_t i = 0; i < n; ++i) acc[i] = Combine<OP>(acc[i], static_cast<A>(ToAcc(src[i])));
+      A next[kBlock];
+      Load(stages[p] + base, next, n);
+      for (size_t i = 0; i < n; ++i) acc[i] = Combine<OP>(acc[i], next[i]);
     }
     if constexpr (OP == RedOp::Avg) {
       const A divisor = static_cast<A>(ranks);
       for (size_t i = 0; i < n; ++i) acc[i] = acc[i] / divisor;
     }
-    if constexpr (std::is_same_v<S, B>) {
-      if (outStage != nullptr) for (size_t i = 0; i < n; ++i) outStage[base + i] = Store<S>::From(acc[i]);
-      if (outUser != nullptr) for (size_t i = 0; i < n; ++i) outUser[base + i] = Store<B>::From(acc[i]);
+    if constexpr (std::is_same_v<S, B> && kIsHalf<S>) {
+      // A bf16/f16 buffer: an Inf its sum reaches is the IEEE result, not a wire overflow.
+      S* target = outStage != nullptr ? outStage + base : outUser != nullptr ? outUser + base : nullptr;
+      if (target != nullptr) NarrowBlock(acc, reinterpret_cast<uint16_t*>(target), n, std::is_same_v<S, Bf16>);
+      if (outStage != nullptr && outUser != nullptr) std::memcpy(outUser + base, target, n * sizeof(S));
+    } else if constexpr (std::is_same_v<S, B>) {
+      if (outStage != nullptr) for (size_t i = 0; i < n; ++i) outStage[base + i] = acc[i];
+      if (outUser != nullptr) for (size_t i = 0; i < n; ++i) outUser[base + i] = acc[i];
     } else {
       // Wire type: round once with the SIMD casts (their statistics count finite values that became
       // ±Inf), then hand back the rounded value so every rank ends with the same bits.

@@ -1,5 +1,5 @@
 // Element-wise reduction and conversion kernels for the host transports: plain loops over small
-// blocks that g++ -O3 vectorises; half types accumulate in float32 through cast/scalar.h.
+// blocks that g++ -O3 vectorises; half types accumulate in float32, widened and rounded by the SIMD casts.
 #pragma once
 
 #include <cstddef>
