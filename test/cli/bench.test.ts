@@ -13,6 +13,17 @@ interface Row {
   energySource: string;
 }
 
+/** The JSON rank 0 printed under `joule launch` (its lines carry a "[0] " prefix there). */
+function rankZeroJson(stdout: string): unknown {
+  return JSON.parse(
+    stdout
+      .split('\n')
+      .filter((l) => l.startsWith('[0] '))
+      .map((l) => l.slice(4))
+      .join('\n'),
+  );
+}
+
 describe('joule bench (collectives)', function () {
   this.timeout(120_000);
 
@@ -59,12 +70,7 @@ describe('joule bench (collectives)', function () {
   it('runs inside joule launch, with the power module attached (energy stays n/a without a measured source)', async () => {
     const result = await joule(['launch', '-n', '2', '--', process.execPath, jouleBin, 'bench', 'allreduce', '-b', '1K', '-e', '64K', '-f', '64', '-n', '2', '-w', '1', '--json']);
     assert.equal(result.code, 0, result.stderr);
-    const json = result.stdout
-      .split('\n')
-      .filter((l) => l.startsWith('[0] '))
-      .map((l) => l.slice(4))
-      .join('\n');
-    const report = JSON.parse(json) as { ranks: number; rows: Row[]; wrong: number };
+    const report = rankZeroJson(result.stdout) as { ranks: number; rows: Row[]; wrong: number };
     assert.equal(report.ranks, 2);
     assert.equal(report.wrong, 0);
     assert.deepEqual(report.rows.map((r) => r.bytes), [1024, 65536]);
@@ -87,12 +93,7 @@ describe('joule bench (collectives)', function () {
     };
     const result = await joule(['launch', '-n', '2', '--', process.execPath, jouleBin, 'bench', 'allreduce', '--backend', 'nccl', '-b', '8', '-e', '512', '-f', '8', '-n', '2', '-w', '1', '--json'], env);
     assert.equal(result.code, 3, result.stderr);
-    const json = result.stdout
-      .split('\n')
-      .filter((l) => l.startsWith('[0] '))
-      .map((l) => l.slice(4))
-      .join('\n');
-    const report = JSON.parse(json) as { backend: string; rows: Row[]; wrong: number };
+    const report = rankZeroJson(result.stdout) as { backend: string; rows: Row[]; wrong: number };
     assert.equal(report.backend, 'nccl');
     assert.deepEqual(report.rows.map((r) => r.bytes), [8, 64, 512]);
     // Wrong wherever the other rank's value is not zero: most elements, counted over both ranks.
