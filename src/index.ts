@@ -19,12 +19,13 @@ export * from './power';
 export { LossScaler, type LossScalerOptions, type LossScalerState, type UnscaleResult, type UpdateResult } from './precision/loss-scaler';
 export {
   StaticPolicy,
-  type AdaptivePolicyOptions,
   type Precision,
   type PrecisionDecision,
   type PrecisionObservation,
   type PrecisionPolicy,
 } from './precision/policy';
+export { AdaptivePolicy, type AdaptivePolicyOptions, type AdaptivePolicyState, type PrecisionChange } from './precision/adaptive-policy';
+export { precisionLadder, type Rung } from './precision/ladder';
 export { Communicator } from './comm/communicator';
 export type { BackendName, CommBuffer, CommWorld, CommunicatorOptions, DType, ReduceOp, ReduceOptions, WirePrecision } from './comm/types';
 export { loadProfile, validateProfile, knownProfiles, type ClusterProfile } from './slurm/profile';

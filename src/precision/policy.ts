@@ -1,6 +1,5 @@
 // Precision policies: which dtype training computes in and which dtype gradients travel in, per step.
-// The static policy is complete; the adaptive one is specified here (types and contract) for training
-// to implement once step energy and quantization statistics reach it — nothing here pretends to adapt.
+// The contract every policy meets and the static policy; the adaptive one is in adaptive-policy.ts.
 import { JouleError } from '../errors';
 import type { CastStats } from './cast';
 import type { LossScalerOptions } from './loss-scaler';
@@ -40,23 +39,6 @@ export interface PrecisionPolicy {
   /** For checkpoints, beside the LossScaler's state. */
   state(): unknown;
   load(state: unknown): void;
-}
-
-/**
- * The adaptive policy's contract (not implemented yet): start at `start`; every `windowSteps` steps
- * compare energy per step (only from measured sources unless `allowModelEnergy`) and the wire
- * relError/underflow against the bounds; move one rung down the ladder (f32 → bf16 → f16 wire, then
- * compute) when the error stays below `maxRelError` and energy per step drops by at least
- * `minSavingFraction`, move back up on any bound violation or `maxSkippedFraction` of skipped steps.
- */
-export interface AdaptivePolicyOptions {
-  start: Omit<PrecisionDecision, 'lossScaling'>;
-  windowSteps: number;
-  maxRelError: number;
-  maxUnderflowFraction: number;
-  maxSkippedFraction: number;
-  minSavingFraction: number;
-  allowModelEnergy: boolean;
 }
 
 const precisions: readonly Precision[] = ['f32', 'bf16', 'f16'];
