@@ -1,49 +1,11 @@
 // The adaptive precision policy: walks down the precision ladder while measured energy per step drops and
 // the wire error stays in bounds, back up on any violation, and records why each change happened.
 import { JouleError } from '../errors';
+import { adaptiveDefaults, canonical, checkObservation, resolveOptions, type AdaptivePolicyOptions, type ResolvedOptions } from './adaptive-options';
 import { addStep, emptyWindow, joules, percent, precisionLadder, rungIndex, sci, summarize, type WindowSums, type WindowSummary } from './ladder';
-import { LossScaler, type LossScalerOptions } from './loss-scaler';
-import type { Precision, PrecisionDecision, PrecisionObservation, PrecisionPolicy } from './policy';
+import type { PrecisionDecision, PrecisionObservation, PrecisionPolicy } from './policy';
 
-type RungPair = { compute: Precision; wire: Precision };
-
-export interface AdaptivePolicyOptions {
-  /** The rung training starts at (default f32/f32: the policy earns every step down). */
-  start?: RungPair;
-  /** The lowest rung it may reach (default f16/f16, the bottom of the ladder); at or below `start`. */
-  floor?: RungPair;
-  /** Observed steps per window: one measurement of a rung (default 100). */
-  windowSteps?: number;
-  /** Largest wire relError of any step (default 1e-2; bf16 rounding alone gives about 2e-3). */
-  maxRelError?: number;
-  /** Largest share of one step's wire values that may underflow to zero (default 1e-3). */
-  maxUnderflowFraction?: number;
-  /** Largest share of a window's steps the loss scaler may skip (default 0.1). */
-  maxSkippedFraction?: number;
-  /** Energy per step must drop by at least this share to keep a lower rung (default 0.05: above NVML's window-to-window noise). */
-  minSavingFraction?: number;
-  /** Let energy from the model count as evidence (default false: only nvml or rapl measurements). */
-  allowModelEnergy?: boolean;
-  /** Windows before a rejected or violating rung is tried again (default 50; 0: never again). */
-  retryAfterWindows?: number;
-  /** The LossScaler options of rungs that need loss scaling (default {}: GradScaler's). */
-  lossScaling?: LossScalerOptions;
-}
-
-type ResolvedOptions = Required<AdaptivePolicyOptions>;
-
-const defaults: ResolvedOptions = {
-  start: { compute: 'f32', wire: 'f32' },
-  floor: { compute: 'f16', wire: 'f16' },
-  windowSteps: 100,
-  maxRelError: 1e-2,
-  maxUnderflowFraction: 1e-3,
-  maxSkippedFraction: 0.1,
-  minSavingFraction: 0.05,
-  allowModelEnergy: false,
-  retryAfterWindows: 50,
-  lossScaling: {},
-};
+export type { AdaptivePolicyOptions } from './adaptive-options';
 
 /**
  * One entry of history(): `trial` moves down to try a rung for one window, `keep` keeps it (energy
@@ -70,6 +32,8 @@ export interface AdaptivePolicyState {
   phase: 'measure' | 'trial';
   /** The step this rung took effect at (observations of earlier steps belong to the previous rung). */
   rungSince: number | null;
+  /** Observed steps of this rung still to be left out of its window. */
+  warmupLeft: number;
   window: WindowSums;
   /** During a trial: the window of the rung above it, the one to beat. */
   baseline: WindowSummary | null;
@@ -83,74 +47,9 @@ export interface AdaptivePolicyState {
   holdKey: string | null;
 }
 
-function badOption(message: string): JouleError {
-  return new JouleError('JOULE_BAD_ARGUMENT', `AdaptivePolicy: ${message}`);
-}
-
-function resolve(options: AdaptivePolicyOptions): ResolvedOptions {
-  if (options === null || typeof options !== 'object') throw badOption('options must be an object');
-  for (const key of Object.keys(options)) {
-    if (!(key in defaults)) throw badOption(`unknown option ${JSON.stringify(key)} (known: ${Object.keys(defaults).join(', ')})`);
-  }
-  const o: ResolvedOptions = { ...defaults, ...(Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as AdaptivePolicyOptions) };
-  const labels = precisionLadder.map((r) => r.label).join(', ');
-  for (const name of ['start', 'floor'] as const) {
-    if (rungIndex(o[name]) < 0) throw badOption(`${name} must be a rung of the ladder (${labels}), got ${JSON.stringify(o[name])}`);
-    o[name] = { compute: o[name].compute, wire: o[name].wire };
-  }
-  if (rungIndex(o.floor) < rungIndex(o.start)) throw badOption(`floor ${o.floor.compute}/${o.floor.wire} is above start ${o.start.compute}/${o.start.wire}`);
-  const integer = (name: 'windowSteps' | 'retryAfterWindows', min: number) => {
-    if (!Number.isInteger(o[name]) || o[name] < min) throw badOption(`${name} must be an integer ≥ ${min} (got ${String(o[name])})`);
-  };
-  integer('windowSteps', 1);
-  integer('retryAfterWindows', 0);
-  for (const name of ['maxRelError', 'maxUnderflowFraction', 'maxSkippedFraction', 'minSavingFraction'] as const) {
-    const value = o[name];
-    const max = name === 'maxRelError' ? Infinity : 1;
-    if (typeof value !== 'number' || !(value >= 0 && value < max) || !Number.isFinite(value)) {
-      throw badOption(`${name} must be a finite number in [0, ${max === 1 ? '1)' : '∞)'} (got ${String(value)})`);
-    }
-  }
-  if (typeof o.allowModelEnergy !== 'boolean') throw badOption(`allowModelEnergy must be a boolean (got ${String(o.allowModelEnergy)})`);
-  try {
-    new LossScaler(o.lossScaling);
-  } catch (error) {
-    throw badOption(`lossScaling: ${(error as Error).message}`);
-  }
-  o.lossScaling = { ...o.lossScaling };
-  return o;
-}
-
-/** JSON with sorted keys, so two option sets compare by content. */
-function canonical(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-  return `{${entries.sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
-}
-
-function checkObservation(o: PrecisionObservation): void {
-  const bad = (message: string) => new JouleError('JOULE_BAD_ARGUMENT', `AdaptivePolicy.observe: ${message}`);
-  if (o === null || typeof o !== 'object') throw bad('needs an observation object');
-  if (!Number.isInteger(o.step) || o.step < 0) throw bad(`step must be a non-negative integer (got ${String(o.step)})`);
-  if (typeof o.durationS !== 'number' || !(o.durationS >= 0) || !Number.isFinite(o.durationS)) throw bad(`durationS must be a finite number ≥ 0 (got ${String(o.durationS)})`);
-  if (typeof o.skipped !== 'boolean') throw bad('skipped must be a boolean');
-  if (o.energyJ !== undefined) {
-    if (typeof o.energyJ !== 'number' || !(o.energyJ >= 0) || !Number.isFinite(o.energyJ)) throw bad(`energyJ must be a finite number ≥ 0 (got ${String(o.energyJ)})`);
-    // An energy figure without its source could be a model passed off as a measurement.
-    if (!['nvml', 'rapl', 'model'].includes(o.energySource as string)) throw bad(`energyJ needs energySource 'nvml', 'rapl' or 'model' (got ${String(o.energySource)})`);
-  }
-  if (o.loss !== undefined && typeof o.loss !== 'number') throw bad('loss must be a number');
-  if (o.wireStats !== undefined) {
-    for (const key of ['relError', 'underflow', 'overflow', 'sumSquaredError', 'sumSquared', 'count'] as const) {
-      const value = o.wireStats?.[key];
-      if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value)) throw bad(`wireStats.${key} must be a finite number ≥ 0 (got ${String(value)})`);
-    }
-  }
-}
-
 /**
- * Starts at `start`; judges its rung one window of `windowSteps` observed steps at a time:
+ * Starts at `start`; judges its rung one window of `windowSteps` observed steps at a time, after
+ * `warmupSteps` steps at each new rung:
  * - A `measure` window with energy evidence (every step's energy measured — or modelled, with
  *   allowModelEnergy — from one source) becomes the baseline, and the next rung down (not past `floor`,
  *   not banned) is tried for one window. A window without evidence changes nothing (a `hold` entry says why).
@@ -168,7 +67,7 @@ export class AdaptivePolicy implements PrecisionPolicy {
   private s: AdaptivePolicyState;
 
   constructor(options: AdaptivePolicyOptions = {}) {
-    const resolved = resolve(options);
+    const resolved = resolveOptions(options);
     this.s = {
       kind: 'adaptive',
       ladder: precisionLadder.map((r) => r.label),
@@ -176,6 +75,7 @@ export class AdaptivePolicy implements PrecisionPolicy {
       rung: rungIndex(resolved.start),
       phase: 'measure',
       rungSince: null,
+      warmupLeft: resolved.warmupSteps,
       window: emptyWindow(),
       baseline: null,
       pending: null,
@@ -194,6 +94,7 @@ export class AdaptivePolicy implements PrecisionPolicy {
       s.holdKey = null;
       s.rung = s.pending.to;
       s.rungSince = step;
+      s.warmupLeft = s.options.warmupSteps;
       s.window = emptyWindow();
       s.pending = null;
     }
@@ -206,11 +107,13 @@ export class AdaptivePolicy implements PrecisionPolicy {
     checkObservation(observation);
     const s = this.s;
     if (s.pending || (s.rungSince !== null && observation.step < s.rungSince)) return;
-    addStep(s.window, observation, s.options.allowModelEnergy);
+    const warmup = s.warmupLeft > 0;
+    if (warmup) s.warmupLeft--;
+    else addStep(s.window, observation, s.options.allowModelEnergy);
     const violation = this.violation(observation);
     if (violation) {
       this.onViolation(observation.step, violation);
-    } else if (s.window.steps >= s.options.windowSteps) {
+    } else if (!warmup && s.window.steps >= s.options.windowSteps) {
       this.endWindow(observation.step);
     }
   }
@@ -231,7 +134,7 @@ export class AdaptivePolicy implements PrecisionPolicy {
     if (st === null || typeof st !== 'object') throw bad('needs a state object from state()');
     if (st.kind !== 'adaptive') throw bad(`the state is from a ${String(st.kind ?? 'static')} policy, not an adaptive one`);
     if (canonical(st.ladder) !== canonical(this.s.ladder)) throw bad(`the state's ladder ${JSON.stringify(st.ladder)} is not this version's ${JSON.stringify(this.s.ladder)}`);
-    const differing = Object.keys(defaults).filter((key) => canonical(st.options?.[key as keyof ResolvedOptions]) !== canonical(this.s.options[key as keyof ResolvedOptions]));
+    const differing = Object.keys(adaptiveDefaults).filter((key) => canonical(st.options?.[key as keyof ResolvedOptions]) !== canonical(this.s.options[key as keyof ResolvedOptions]));
     if (differing.length > 0) {
       throw bad(`the checkpoint was made with other options (${differing.map((k) => `${k}: ${canonical(st.options?.[k as keyof ResolvedOptions])} there, ${canonical(this.s.options[k as keyof ResolvedOptions])} here`).join('; ')})`);
     }
@@ -240,6 +143,7 @@ export class AdaptivePolicy implements PrecisionPolicy {
       [index(st.rung), 'rung'],
       [st.phase === 'measure' || st.phase === 'trial', 'phase'],
       [st.rungSince === null || (Number.isInteger(st.rungSince) && st.rungSince >= 0), 'rungSince'],
+      [Number.isInteger(st.warmupLeft) && st.warmupLeft >= 0 && st.warmupLeft <= st.options.warmupSteps, 'warmupLeft'],
       [typeof st.window === 'object' && st.window !== null && Object.keys(emptyWindow()).every((k) => k in st.window), 'window'],
       [st.phase === 'measure' || (st.baseline !== null && typeof st.baseline === 'object'), 'baseline'],
       [st.pending === null || (index(st.pending?.to) && typeof st.pending.reason === 'string'), 'pending'],
