@@ -143,6 +143,8 @@ export interface NativeTcpConfig {
   token: string;
   pieceBytes: number;
   smallBytes: number;
+  /** Halving-doubling instead of the ring up to this size, for 4, 8, ... ranks. */
+  halvingBytes: number;
 }
 
 export interface NativeNcclConfig {

@@ -56,6 +56,7 @@ void Segment(size_t count, int parts, int index, size_t* begin, size_t* end) {
 
 TcpComm::TcpComm(const TcpConfig& config)
     : rank_(config.rank), size_(config.size), token_(config.token), pieceBytes_(config.pieceBytes), smallBytes_(config.smallBytes),
+      halvingBytes_(config.halvingBytes),
       aheadPieces_(std::max<size_t>(1, config.aheadPieces)),
       fds_(config.size, -1) {
   listenFd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -371,7 +372,9 @@ void TcpComm::Allreduce(const Op& op, void* out, OpResult* result) {
   const size_t eb = DTypeBytes(op.dtype);
   if (out != op.in && op.count > 0) std::memcpy(out, op.in, op.count * eb);
   uint64_t overflows = 0;
-  if (size_ > 1) {
+  if (size_ >= 4 && (size_ & (size_ - 1)) == 0 && op.count * DTypeBytes(StageType(op.dtype, op.wire)) <= halvingBytes_) {
+    overflows = HalvingDoubling(op, static_cast<unsigned char*>(out));
+  } else if (size_ > 1) {
     std::vector<std::pair<size_t, size_t>> segments(size_);
     for (int i = 0; i < size_; ++i) Segment(op.count, size_, i, &segments[i].first, &segments[i].second);
     overflows = Ring(op, static_cast<unsigned char*>(out), segments, true, 0);
@@ -421,6 +424,63 @@ void TcpComm::RecursiveDoubling(const Op& op, void* out, OpResult* result) {
     }
   }
   result->wireOverflows = op.wire != Wire::None ? SumCounts(op, overflows) : 0;
+}
+
+// Rabenseifner's allreduce: at distances n/2, n/4, ..., 1 each rank keeps one half of its current range
+// and hands the other to the partner, which reduces it; after log2(n) steps every rank owns 1/n of the
+// vector, reduced over all ranks (and rounded to the wire format, if any, by the last step). The
+// allgather retraces the steps, doubling the owned range each time. Same bytes as the ring, log2(n)
+// steps each way instead of n - 1, so it suits sizes where per-step latency still counts. (Two ranks
+// take the ring: with one step each way the schedules agree, and the ring pipelines its pieces.)
+uint64_t TcpComm::HalvingDoubling(const Op& op, unsigned char* out) {
+  const DType stage = StageType(op.dtype, op.wire);
+  const size_t eb = DTypeBytes(op.dtype), sb = DTypeBytes(stage);
+  const bool directSend = op.wire == Wire::None;
+  sendStage_.resize((op.count / 2 + 1) * sb);
+  recvStage_.resize((op.count / 2 + 1) * sb);
+  struct Halving {
+    int partner;
+    size_t lo, hi;  // the range before this step halved it
+  };
+  std::vector<Halving> steps;
+  size_t lo = 0, hi = op.count;
+  uint64_t overflows = 0;
+  for (int mask = size_ / 2; mask >= 1; mask >>= 1) {
+    const int partner = rank_ ^ mask;
+    const size_t mid = lo + (hi - lo) / 2;
+    const bool keepLower = (rank_ & mask) == 0;
+    const size_t keepLo = keepLower ? lo : mid, keepHi = keepLower ? mid : hi;
+    const size_t giveLo = keepLower ? mid : lo, giveHi = keepLower ? hi : mid;
+    unsigned char* give = out + giveLo * eb;
+    if (!directSend) {
+      overflows += ConvertCopy(op.dtype, stage, give, sendStage_.data(), giveHi - giveLo);
+      give = sendStage_.data();
+    }
+    std::vector<Transfer> t{{partner, true, give, (giveHi - giveLo) * sb, 0}, {partner, false, recvStage_.data(), (keepHi - keepLo) * sb, 0}};
+    Progress(op, t);
+    const RedOp step = (op.redop == RedOp::Avg && mask != 1) ? RedOp::Sum : op.redop;
+    const void* peers[1] = {recvStage_.data()};
+    overflows += Reduce(op.dtype, op.wire, step, size_, out + keepLo * eb, peers, 1, keepHi - keepLo, nullptr, out + keepLo * eb);
+    steps.push_back({partner, lo, hi});
+    lo = keepLo;
+    hi = keepHi;
+  }
+  for (auto s = steps.rbegin(); s != steps.rend(); ++s) {
+    // The partner owns the rest of the range this step had halved.
+    const size_t otherLo = lo == s->lo ? hi : s->lo, otherHi = lo == s->lo ? s->hi : lo;
+    unsigned char* mine = out + lo * eb;
+    if (!directSend) {
+      ConvertCopy(op.dtype, stage, mine, sendStage_.data(), hi - lo);
+      mine = sendStage_.data();
+    }
+    unsigned char* theirs = directSend ? out + otherLo * eb : recvStage_.data();
+    std::vector<Transfer> t{{s->partner, true, mine, (hi - lo) * sb, 0}, {s->partner, false, theirs, (otherHi - otherLo) * sb, 0}};
+    Progress(op, t);
+    if (!directSend) ConvertCopy(stage, op.dtype, recvStage_.data(), out + otherLo * eb, otherHi - otherLo);
+    lo = s->lo;
+    hi = s->hi;
+  }
+  return overflows;
 }
 
 // The pipelined ring. Transfers are numbered L = step * P + piece over 2(n-1) steps (n-1 without the

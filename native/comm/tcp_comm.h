@@ -1,7 +1,7 @@
 // The TCP backend: ranks on different nodes (or forced) exchange data over a full mesh of
 // non-blocking sockets, authenticated with the communicator's token. Large reductions use a pipelined
-// ring (reduce-scatter then allgather, in pieces); small ones recursive doubling when the rank count
-// is a power of two.
+// ring (reduce-scatter then allgather, in pieces); with a power-of-two rank count, small ones use
+// recursive doubling and mid-sized ones (with 4 or more ranks) halving-doubling.
 #pragma once
 
 #include <atomic>
@@ -22,6 +22,7 @@ struct TcpConfig {
   std::string token;              // 32 hex digits shared through the coordinator's key-value
   size_t pieceBytes = 256 * 1024;  // ring pipeline piece
   size_t smallBytes = 64 * 1024;   // recursive doubling up to this size
+  size_t halvingBytes = 2 << 20;   // then halving-doubling up to this size when 4, 8, ... ranks
   size_t aheadPieces = 1;          // ring sends allowed ahead of receives (keeps pieces cache-hot)
 };
 
@@ -66,6 +67,8 @@ class TcpComm : public Backend {
   void RecursiveDoubling(const Op& op, void* out, OpResult* result);
   // The ring over `segments` (one per rank): reduce-scatter steps, then allgather steps when `gather`.
   // After the reduce-scatter, rank r owns segment (r + 1 + shift) mod n.
+  // Reduce-scatter by recursive halving, then allgather by recursive doubling (power-of-two sizes).
+  uint64_t HalvingDoubling(const Op& op, unsigned char* out);
   uint64_t Ring(const Op& op, unsigned char* out, const std::vector<std::pair<size_t, size_t>>& segments, bool gather, int shift);
   void Broadcast(const Op& op);
   void Allgather(const Op& op);
@@ -81,6 +84,7 @@ class TcpComm : public Backend {
   std::string token_;
   size_t pieceBytes_;
   size_t smallBytes_;
+  size_t halvingBytes_;
   size_t aheadPieces_;
   int listenFd_ = -1;
   int port_ = 0;

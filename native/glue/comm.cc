@@ -77,6 +77,7 @@ class CommHandle : public Napi::ObjectWrap<CommHandle> {
         tcp.token = config.Get("token").As<Napi::String>();
         tcp.pieceBytes = static_cast<size_t>(config.Get("pieceBytes").As<Napi::Number>().Int64Value());
         tcp.smallBytes = static_cast<size_t>(config.Get("smallBytes").As<Napi::Number>().Int64Value());
+        tcp.halvingBytes = static_cast<size_t>(config.Get("halvingBytes").As<Napi::Number>().Int64Value());
         auto created = std::make_unique<comm::TcpComm>(tcp);
         tcp_ = created.get();
         impl = std::move(created);

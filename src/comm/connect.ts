@@ -118,6 +118,7 @@ async function connectTcp(world: CommWorld, id: string, members: readonly Member
     token,
     pieceBytes: envBytes('JOULE_TCP_PIECE_BYTES', 256 * 1024),
     smallBytes: envBytes('JOULE_TCP_SMALL_BYTES', 64 * 1024),
+    halvingBytes: envBytes('JOULE_TCP_HALVING_BYTES', 2 * 1024 * 1024),
   });
   // Loopback within a node; across nodes the address JOULE_IFACE names, else the one this node's name
   // resolves to, else the first external IPv4 address (the socket listens on every interface).

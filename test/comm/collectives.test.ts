@@ -15,10 +15,12 @@ function reports(results: RankResult[]): Record<string, unknown>[] {
 for (const backend of ['shm', 'tcp'] as const) {
 describe(`comm: ${backend} backend`, function () {
   // Small pipeline pieces so modest sizes cross many of them (the minimum the variables accept).
-  const env = { TEST_BACKEND: backend, JOULE_TCP_PIECE_BYTES: '4096', JOULE_TCP_SMALL_BYTES: '4096' };
+  // tcp with 4 ranks: up to 4 KiB recursive doubling, up to 32 KiB halving-doubling, then the ring
+  // (5003 elements take halving-doubling in 2- and 4-byte types and the ring in 8-byte ones).
+  const env = { TEST_BACKEND: backend, JOULE_TCP_PIECE_BYTES: '4096', JOULE_TCP_SMALL_BYTES: '4096', JOULE_TCP_HALVING_BYTES: '32768' };
   this.timeout(120_000);
 
-  const cases = backend === 'shm' ? ([[2, '0,1,7,300,5003,40001'], [4, '0,1,5,300,5003']] as const) : ([[2, '0,1,7,300,5003'], [3, '0,1,5,300,5003'], [4, '0,1,300']] as const);
+  const cases = backend === 'shm' ? ([[2, '0,1,7,300,5003,40001'], [4, '0,1,5,300,5003']] as const) : ([[2, '0,1,7,300,5003'], [3, '0,1,5,300,5003'], [4, '0,1,300,5003']] as const);
   for (const [size, counts] of cases) {
     it(`every collective, op and dtype matches the reference on ${size} ranks (in and out of place)`, async () => {
       const results = await spawnRanks(fixture('correctness'), size, { ...env, TEST_COUNTS: counts });
@@ -77,20 +79,26 @@ describe(`comm: ${backend} backend`, function () {
     assert.equal(report.later.code, 'JOULE_ABORTED');
   });
 
-  it('reduces with a bf16/f16 wire within the documented bound and reports f16 overflow', async () => {
-    for (const report of reports(await spawnRanks(fixture('failures'), 2, { ...env, TEST_SCENARIO: 'wire' }))) {
-      const overflow = report.overflow as { code: string; message: string };
-      assert.equal(overflow.code, 'JOULE_WIRE_OVERFLOW');
-      assert.match(overflow.message, /\d+ element\(s\) overflowed to ±Inf in the f16 wire format/);
-      assert.equal((report.inputOverflow as { code: string }).code, 'JOULE_WIRE_OVERFLOW');
-      // 80000 in bf16 is 79872 (8 significant bits); 1 + 1 is exact.
-      assert.deepEqual(report.bf16Value, [79872, 2]);
-      for (const [key, ratio] of Object.entries(report.worstErrorOverBound as Record<string, number>)) {
-        assert.ok(ratio <= 1, `${key}: error is ${ratio} times the bound`);
-        assert.ok(ratio > 0, `${key}: no rounding error at all: the wire format was not used`);
+  for (const size of backend === 'tcp' ? [2, 4] : [2]) {
+    it(`reduces with a bf16/f16 wire within the documented bound and reports f16 overflow (${size} ranks)`, async () => {
+      for (const report of reports(await spawnRanks(fixture('failures'), size, { ...env, TEST_SCENARIO: 'wire' }))) {
+        const overflow = report.overflow as { code: string; message: string };
+        assert.equal(overflow.code, 'JOULE_WIRE_OVERFLOW');
+        assert.match(overflow.message, /\d+ element\(s\) overflowed to ±Inf in the f16 wire format/);
+        assert.equal((report.inputOverflow as { code: string }).code, 'JOULE_WIRE_OVERFLOW');
+        // 40000 and 1 from every rank: with 2 ranks 80000 in bf16 is 79872 (8 significant bits); the
+        // small integer sum is exact; with 4, partial sums round too, within the bound (n + 1) u sum|x|.
+        const [big, small] = report.bf16Value as number[];
+        assert.equal(small, size);
+        if (size === 2) assert.equal(big, 79872);
+        else assert.ok(Math.abs(big - 40000 * size) <= (size + 1) * 2 ** -8 * 40000 * size, `bf16 sum ${big}`);
+        for (const [key, ratio] of Object.entries(report.worstErrorOverBound as Record<string, number>)) {
+          assert.ok(ratio <= 1, `${key}: error is ${ratio} times the bound`);
+          assert.ok(ratio > 0, `${key}: no rounding error at all: the wire format was not used`);
+        }
       }
-    }
-  });
+    });
+  }
 });
 }
 
