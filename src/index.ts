@@ -24,7 +24,7 @@ export {
   type PrecisionObservation,
   type PrecisionPolicy,
 } from './precision/policy';
-export { AdaptivePolicy, type AdaptivePolicyOptions, type AdaptivePolicyState, type PrecisionChange } from './precision/adaptive-policy';
+export { AdaptivePolicy, type AdaptivePolicyOptions, type AdaptivePolicyState, type PrecisionHistoryEntry } from './precision/adaptive-policy';
 export { precisionLadder, type Rung } from './precision/ladder';
 export { Communicator } from './comm/communicator';
 export type { BackendName, CommBuffer, CommWorld, CommunicatorOptions, DType, ReduceOp, ReduceOptions, WirePrecision } from './comm/types';

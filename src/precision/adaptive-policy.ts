@@ -13,7 +13,7 @@ export type { AdaptivePolicyOptions } from './adaptive-options';
  * for a bound violation, `hold` notes why the policy stayed (each kind once in a row). `step` is the first
  * step at the new rung for moves, the step that closed the window (or broke the bound) otherwise.
  */
-export interface PrecisionChange {
+export interface PrecisionHistoryEntry {
   step: number;
   from: string;
   to: string;
@@ -38,11 +38,11 @@ export interface AdaptivePolicyState {
   /** During a trial: the window of the rung above it, the one to beat. */
   baseline: WindowSummary | null;
   /** A move decided by observe(), applied by the next decide(). */
-  pending: { to: number; event: PrecisionChange['event']; reason: string } | null;
+  pending: { to: number; event: PrecisionHistoryEntry['event']; reason: string } | null;
   windowsDone: number;
   /** Rung label → the windowsDone count from which it may be tried again (null: never). */
   bannedUntil: Record<string, number | null>;
-  history: PrecisionChange[];
+  history: PrecisionHistoryEntry[];
   /** The kind of the last hold entry, so a run of identical holds is written once. */
   holdKey: string | null;
 }
@@ -119,7 +119,7 @@ export class AdaptivePolicy implements PrecisionPolicy {
   }
 
   /** Every move and notable hold so far, oldest first (copies). */
-  history(): PrecisionChange[] {
+  history(): PrecisionHistoryEntry[] {
     return this.s.history.map((entry) => ({ ...entry }));
   }
 

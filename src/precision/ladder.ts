@@ -128,6 +128,9 @@ export function summarize(window: WindowSums): WindowSummary {
     noEvidence = { kind: 'missing', text: `${window.steps - window.energySteps} of ${window.steps} steps had no energy figure` };
   } else if (window.sources.length > 1) {
     noEvidence = { kind: 'mixed', text: `the energy mixed sources (${window.sources.join(', ')})` };
+  } else if (window.energyJ === 0) {
+    // A counter that did not move measured nothing; a saving relative to 0 J means nothing either.
+    noEvidence = { kind: 'missing', text: `the energy counted 0 J over ${window.steps} steps` };
   }
   return {
     steps: window.steps,

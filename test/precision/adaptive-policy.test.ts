@@ -118,6 +118,9 @@ describe('precision: AdaptivePolicy', () => {
     // The first window is no evidence; the second one is, so the trial starts after it.
     assert.deepEqual(switches(drive(policy, 0, 30, falling, missing)), { 0: 'f32/f32', 20: 'f32/bf16' });
     assert.match(policy.history()[0].reason, /no evidence at f32\/f32: 1 of 10 steps had no energy figure/);
+    const stuck = new AdaptivePolicy({ windowSteps: 10, warmupSteps: 0 });
+    assert.deepEqual(switches(drive(stuck, 0, 30, { 'f32/f32': 0, 'f32/bf16': 0 })), { 0: 'f32/f32' });
+    assert.match(stuck.history()[0].reason, /the energy counted 0 J over 10 steps/);
     // A trial measured by another source than its baseline cannot be kept.
     const rapl: Scene = (step) => (step >= 20 ? { energySource: 'rapl' } : {});
     const mixed = new AdaptivePolicy({ windowSteps: 10, warmupSteps: 0 });
