@@ -167,6 +167,8 @@ export interface NativeOpSpec {
   root: number;
   tag: number;
   timeoutS: number;
+  /** What avg divides by (0 or absent: the communicator's size); shm and tcp only. */
+  avgDivisor?: number;
   in?: ArrayBufferView;
   out?: ArrayBufferView;
 }

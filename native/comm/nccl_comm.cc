@@ -162,6 +162,8 @@ void NcclComm::CheckHeaders(const Op& op) {
 OpResult NcclComm::Run(const Op& op) {
   if (!broken_.empty()) throw CommError("JOULE_ABORTED", "nccl: the communicator cannot be used after an earlier failure: " + broken_);
   if (op.wire != Wire::None) Fail("JOULE_BAD_ARGUMENT", "nccl: a wire precision is not supported by the nccl backend (reduce in bf16/f16 buffers instead)");
+  // ncclAvg always divides by the communicator's size.
+  if (op.redop == RedOp::Avg && AvgDivisorOf(op, size_) != size_) Fail("JOULE_BAD_ARGUMENT", "nccl: avg with a divisor other than the communicator's size is not supported");
   if (comm_ == nullptr) Init(op);
   OpResult result;
   const size_t eb = DTypeBytes(op.dtype);

@@ -68,7 +68,7 @@ void Load(const T* src, A* dst, size_t n) {
 }
 
 template <typename B, typename S, RedOp OP>
-uint64_t ReduceT(int ranks, const B* own, const S* const* stages, int stageCount, size_t count, S* outStage, B* outUser) {
+uint64_t ReduceT(int avgDivisor, const B* own, const S* const* stages, int stageCount, size_t count, S* outStage, B* outUser) {
   using A = typename Acc<S>::type;
   static_assert(std::is_same_v<A, typename Acc<B>::type> || kIsHalf<S>, "accumulator mismatch");
   A acc[kBlock];
@@ -88,7 +88,7 @@ uint64_t ReduceT(int ranks, const B* own, const S* const* stages, int stageCount
       for (size_t i = 0; i < n; ++i) acc[i] = Combine<OP>(acc[i], next[i]);
     }
     if constexpr (OP == RedOp::Avg) {
-      const A divisor = static_cast<A>(ranks);
+      const A divisor = static_cast<A>(avgDivisor);
       for (size_t i = 0; i < n; ++i) acc[i] = acc[i] / divisor;
     }
     if constexpr (std::is_same_v<S, B> && kIsHalf<S>) {
@@ -112,17 +112,17 @@ uint64_t ReduceT(int ranks, const B* own, const S* const* stages, int stageCount
 }
 
 template <typename B, typename S>
-uint64_t ReduceOp(RedOp op, int ranks, const void* own, const void* const* stages, int stageCount, size_t count, void* outStage, void* outUser) {
+uint64_t ReduceOp(RedOp op, int avgDivisor, const void* own, const void* const* stages, int stageCount, size_t count, void* outStage, void* outUser) {
   auto o = static_cast<const B*>(own);
   auto s = reinterpret_cast<const S* const*>(stages);
   auto os = static_cast<S*>(outStage);
   auto ou = static_cast<B*>(outUser);
   switch (op) {
-    case RedOp::Sum: return ReduceT<B, S, RedOp::Sum>(ranks, o, s, stageCount, count, os, ou);
-    case RedOp::Avg: return ReduceT<B, S, RedOp::Avg>(ranks, o, s, stageCount, count, os, ou);
-    case RedOp::Max: return ReduceT<B, S, RedOp::Max>(ranks, o, s, stageCount, count, os, ou);
-    case RedOp::Min: return ReduceT<B, S, RedOp::Min>(ranks, o, s, stageCount, count, os, ou);
-    case RedOp::Prod: return ReduceT<B, S, RedOp::Prod>(ranks, o, s, stageCount, count, os, ou);
+    case RedOp::Sum: return ReduceT<B, S, RedOp::Sum>(avgDivisor, o, s, stageCount, count, os, ou);
+    case RedOp::Avg: return ReduceT<B, S, RedOp::Avg>(avgDivisor, o, s, stageCount, count, os, ou);
+    case RedOp::Max: return ReduceT<B, S, RedOp::Max>(avgDivisor, o, s, stageCount, count, os, ou);
+    case RedOp::Min: return ReduceT<B, S, RedOp::Min>(avgDivisor, o, s, stageCount, count, os, ou);
+    case RedOp::Prod: return ReduceT<B, S, RedOp::Prod>(avgDivisor, o, s, stageCount, count, os, ou);
   }
   return 0;
 }
@@ -135,17 +135,17 @@ DType StageType(DType dtype, Wire wire) {
   return dtype;
 }
 
-uint64_t Reduce(DType dtype, Wire wire, RedOp op, int ranks, const void* own, const void* const* stages,
+uint64_t Reduce(DType dtype, Wire wire, RedOp op, int avgDivisor, const void* own, const void* const* stages,
                 int stageCount, size_t count, void* outStage, void* outUser) {
-  if (wire == Wire::BF16) return ReduceOp<float, Bf16>(op, ranks, own, stages, stageCount, count, outStage, outUser);
-  if (wire == Wire::F16) return ReduceOp<float, F16>(op, ranks, own, stages, stageCount, count, outStage, outUser);
+  if (wire == Wire::BF16) return ReduceOp<float, Bf16>(op, avgDivisor, own, stages, stageCount, count, outStage, outUser);
+  if (wire == Wire::F16) return ReduceOp<float, F16>(op, avgDivisor, own, stages, stageCount, count, outStage, outUser);
   switch (dtype) {
-    case DType::F32: return ReduceOp<float, float>(op, ranks, own, stages, stageCount, count, outStage, outUser);
-    case DType::F64: return ReduceOp<double, double>(op, ranks, own, stages, stageCount, count, outStage, outUser);
-    case DType::I32: return ReduceOp<int32_t, int32_t>(op, ranks, own, stages, stageCount, count, outStage, outUser);
-    case DType::I64: return ReduceOp<int64_t, int64_t>(op, ranks, own, stages, stageCount, count, outStage, outUser);
-    case DType::BF16: return ReduceOp<Bf16, Bf16>(op, ranks, own, stages, stageCount, count, outStage, outUser);
-    case DType::F16: return ReduceOp<F16, F16>(op, ranks, own, stages, stageCount, count, outStage, outUser);
+    case DType::F32: return ReduceOp<float, float>(op, avgDivisor, own, stages, stageCount, count, outStage, outUser);
+    case DType::F64: return ReduceOp<double, double>(op, avgDivisor, own, stages, stageCount, count, outStage, outUser);
+    case DType::I32: return ReduceOp<int32_t, int32_t>(op, avgDivisor, own, stages, stageCount, count, outStage, outUser);
+    case DType::I64: return ReduceOp<int64_t, int64_t>(op, avgDivisor, own, stages, stageCount, count, outStage, outUser);
+    case DType::BF16: return ReduceOp<Bf16, Bf16>(op, avgDivisor, own, stages, stageCount, count, outStage, outUser);
+    case DType::F16: return ReduceOp<F16, F16>(op, avgDivisor, own, stages, stageCount, count, outStage, outUser);
   }
   return 0;
 }

@@ -15,9 +15,9 @@ DType StageType(DType dtype, Wire wire);
 // Reduces `own` (the caller's buffer, dtype `dtype`; may be null) and `stages[0..stageCount)` (each in
 // StageType(dtype, wire)) element-wise over `count` elements. Writes the result to `outStage` (stage
 // type) and/or `outUser` (dtype) when non-null; with a wire, `outUser` receives the wire-rounded value
-// so every rank ends with the same bits. `ranks` divides for avg. Returns the number of elements that
+// so every rank ends with the same bits. `avgDivisor` divides for avg. Returns the number of elements that
 // overflowed to ±Inf when rounded to the wire type from finite values.
-uint64_t Reduce(DType dtype, Wire wire, RedOp op, int ranks, const void* own, const void* const* stages,
+uint64_t Reduce(DType dtype, Wire wire, RedOp op, int avgDivisor, const void* own, const void* const* stages,
                 int stageCount, size_t count, void* outStage, void* outUser);
 
 // Copies `count` elements from `src` (dtype `from`) to `dst` (dtype `to`), converting when they differ

@@ -337,7 +337,7 @@ void ShmComm::SmallReduce(const Op& op, bool everyone, OpResult* result) {
   for (int r = 0; r < size_; ++r) stages[r] = Stage(r, half);
   uint64_t reduced = 0;
   if (everyone || rank_ == op.root) {
-    reduced = Reduce(op.dtype, op.wire, op.redop, size_, nullptr, stages.data(), size_, op.count, nullptr, op.out);
+    reduced = Reduce(op.dtype, op.wire, op.redop, AvgDivisorOf(op, size_), nullptr, stages.data(), size_, op.count, nullptr, op.out);
   }
   // Every rank computes the same reduction in allreduce; count it once.
   result->wireOverflows = SumOverflows() + reduced;
@@ -377,7 +377,7 @@ void ShmComm::Allreduce(const Op& op, bool gatherAll, OpResult* result) {
     for (int p = 0; p < size_; ++p) {
       if (p != rank_) peers.push_back(Stage(p, half) + b * stageBytes);
     }
-    overflows += Reduce(op.dtype, op.wire, op.redop, size_, in + (base + b) * userBytes, peers.data(),
+    overflows += Reduce(op.dtype, op.wire, op.redop, AvgDivisorOf(op, size_), in + (base + b) * userBytes, peers.data(),
                         static_cast<int>(peers.size()), e - b, mine + b * stageBytes,
                         gatherHere ? out + (base + b) * userBytes : nullptr);
     if (base + m >= op.count) PublishOverflows(overflows);
@@ -468,7 +468,7 @@ void ShmComm::ReduceScatter(const Op& op, OpResult* result) {
       if (p != rank_) peers.push_back(Stage(p, half) + rank_ * perChunk * stageBytes);
     }
     // A separate output buffer may alias this rank's own input block: Reduce reads each block before writing it.
-    overflows += Reduce(op.dtype, op.wire, op.redop, size_, in + (rank_ * c + base) * userBytes, peers.data(),
+    overflows += Reduce(op.dtype, op.wire, op.redop, AvgDivisorOf(op, size_), in + (rank_ * c + base) * userBytes, peers.data(),
                         static_cast<int>(peers.size()), m, nullptr, out + base * userBytes);
     base += m;
   } while (base < c);

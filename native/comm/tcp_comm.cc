@@ -381,7 +381,7 @@ void TcpComm::Allreduce(const Op& op, void* out, OpResult* result) {
   } else if (op.redop == RedOp::Avg || op.wire != Wire::None) {
     // One rank: avg divides by 1 and a wire still rounds, as with more ranks.
     const void* none[1] = {nullptr};
-    overflows = Reduce(op.dtype, op.wire, op.redop, 1, out, none, 0, op.count, nullptr, out);
+    overflows = Reduce(op.dtype, op.wire, op.redop, AvgDivisorOf(op, 1), out, none, 0, op.count, nullptr, out);
   }
   result->wireOverflows = op.wire != Wire::None ? SumCounts(op, overflows) : 0;
 }
@@ -412,7 +412,7 @@ void TcpComm::RecursiveDoubling(const Op& op, void* out, OpResult* result) {
     const RedOp step = (op.redop == RedOp::Avg && !last) ? RedOp::Sum : op.redop;
     // Lower rank's value first, so both partners add in the same order.
     if (rank_ < partner) {
-      overflows += Reduce(op.dtype, op.wire, step, size_, out, peers, 1, op.count, nullptr, out);
+      overflows += Reduce(op.dtype, op.wire, step, AvgDivisorOf(op, size_), out, peers, 1, op.count, nullptr, out);
     } else {
       // Partner's (received) values first: reduce into a copy of them, then take the result.
       std::vector<unsigned char> mineAsStage(op.count * sb);
@@ -420,7 +420,7 @@ void TcpComm::RecursiveDoubling(const Op& op, void* out, OpResult* result) {
       const void* own[1] = {mineAsStage.data()};
       std::vector<unsigned char> first(op.count * DTypeBytes(op.dtype));
       ConvertCopy(stage, op.dtype, recvStage_.data(), first.data(), op.count);
-      overflows += Reduce(op.dtype, op.wire, step, size_, first.data(), own, 1, op.count, nullptr, out);
+      overflows += Reduce(op.dtype, op.wire, step, AvgDivisorOf(op, size_), first.data(), own, 1, op.count, nullptr, out);
     }
   }
   result->wireOverflows = op.wire != Wire::None ? SumCounts(op, overflows) : 0;
@@ -570,7 +570,7 @@ uint64_t TcpComm::Ring(const Op& op, unsigned char* out, const std::vector<std::
         const bool final = s == n - 2;
         const RedOp step = (op.redop == RedOp::Avg && !final) ? RedOp::Sum : op.redop;
         const void* peers[1] = {recvStage_.data()};
-        overflows += Reduce(op.dtype, op.wire, step, n, out + recvB * eb, peers, 1, recvE - recvB, nullptr, out + recvB * eb);
+        overflows += Reduce(op.dtype, op.wire, step, AvgDivisorOf(op, n), out + recvB * eb, peers, 1, recvE - recvB, nullptr, out + recvB * eb);
       } else if (!directSend) {
         ConvertCopy(stage, op.dtype, recvStage_.data(), out + recvB * eb, recvE - recvB);
       }
@@ -640,7 +640,7 @@ void TcpComm::ReduceScatter(const Op& op, OpResult* result) {
     overflows = Ring(op, scratch_.data(), segments, false, -1);
   } else if (op.redop == RedOp::Avg || op.wire != Wire::None) {
     const void* none[1] = {nullptr};
-    overflows = Reduce(op.dtype, op.wire, op.redop, 1, scratch_.data(), none, 0, c, nullptr, scratch_.data());
+    overflows = Reduce(op.dtype, op.wire, op.redop, AvgDivisorOf(op, 1), scratch_.data(), none, 0, c, nullptr, scratch_.data());
   }
   if (c > 0) std::memcpy(op.out, scratch_.data() + rank_ * c * eb, c * eb);
   result->wireOverflows = op.wire != Wire::None ? SumCounts(op, overflows) : 0;

@@ -36,7 +36,13 @@ struct Op {
   const void* in = nullptr;
   void* out = nullptr;
   double timeoutS = 300;
+  // What avg divides by; 0 means the communicator's size. A hierarchical allreduce sums inside each
+  // node and averages between node leaders, dividing by the whole group's size.
+  uint32_t avgDivisor = 0;
 };
+
+// The divisor of an avg on a communicator of `size` ranks.
+inline int AvgDivisorOf(const Op& op, int size) { return op.avgDivisor != 0 ? static_cast<int>(op.avgDivisor) : size; }
 
 // What a finished operation reports besides success: f16/bf16 wire overflows counted on all ranks.
 struct OpResult {

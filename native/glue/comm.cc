@@ -118,7 +118,7 @@ class CommHandle : public Napi::ObjectWrap<CommHandle> {
     Napi::Reference<Napi::Value> in, out;
   };
 
-  // op: { kind, dtype, redop, wire, count, root, tag, timeoutS, in, out? }, iterations
+  // op: { kind, dtype, redop, wire, count, root, tag, timeoutS, avgDivisor?, in, out? }, iterations
   Napi::Value Submit(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!engine_) throw CommErrorToJs(env, "JOULE_ABORTED", "the communicator is closed");
@@ -133,6 +133,8 @@ class CommHandle : public Napi::ObjectWrap<CommHandle> {
     op.root = spec.Get("root").As<Napi::Number>().Int32Value();
     op.tag = spec.Get("tag").As<Napi::Number>().Int32Value();
     op.timeoutS = spec.Get("timeoutS").As<Napi::Number>().DoubleValue();
+    Napi::Value avgDivisor = spec.Get("avgDivisor");
+    if (avgDivisor.IsNumber()) op.avgDivisor = avgDivisor.As<Napi::Number>().Uint32Value();
     Napi::Value in = spec.Get("in");
     Napi::Value out = spec.Get("out");
     size_t inBytes = 0, outBytes = 0;

@@ -6,12 +6,15 @@ import type { NativeComm, NativeOpResult, NativeOpSpec } from '../native';
 import { badArgument, checkLength, checkRank, checkSameKind, checkTimeout, dtypeOf } from './buffers';
 import { dtypeCode, kindCode, redopCode, wireCode, type OpKind } from './native-types';
 import { connectBackend, type Member } from './connect';
+import { Hierarchy } from './hierarchical';
+import { wireOverflowError } from './wire';
 import type { CommBuffer, CommWorld, CommonOptions, CommunicatorOptions, DType, ReduceOp, ReduceOptions, WirePrecision } from './types';
 
 const reduceOps: ReduceOp[] = ['sum', 'avg', 'max', 'min', 'prod'];
 const wires: WirePrecision[] = ['native', 'bf16', 'f16'];
 
-interface OpArgs {
+/** One operation's arguments, validated; what `runOp` takes. */
+export interface OpArgs {
   dtype: DType;
   count: number;
   op?: ReduceOp;
@@ -19,6 +22,8 @@ interface OpArgs {
   root?: number;
   tag?: number;
   timeoutS?: number;
+  /** What avg divides by (default: this communicator's size). */
+  avgDivisor?: number;
   in?: CommBuffer;
   out?: CommBuffer;
 }
@@ -40,7 +45,8 @@ export class Communicator {
   private splits = 0;
   private closed = false;
   private hierarchical = false;
-  private levels?: Promise<{ node: Communicator; leaders?: Communicator }>;
+  private levels?: Promise<Hierarchy>;
+  private built?: Hierarchy;
 
   constructor(world: CommWorld, id: string, members: Member[], options: CommunicatorOptions = {}) {
     this.world = world;
@@ -54,9 +60,22 @@ export class Communicator {
     onWorldAbort(world, this);
   }
 
-  /** The backend in use ('shm', 'tcp', 'nccl'), known after the first operation. */
+  /** The backend in use ('shm', 'tcp', 'nccl' or 'hierarchical'), known after the first operation. */
   get backend(): string | undefined {
     return this.backendName;
+  }
+
+  /**
+   * With the hierarchical backend, once a hierarchical operation has run: the communicator of this
+   * rank's node and, on each node's first rank, the one between node leaders (for diagnostics).
+   */
+  get hierarchy(): { node: Communicator; leaders?: Communicator } | undefined {
+    return this.built && { node: this.built.node, leaders: this.built.leaders };
+  }
+
+  /** Operations this communicator has run itself (not counting those run by its hierarchy's levels). */
+  get operations(): number {
+    return this.seq - 1;
   }
 
   /** Reduces `buffer` across ranks; every rank gets the result (in place unless `out` is given). */
@@ -65,12 +84,11 @@ export class Communicator {
     const out = this.outputOf(buffer, options.out, buffer.length, 'allreduce');
     const wire = this.wireOf(dtype, options.wire);
     const op = this.opOf(options.op);
-    if (!this.handle) await this.connect();
-    if (this.hierarchical && op !== 'avg' && wire === 'native') {
-      await this.hierarchicalAllreduce(buffer, out, op, options);
+    if (await this.isHierarchical()) {
+      await (await this.hierarchyLevels()).allreduce({ kind: 'allreduce', dtype, count: buffer.length, op, wire, root: 0, in: buffer, out, timeoutS: options.timeoutS });
       return;
     }
-    await this.execute('allreduce', { dtype, count: buffer.length, op: this.opOf(options.op), wire, in: buffer, out, timeoutS: options.timeoutS });
+    await this.execute('allreduce', { dtype, count: buffer.length, op, wire, in: buffer, out, timeoutS: options.timeoutS });
   }
 
   /** Reduces onto `root` only (its buffer, or `out`, receives the result; other ranks' are unchanged). */
@@ -78,14 +96,25 @@ export class Communicator {
     const dtype = dtypeOf(buffer, options.dtype, 'reduce');
     const out = this.outputOf(buffer, options.out, buffer.length, 'reduce');
     const wire = this.wireOf(dtype, options.wire);
-    await this.execute('reduce', { dtype, count: buffer.length, op: this.opOf(options.op), wire, root: checkRank(root, this.size, 'reduce root'), in: buffer, out, timeoutS: options.timeoutS });
+    const op = this.opOf(options.op);
+    root = checkRank(root, this.size, 'reduce root');
+    if (await this.isHierarchical()) {
+      await (await this.hierarchyLevels()).reduce({ kind: 'reduce', dtype, count: buffer.length, op, wire, root, in: buffer, out, timeoutS: options.timeoutS });
+      return;
+    }
+    await this.execute('reduce', { dtype, count: buffer.length, op, wire, root, in: buffer, out, timeoutS: options.timeoutS });
   }
 
   /** Copies root's `buffer` to every rank's `buffer` (or `out`). */
   async broadcast(buffer: CommBuffer, root: number, options: CommonOptions & { out?: CommBuffer } = {}): Promise<void> {
     const dtype = dtypeOf(buffer, options.dtype, 'broadcast');
     const out = this.outputOf(buffer, options.out, buffer.length, 'broadcast');
-    await this.execute('broadcast', { dtype, count: buffer.length, root: checkRank(root, this.size, 'broadcast root'), in: buffer, out, timeoutS: options.timeoutS });
+    root = checkRank(root, this.size, 'broadcast root');
+    if (await this.isHierarchical()) {
+      await (await this.hierarchyLevels()).broadcast({ kind: 'broadcast', dtype, count: buffer.length, op: 'sum', wire: 'native', root, in: buffer, out, timeoutS: options.timeoutS });
+      return;
+    }
+    await this.execute('broadcast', { dtype, count: buffer.length, root, in: buffer, out, timeoutS: options.timeoutS });
   }
 
   /** Gathers every rank's `buffer` into `out` (size × length, in rank order) on every rank. */
@@ -206,6 +235,19 @@ export class Communicator {
   }
 
   private async execute(kind: OpKind, args: OpArgs, iterations = 1): Promise<NativeOpResult> {
+    const seq = this.seq; // runOp takes it before its first await
+    const result = await this.runOp(kind, args, iterations);
+    if (result.wireOverflows > 0) {
+      throw wireOverflowError(`${kind} #${seq} on communicator ${this.id}`, result.wireOverflows, args.wire, this.world.rank);
+    }
+    return result;
+  }
+
+  /**
+   * Runs one operation on this communicator's own backend as given (no hierarchy), and reports wire
+   * overflows instead of throwing them. Internal: the hierarchical levels' building block.
+   */
+  async runOp(kind: OpKind, args: OpArgs, iterations = 1): Promise<NativeOpResult> {
     if (this.closed) throw new JouleError('JOULE_ABORTED', `communicator ${this.id} is closed`);
     const timeoutS = args.timeoutS === undefined ? this.options.timeoutS : checkTimeout(args.timeoutS, kind);
     const spec: NativeOpSpec = {
@@ -217,6 +259,7 @@ export class Communicator {
       root: args.root ?? 0,
       tag: args.tag ?? 0,
       timeoutS,
+      avgDivisor: args.avgDivisor ?? 0,
       in: args.in,
       out: args.out,
     };
@@ -228,15 +271,6 @@ export class Communicator {
       result = await handle.submit(spec, iterations);
     } catch (error) {
       throw this.wrap(error);
-    }
-    if (result.wireOverflows > 0) {
-      throw new JouleError(
-        'JOULE_WIRE_OVERFLOW',
-        `${kind} #${seq} on communicator ${this.id}: ${result.wireOverflows} element(s) overflowed to ±Inf in the ${args.wire} wire ` +
-          `format (largest finite: ${args.wire === 'f16' ? '65504' : '3.39e38'}); the output holds them as Inf. Scale the values down ` +
-          `(loss scaling) or use wire 'bf16' or 'native'.`,
-        { rank: this.world.rank, overflows: result.wireOverflows, wire: args.wire },
-      );
     }
     return result;
   }
@@ -251,29 +285,25 @@ export class Communicator {
     });
   }
 
-  /**
-   * Ranks on several nodes, some sharing one: reduce to each node's first rank over shm, allreduce
-   * between those over tcp, broadcast back over shm. Avg and wire formats take the flat tcp path.
-   */
-  private async hierarchicalAllreduce(buffer: CommBuffer, out: CommBuffer, op: ReduceOp, options: ReduceOptions): Promise<void> {
-    this.levels ??= this.makeLevels();
-    const { node, leaders } = await this.levels;
-    if (out !== buffer) out.set(buffer as never);
-    const tag = options.dtype ? { dtype: options.dtype } : {};
-    const timeoutS = options.timeoutS;
-    await node.reduce(out, 0, { op, timeoutS, ...tag });
-    if (leaders) await leaders.allreduce(out, { op, timeoutS, ...tag });
-    await node.broadcast(out, 0, { timeoutS, ...tag });
+  private async isHierarchical(): Promise<boolean> {
+    if (!this.handle) await this.connect();
+    return this.hierarchical;
   }
 
-  // Collective like every operation: all ranks reach it in their first hierarchical allreduce.
-  private async makeLevels(): Promise<{ node: Communicator; leaders?: Communicator }> {
-    const nodeRank = this.members[this.rank].nodeRank;
-    const local = this.members.filter((m) => m.nodeRank === nodeRank);
-    const node = await this.split(nodeRank, this.rank);
-    const leaders = await this.split(local[0].worldRank === this.world.rank ? 0 : -1, this.rank);
-    if (!node) throw new JouleError('JOULE_NATIVE_ERROR', `communicator ${this.id}: no node communicator`);
-    return { node, leaders };
+  // Ranks on several nodes, some sharing one: allreduce, reduce and broadcast go shm inside nodes and tcp
+  // between them (./hierarchical.ts); allgather, reduceScatter, send/recv and barrier stay on the flat
+  // tcp mesh. Building the levels is collective: every rank reaches it in its first hierarchical operation.
+  private hierarchyLevels(): Promise<Hierarchy> {
+    this.levels ??= (async () => {
+      const nodeRank = this.members[this.rank].nodeRank;
+      const local = this.members.filter((m) => m.nodeRank === nodeRank);
+      const node = await this.split(nodeRank, this.rank);
+      const leaders = await this.split(local[0].worldRank === this.world.rank ? 0 : -1, this.rank);
+      if (!node) throw new JouleError('JOULE_NATIVE_ERROR', `communicator ${this.id}: no node communicator`);
+      this.built = new Hierarchy(this, node, leaders);
+      return this.built;
+    })();
+    return this.levels;
   }
 
   private connect(): Promise<NativeComm> {

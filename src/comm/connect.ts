@@ -45,7 +45,7 @@ export async function chooseBackend(requested: BackendName, members: readonly Me
     const shared = nodes < members.length;
     return {
       backend: 'tcp',
-      why: `the ranks span ${nodes} nodes and no GPU backend is usable${requested === 'auto' && shared ? '; allreduce goes shm inside nodes, tcp between them' : ''}`,
+      why: `the ranks span ${nodes} nodes and no GPU backend is usable${requested === 'auto' && shared ? '; allreduce, reduce and broadcast go shm inside nodes, tcp between them' : ''}`,
     };
   }
   return { backend: 'shm', why: requested === 'auto' ? `all ${members.length} ranks share one node and no GPU backend is usable` : 'requested' };

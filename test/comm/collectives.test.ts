@@ -102,21 +102,33 @@ describe(`comm: ${backend} backend`, function () {
 });
 }
 
-describe('comm: hierarchical allreduce (auto, ranks 2k and 2k+1 taken to share a node)', function () {
+describe('comm: hierarchical backend (auto across pretend nodes: shm inside, tcp between node leaders)', function () {
   this.timeout(120_000);
-  it('every collective matches the reference on 4 ranks over 2 pretend nodes (shm inside, tcp between)', async () => {
-    const results = await spawnRanks(fixture('correctness'), 4, {
-      TEST_BACKEND: 'auto',
-      TEST_PAIRS_PER_NODE: '1',
-      JOULE_TCP_PIECE_BYTES: '4096',
-      JOULE_TCP_SMALL_BYTES: '4096',
-      TEST_COUNTS: '0,1,7,300,5003',
+  const env = { TEST_BACKEND: 'auto', JOULE_TCP_PIECE_BYTES: '4096', JOULE_TCP_SMALL_BYTES: '4096' };
+  // 4 ranks on nodes {0,1},{2,3}; 3 ranks on uneven nodes {0,1},{2} (avg still divides by all 3 ranks).
+  for (const [size, nodes] of [[4, '0,0,1,1'], [3, '0,0,1']] as const) {
+    it(`allreduce (every op, avg included), reduce and broadcast from every root match the reference on ${size} ranks, nodes ${nodes}`, async () => {
+      const results = await spawnRanks(fixture('correctness'), size, { ...env, TEST_NODES: nodes, TEST_COUNTS: size === 4 ? '0,1,7,300,5003' : '0,1,5003' });
+      const nodeOf = nodes.split(',').map(Number);
+      for (const [rank, report] of reports(results).entries()) {
+        assert.equal(report.error, undefined, String(report.error));
+        assert.deepEqual(report.failures, []);
+        assert.equal(report.backend, 'hierarchical');
+        // The levels did the work: none of the hierarchical calls ran on the flat communicator.
+        const calls = report.calls as { hierarchical: number; flat: number };
+        const levels = report.levels as { node?: string; nodeSize: number; nodeOps: number; leaders?: string; leaderOps?: number };
+        assert.equal(report.flatOps, calls.flat);
+        const shared = nodeOf.filter((n) => n === nodeOf[rank]).length > 1;
+        assert.equal(levels.nodeSize, nodeOf.filter((n) => n === nodeOf[rank]).length);
+        if (shared) {
+          assert.equal(levels.node, 'shm');
+          assert.ok(levels.nodeOps >= 2 * calls.hierarchical, `${levels.nodeOps} node operations for ${calls.hierarchical} calls`);
+        }
+        const leader = nodeOf.indexOf(nodeOf[rank]) === rank;
+        assert.equal(levels.leaders, leader ? 'tcp' : undefined);
+        if (leader) assert.equal(levels.leaderOps, calls.hierarchical);
+      }
+      assert.match(results[0].stderr, /allreduce, reduce and broadcast go shm inside nodes, tcp between them/);
     });
-    for (const report of reports(results)) {
-      assert.equal(report.error, undefined, String(report.error));
-      assert.deepEqual(report.failures, []);
-      assert.equal(report.backend, 'hierarchical');
-    }
-    assert.match(results[0].stderr, /allreduce goes shm inside nodes, tcp between them/);
-  });
+  }
 });
