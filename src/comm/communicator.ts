@@ -85,7 +85,7 @@ export class Communicator {
     const wire = this.wireOf(dtype, options.wire);
     const op = this.opOf(options.op);
     if (await this.isHierarchical()) {
-      await (await this.hierarchyLevels()).allreduce({ kind: 'allreduce', dtype, count: buffer.length, op, wire, root: 0, in: buffer, out, timeoutS: options.timeoutS });
+      await (await this.hierarchyLevels(options.timeoutS)).allreduce({ kind: 'allreduce', dtype, count: buffer.length, op, wire, root: 0, in: buffer, out, timeoutS: this.timeoutOf(options.timeoutS) });
       return;
     }
     await this.execute('allreduce', { dtype, count: buffer.length, op, wire, in: buffer, out, timeoutS: options.timeoutS });
@@ -99,7 +99,7 @@ export class Communicator {
     const op = this.opOf(options.op);
     root = checkRank(root, this.size, 'reduce root');
     if (await this.isHierarchical()) {
-      await (await this.hierarchyLevels()).reduce({ kind: 'reduce', dtype, count: buffer.length, op, wire, root, in: buffer, out, timeoutS: options.timeoutS });
+      await (await this.hierarchyLevels(options.timeoutS)).reduce({ kind: 'reduce', dtype, count: buffer.length, op, wire, root, in: buffer, out, timeoutS: this.timeoutOf(options.timeoutS) });
       return;
     }
     await this.execute('reduce', { dtype, count: buffer.length, op, wire, root, in: buffer, out, timeoutS: options.timeoutS });
@@ -111,7 +111,7 @@ export class Communicator {
     const out = this.outputOf(buffer, options.out, buffer.length, 'broadcast');
     root = checkRank(root, this.size, 'broadcast root');
     if (await this.isHierarchical()) {
-      await (await this.hierarchyLevels()).broadcast({ kind: 'broadcast', dtype, count: buffer.length, op: 'sum', wire: 'native', root, in: buffer, out, timeoutS: options.timeoutS });
+      await (await this.hierarchyLevels(options.timeoutS)).broadcast({ kind: 'broadcast', dtype, count: buffer.length, op: 'sum', wire: 'native', root, in: buffer, out, timeoutS: this.timeoutOf(options.timeoutS) });
       return;
     }
     await this.execute('broadcast', { dtype, count: buffer.length, root, in: buffer, out, timeoutS: options.timeoutS });
@@ -173,10 +173,14 @@ export class Communicator {
    * Collective: every member must call it.
    */
   async split(color: number, key = 0): Promise<Communicator | undefined> {
+    return this.splitWithin(color, key);
+  }
+
+  private async splitWithin(color: number, key: number, timeoutS?: number): Promise<Communicator | undefined> {
     if (!Number.isInteger(color) || !Number.isInteger(key)) throw badArgument(`split: color and key must be integers, got ${color}, ${key}`);
     const mine = new Int32Array([color, key, this.world.nodeRank, this.world.rank]);
     const all = new Int32Array(4 * this.size);
-    await this.allgather(mine, all);
+    await this.allgather(mine, all, timeoutS === undefined ? {} : { timeoutS });
     const index = this.splits++;
     if (color < 0) return undefined;
     const group: { key: number; rank: number; member: Member }[] = [];
@@ -201,6 +205,10 @@ export class Communicator {
   /** Ends in-flight and later operations on this rank with JOULE_ABORTED (and wakes the peers). */
   abort(reason: string): void {
     this.handle?.abort(reason);
+  }
+
+  private timeoutOf(timeoutS: unknown): number {
+    return timeoutS === undefined ? this.options.timeoutS : checkTimeout(timeoutS, 'communicator operation');
   }
 
   private opOf(op: unknown): ReduceOp {
@@ -293,16 +301,20 @@ export class Communicator {
   // Ranks on several nodes, some sharing one: allreduce, reduce and broadcast go shm inside nodes and tcp
   // between them (./hierarchical.ts); allgather, reduceScatter, send/recv and barrier stay on the flat
   // tcp mesh. Building the levels is collective: every rank reaches it in its first hierarchical operation.
-  private hierarchyLevels(): Promise<Hierarchy> {
+  // (With the operation's timeout: a rank that skips that operation must not hold the others longer.)
+  private hierarchyLevels(timeoutS: number | undefined): Promise<Hierarchy> {
     this.levels ??= (async () => {
       const nodeRank = this.members[this.rank].nodeRank;
       const local = this.members.filter((m) => m.nodeRank === nodeRank);
-      const node = await this.split(nodeRank, this.rank);
-      const leaders = await this.split(local[0].worldRank === this.world.rank ? 0 : -1, this.rank);
+      const node = await this.splitWithin(nodeRank, this.rank, timeoutS);
+      const leaders = await this.splitWithin(local[0].worldRank === this.world.rank ? 0 : -1, this.rank, timeoutS);
       if (!node) throw new JouleError('JOULE_NATIVE_ERROR', `communicator ${this.id}: no node communicator`);
       this.built = new Hierarchy(this, node, leaders);
       return this.built;
-    })();
+    })().catch((error: unknown) => {
+      this.levels = undefined;
+      throw error;
+    });
     return this.levels;
   }
 

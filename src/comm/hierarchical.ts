@@ -32,7 +32,7 @@ export interface HierarchicalOp {
   root: number;
   in: CommBuffer;
   out: CommBuffer;
-  timeoutS?: number;
+  timeoutS: number;
 }
 
 // Codes a leader can hand to its node in the status word (index + 1; 0 is success).
@@ -114,6 +114,27 @@ export class Hierarchy {
     );
   }
 
+  // Every leader's status (see statusOf), gathered among the leaders after a failure between them.
+  private async leaderStatuses(a: HierarchicalOp, mine: number): Promise<Float64Array> {
+    const leaders = this.leaders as Communicator;
+    const all = new Float64Array(leaders.size);
+    await this.level(leaders, 'allgather', a, { dtype: 'f64', count: 1, in: Float64Array.of(mine), out: all });
+    return all;
+  }
+
+  // A mismatch between leaders may be another node's failure (its leader entered a barrier): if so,
+  // that failure is the one to report.
+  private async causeElsewhere(a: HierarchicalOp, mismatch: unknown): Promise<unknown> {
+    const statuses = await this.leaderStatuses(a, statusOf(mismatch)).catch(() => undefined);
+    const other = statuses?.findIndex((s) => s !== statusOf(mismatch)) ?? -1;
+    if (!statuses || other < 0) return mismatch;
+    const code = statusCodes[statuses[other] - 1];
+    return new JouleError(code, `communicator ${this.parent.id} (hierarchical): ${a.kind} failed with ${code} on the node of rank ${this.leaderRanks[other]} (see the error there)`, {
+      rank: this.parent.rank,
+      backend: 'hierarchical',
+    });
+  }
+
   private avgDivisor(a: HierarchicalOp): number | undefined {
     return a.op === 'avg' ? this.parent.size : undefined;
   }
@@ -151,23 +172,30 @@ export class Hierarchy {
     const status = new Float64Array(2);
     if (this.leaders) {
       if (failure !== undefined) {
-        // Every rank of this node has failed already; make the other leaders fail now too.
-        await this.leaders.runOp('barrier', { dtype: 'f32', count: 0, timeoutS: a.timeoutS }).catch(() => undefined);
+        // Every rank of this node has failed already. A barrier in place of the exchange makes the
+        // other leaders fail at once with a mismatch; then they learn what really failed here.
+        const met = await this.leaders.runOp('barrier', { dtype: 'f32', count: 0, timeoutS: a.timeoutS }).then(
+          () => true,
+          (error: unknown) => codeOf(error) === 'JOULE_COLLECTIVE_MISMATCH',
+        );
+        if (met) await this.leaderStatuses(a, statusOf(failure)).catch(() => undefined);
         throw await this.explain(a, failure);
       }
       try {
         status[1] = await leadersStep();
       } catch (error) {
         failure = error;
-        const index = statusCodes.indexOf(codeOf(error) as JouleErrorCode);
-        status[0] = 1 + (index >= 0 ? index : statusCodes.length - 1);
+        if (codeOf(error) === 'JOULE_COLLECTIVE_MISMATCH') failure = await this.causeElsewhere(a, error);
       }
+      if (failure !== undefined) status[0] = statusOf(failure);
     } else if (failure !== undefined) {
       throw await this.explain(a, failure);
     }
     if (!alone) {
       try {
-        await this.level(this.node, 'broadcast', a, { dtype: 'f64', count: 2, root: 0, in: status, out: status });
+        // The leader's side may take three timeouts (exchange, barrier, statuses) before it can tell.
+        const timeoutS = this.leaders ? a.timeoutS : 3 * a.timeoutS;
+        await this.level(this.node, 'broadcast', a, { dtype: 'f64', count: 2, root: 0, in: status, out: status, timeoutS });
       } catch (error) {
         failure ??= error;
       }
@@ -219,6 +247,12 @@ export class Hierarchy {
       backend: 'hierarchical',
     });
   }
+}
+
+// A failure as the number a leader sends to its node: 1 + its code's place in statusCodes.
+function statusOf(error: unknown): number {
+  const index = statusCodes.indexOf(codeOf(error) as JouleErrorCode);
+  return 1 + (index >= 0 ? index : statusCodes.length - 1);
 }
 
 function codeOf(error: unknown): JouleErrorCode | undefined {

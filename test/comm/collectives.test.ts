@@ -12,6 +12,29 @@ function reports(results: RankResult[]): Record<string, unknown>[] {
   });
 }
 
+type Outcome = { code: string; message: string };
+const list = (ranks: number[]) => `${ranks.length === 1 ? 'rank' : 'ranks'} ${ranks.join(',')}`;
+const ranksExcept = (size: number, ...except: number[]) => Array.from({ length: size }, (_, r) => r).filter((r) => !except.includes(r));
+
+// The failures fixture's 'mismatch' scenario: every case fails every rank naming what each rank passed.
+function checkMismatches(report: Record<string, unknown>, size: number): void {
+  const expectations: Record<string, RegExp[]> = {
+    count: [new RegExp(`${list(ranksExcept(size, size - 1))} passed allreduce\\(count=1000, dtype=f32, op=sum`), new RegExp(`rank ${size - 1} passed allreduce\\(count=1001, dtype=f32, op=sum`)],
+    op: [new RegExp(`rank 0 passed allreduce\\(count=100000, dtype=f32, op=max.*${list(ranksExcept(size, 0))} passed allreduce\\(count=100000, dtype=f32, op=sum`)],
+    kind: [new RegExp(`rank 0 passed broadcast\\(count=8, dtype=f32, root=0.*${list(ranksExcept(size, 0))} passed allreduce`)],
+    avg: [new RegExp(`${list(ranksExcept(size, 1))} passed allreduce\\(count=64, dtype=f32, op=sum(, #\\d+)?\\)`), /rank 1 passed allreduce\(count=64, dtype=f32, op=avg/],
+    wire: [new RegExp(`${list(ranksExcept(size, size - 1))} passed allreduce\\(count=64, dtype=f32, op=sum(, #\\d+)?\\)`), new RegExp(`rank ${size - 1} passed allreduce\\(count=64, dtype=f32, op=sum, wire=bf16`)],
+    root: [new RegExp(`${list(ranksExcept(size, 2))} passed broadcast\\(count=64, dtype=f32, root=${size - 1}`), /rank 2 passed broadcast\(count=64, dtype=f32, root=1/],
+    reduceRoot: [/rank 0 passed reduce\(count=64, dtype=f32, op=max, root=0/, new RegExp(`${list(ranksExcept(size, 0))} passed reduce\\(count=64, dtype=f32, op=max, root=1`)],
+  };
+  for (const [key, patterns] of Object.entries(expectations)) {
+    const outcome = report[key] as Outcome;
+    assert.equal(outcome.code, 'JOULE_COLLECTIVE_MISMATCH', `${key} on rank ${String(report.rank)}: ${outcome.message}`);
+    for (const pattern of patterns) assert.match(outcome.message, pattern, key);
+  }
+  assert.deepEqual(report.after, [size, 2 * size]);
+}
+
 for (const backend of ['shm', 'tcp'] as const) {
 describe(`comm: ${backend} backend`, function () {
   // Small pipeline pieces so modest sizes cross many of them (the minimum the variables accept).
@@ -38,20 +61,7 @@ describe(`comm: ${backend} backend`, function () {
   // 4 tcp ranks: small reductions send their first exchange behind the header, which a mismatch must skip.
   for (const size of backend === 'tcp' ? [3, 4] : [3]) {
     it(`fails every rank with JOULE_COLLECTIVE_MISMATCH naming what each rank passed, then keeps working (${size} ranks)`, async () => {
-      const others = Array.from({ length: size - 1 }, (_, r) => r + 1).join(',');
-      for (const report of reports(await spawnRanks(fixture('failures'), size, { ...env, TEST_SCENARIO: 'mismatch' }))) {
-        const count = report.count as { code: string; message: string };
-        assert.equal(count.code, 'JOULE_COLLECTIVE_MISMATCH');
-        assert.match(count.message, new RegExp(`ranks ${Array.from({ length: size - 1 }, (_, r) => r).join(',')} passed allreduce\\(count=1000, dtype=f32, op=sum`));
-        assert.match(count.message, new RegExp(`rank ${size - 1} passed allreduce\\(count=1001, dtype=f32, op=sum`));
-        const op = report.op as { code: string; message: string };
-        assert.equal(op.code, 'JOULE_COLLECTIVE_MISMATCH');
-        assert.match(op.message, new RegExp(`rank 0 passed allreduce\\(count=100000, dtype=f32, op=max.*ranks ${others} passed allreduce\\(count=100000, dtype=f32, op=sum`));
-        const kind = report.kind as { code: string; message: string };
-        assert.equal(kind.code, 'JOULE_COLLECTIVE_MISMATCH');
-        assert.match(kind.message, new RegExp(`rank 0 passed broadcast\\(count=8, dtype=f32, root=0.*ranks ${others} passed allreduce`));
-        assert.deepEqual(report.after, [size, 2 * size]);
-      }
+      for (const report of reports(await spawnRanks(fixture('failures'), size, { ...env, TEST_SCENARIO: 'mismatch' }))) checkMismatches(report, size);
     });
   }
 
@@ -130,5 +140,51 @@ describe('comm: hierarchical backend (auto across pretend nodes: shm inside, tcp
       }
       assert.match(results[0].stderr, /allreduce, reduce and broadcast go shm inside nodes, tcp between them/);
     });
+
+    // Each kind of disagreement is seen on one level only (inside a node, or between leaders); every
+    // rank must still fail, with every rank's arguments named, and the communicator must stay usable.
+    it(`fails every rank with JOULE_COLLECTIVE_MISMATCH naming what each rank passed, then keeps working (${size} ranks, nodes ${nodes})`, async () => {
+      for (const report of reports(await spawnRanks(fixture('failures'), size, { ...env, TEST_NODES: nodes, TEST_SCENARIO: 'mismatch' }))) checkMismatches(report, size);
+    });
   }
+
+  for (const warmUp of [false, true]) {
+    it(`times out on every rank that arrived when the last rank never does (JOULE_TIMEOUT, never a mismatch or a hang; levels built ${warmUp ? 'before' : 'in that operation'})`, async () => {
+      const all = reports(await spawnRanks(fixture('failures'), 4, { ...env, TEST_NODES: '0,0,1,1', TEST_SCENARIO: 'timeout', ...(warmUp ? { TEST_WARM_UP: '1' } : {}) }));
+      for (const report of all.slice(0, 3)) {
+        const timeout = report.timeout as Outcome;
+        assert.equal(timeout.code, 'JOULE_TIMEOUT', timeout.message);
+        // The level's own message maps its ranks to the communicator's (rank 3 is rank 1 of its node).
+        if (warmUp) assert.match(timeout.message, /timed out after 0.5 s.*are its ranks|failed with JOULE_TIMEOUT on the node of rank 2|failed between nodes with JOULE_TIMEOUT on this node's leader \(rank 0\)/);
+        else assert.match(timeout.message, /allgather #\d+ timed out after 0.5 s on rank \d: rank 3 did not arrive/);
+      }
+    });
+  }
+
+  it('ends an in-flight collective on every rank with JOULE_ABORTED or JOULE_RANK_FAILED when a rank dies', async () => {
+    const results = await spawnRanks(fixture('failures'), 4, { ...env, TEST_NODES: '0,0,1,1', TEST_SCENARIO: 'death' });
+    assert.equal(results[3].code, 17);
+    for (const result of results.slice(0, 3)) {
+      const report = result.report as Record<string, Outcome>;
+      assert.ok(['JOULE_ABORTED', 'JOULE_RANK_FAILED'].includes(report.death.code), report.death.message);
+      assert.equal(report.later.code, 'JOULE_ABORTED');
+    }
+  });
+
+  it('reduces with a bf16/f16 wire between nodes within the documented bound; every rank reports f16 overflow', async () => {
+    for (const report of reports(await spawnRanks(fixture('failures'), 4, { ...env, TEST_NODES: '0,0,1,1', TEST_SCENARIO: 'wire' }))) {
+      assert.equal(report.error, undefined, String(report.error));
+      // Overflow happens on the leaders (the node sums 80000 and 70000 are finite in f32); non-leaders too must throw it.
+      const overflow = report.overflow as Outcome;
+      assert.equal(overflow.code, 'JOULE_WIRE_OVERFLOW');
+      assert.match(overflow.message, /\d+ element\(s\) overflowed to ±Inf in the f16 wire format/);
+      assert.equal((report.inputOverflow as Outcome).code, 'JOULE_WIRE_OVERFLOW');
+      // Each node's exact sum 80000 rounds to bf16 79872 once between nodes; 79872 * 2 is exact; 1 * 4 is exact.
+      assert.deepEqual(report.bf16Value, [159744, 4]);
+      for (const [key, ratio] of Object.entries(report.worstErrorOverBound as Record<string, number>)) {
+        assert.ok(ratio <= 1, `${key}: error is ${ratio} times the bound`);
+        assert.ok(ratio > 0, `${key}: no rounding error at all: the wire format was not used`);
+      }
+    }
+  });
 });

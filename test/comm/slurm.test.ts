@@ -17,7 +17,7 @@ describe('comm across the two SLURM test nodes', function () {
   before(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'joule-comm-slurm-'))));
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('srun -N2 -n4: world.comm allreduces hierarchically (shm + tcp) and world.split groups ranks', async () => {
+  it('srun -N2 -n4: world.comm allreduces (sum, avg) and broadcasts hierarchically (shm + tcp) and world.split groups ranks', async () => {
     const { env } = cluster();
     const result = await run('srun', ['-N2', '-n4', '--kill-on-bad-exit=1', process.execPath, fixture], {
       env: { ...env, JOULE_JOB_SECRET: crypto.randomBytes(32).toString('hex'), JOULE_RUN_DIR: path.join(dir, 'run') },
@@ -29,13 +29,21 @@ describe('comm across the two SLURM test nodes', function () {
       .split('\n')
       .map((l) => /(\{"rank".*\})\s*$/.exec(l)?.[1])
       .filter((l): l is string => l !== undefined)
-      .map((l) => JSON.parse(l) as { rank: number; sum: number[]; backend: string; split: unknown; after: unknown })
+      .map((l) => JSON.parse(l) as { rank: number; sum: number[]; avg: number[]; broadcast: number[]; levels: unknown; backend: string; split: unknown; after: unknown })
       .sort((a, b) => a.rank - b.rank);
     assert.deepEqual(reports.map((r) => r.rank), [0, 1, 2, 3]);
     for (const r of reports) {
       // Two ranks per node: allreduce is hierarchical (shm inside a node, tcp between nodes).
       assert.equal(r.backend, 'hierarchical');
       assert.deepEqual(r.sum, [10, 40]);
+      // avg over all 4 ranks of [r, 2r + 1]; the broadcast from rank 3 (not a node leader).
+      assert.deepEqual(r.avg, [1.5, 4]);
+      assert.deepEqual(r.broadcast, [7, 8, 3]);
+      // The levels did it: shm inside each node (3 node operations per call here), tcp between ranks 0 and 2.
+      const levels = r.levels as { node: string; nodeOps: number; leaders?: string };
+      assert.equal(levels.node, 'shm');
+      assert.ok(levels.nodeOps >= 6, `${levels.nodeOps} node operations`);
+      assert.equal(levels.leaders, r.rank % 2 === 0 ? 'tcp' : undefined);
       assert.deepEqual(r.split, { size: 2, rank: r.rank >> 1, max: r.rank % 2 === 0 ? 2 : 3 });
       assert.equal(r.after, 'ok');
     }
