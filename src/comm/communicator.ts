@@ -44,9 +44,11 @@ export class Communicator {
   private seq = 1; // operation #0 is the connecting barrier, as native code counts
   private splits = 0;
   private closed = false;
-  private hierarchical = false;
-  private levels?: Promise<Hierarchy>;
-  private built?: Hierarchy;
+  /** Set when the backend is hierarchical: the node and leader communicators, connected with this one. */
+  private levels?: Hierarchy;
+  // Hierarchical operations run one at a time, in call order, so every rank submits their steps to
+  // the levels in the same order.
+  private levelQueue: Promise<unknown> = Promise.resolve();
 
   constructor(world: CommWorld, id: string, members: Member[], options: CommunicatorOptions = {}) {
     this.world = world;
@@ -70,7 +72,7 @@ export class Communicator {
    * rank's node and, on each node's first rank, the one between node leaders (for diagnostics).
    */
   get hierarchy(): { node: Communicator; leaders?: Communicator } | undefined {
-    return this.built && { node: this.built.node, leaders: this.built.leaders };
+    return this.levels && { node: this.levels.node, leaders: this.levels.leaders };
   }
 
   /** Operations this communicator has run itself (not counting those run by its hierarchy's levels). */
@@ -85,7 +87,7 @@ export class Communicator {
     const wire = this.wireOf(dtype, options.wire);
     const op = this.opOf(options.op);
     if (await this.isHierarchical()) {
-      await (await this.hierarchyLevels(options.timeoutS)).allreduce({ kind: 'allreduce', dtype, count: buffer.length, op, wire, root: 0, in: buffer, out, timeoutS: this.timeoutOf(options.timeoutS) });
+      await this.inOrder((levels) => levels.allreduce({ kind: 'allreduce', dtype, count: buffer.length, op, wire, root: 0, in: buffer, out, timeoutS: this.timeoutOf(options.timeoutS) }));
       return;
     }
     await this.execute('allreduce', { dtype, count: buffer.length, op, wire, in: buffer, out, timeoutS: options.timeoutS });
@@ -99,7 +101,7 @@ export class Communicator {
     const op = this.opOf(options.op);
     root = checkRank(root, this.size, 'reduce root');
     if (await this.isHierarchical()) {
-      await (await this.hierarchyLevels(options.timeoutS)).reduce({ kind: 'reduce', dtype, count: buffer.length, op, wire, root, in: buffer, out, timeoutS: this.timeoutOf(options.timeoutS) });
+      await this.inOrder((levels) => levels.reduce({ kind: 'reduce', dtype, count: buffer.length, op, wire, root, in: buffer, out, timeoutS: this.timeoutOf(options.timeoutS) }));
       return;
     }
     await this.execute('reduce', { dtype, count: buffer.length, op, wire, root, in: buffer, out, timeoutS: options.timeoutS });
@@ -111,7 +113,7 @@ export class Communicator {
     const out = this.outputOf(buffer, options.out, buffer.length, 'broadcast');
     root = checkRank(root, this.size, 'broadcast root');
     if (await this.isHierarchical()) {
-      await (await this.hierarchyLevels(options.timeoutS)).broadcast({ kind: 'broadcast', dtype, count: buffer.length, op: 'sum', wire: 'native', root, in: buffer, out, timeoutS: this.timeoutOf(options.timeoutS) });
+      await this.inOrder((levels) => levels.broadcast({ kind: 'broadcast', dtype, count: buffer.length, op: 'sum', wire: 'native', root, in: buffer, out, timeoutS: this.timeoutOf(options.timeoutS) }));
       return;
     }
     await this.execute('broadcast', { dtype, count: buffer.length, root, in: buffer, out, timeoutS: options.timeoutS });
@@ -173,14 +175,10 @@ export class Communicator {
    * Collective: every member must call it.
    */
   async split(color: number, key = 0): Promise<Communicator | undefined> {
-    return this.splitWithin(color, key);
-  }
-
-  private async splitWithin(color: number, key: number, timeoutS?: number): Promise<Communicator | undefined> {
     if (!Number.isInteger(color) || !Number.isInteger(key)) throw badArgument(`split: color and key must be integers, got ${color}, ${key}`);
     const mine = new Int32Array([color, key, this.world.nodeRank, this.world.rank]);
     const all = new Int32Array(4 * this.size);
-    await this.allgather(mine, all, timeoutS === undefined ? {} : { timeoutS });
+    await this.allgather(mine, all);
     const index = this.splits++;
     if (color < 0) return undefined;
     const group: { key: number; rank: number; member: Member }[] = [];
@@ -194,10 +192,8 @@ export class Communicator {
   /** Ends the communicator's thread; an operation still running fails with JOULE_ABORTED. */
   close(): void {
     this.closed = true;
-    void this.levels?.then(({ node, leaders }) => {
-      node.close();
-      leaders?.close();
-    }, () => undefined);
+    this.levels?.node.close();
+    this.levels?.leaders?.close();
     this.handle?.close();
     this.handle = undefined;
   }
@@ -295,48 +291,60 @@ export class Communicator {
 
   private async isHierarchical(): Promise<boolean> {
     if (!this.handle) await this.connect();
-    return this.hierarchical;
+    return this.levels !== undefined;
   }
 
-  // Ranks on several nodes, some sharing one: allreduce, reduce and broadcast go shm inside nodes and tcp
-  // between them (./hierarchical.ts); allgather, reduceScatter, send/recv and barrier stay on the flat
-  // tcp mesh. Building the levels is collective: every rank reaches it in its first hierarchical operation.
-  // (With the operation's timeout: a rank that skips that operation must not hold the others longer.)
-  private hierarchyLevels(timeoutS: number | undefined): Promise<Hierarchy> {
-    this.levels ??= (async () => {
-      const nodeRank = this.members[this.rank].nodeRank;
-      const local = this.members.filter((m) => m.nodeRank === nodeRank);
-      const node = await this.splitWithin(nodeRank, this.rank, timeoutS);
-      const leaders = await this.splitWithin(local[0].worldRank === this.world.rank ? 0 : -1, this.rank, timeoutS);
-      if (!node) throw new JouleError('JOULE_NATIVE_ERROR', `communicator ${this.id}: no node communicator`);
-      this.built = new Hierarchy(this, node, leaders);
-      return this.built;
-    })().catch((error: unknown) => {
-      this.levels = undefined;
-      throw error;
-    });
-    return this.levels;
+  private async inOrder(operation: (levels: Hierarchy) => Promise<void>): Promise<void> {
+    const run = this.levelQueue.then(() => operation(this.levels as Hierarchy));
+    this.levelQueue = run.catch(() => undefined);
+    await run;
+  }
+
+  /** Connects now (collective over the members) rather than in the first operation. */
+  async connected(): Promise<void> {
+    if (!this.handle) await this.connect();
+  }
+
+  // Ranks on several nodes, some sharing one: allreduce, reduce and broadcast go shm inside nodes and
+  // tcp between one leader per node (./hierarchical.ts); allgather, reduceScatter, send/recv and barrier
+  // stay on the flat tcp mesh. Every rank knows every member's node, so the levels need no exchange to
+  // be formed, and they connect (through the key-value) together with this communicator.
+  private async connectLevels(): Promise<void> {
+    const nodeRank = this.members[this.rank].nodeRank;
+    const local = this.members.filter((m) => m.nodeRank === nodeRank);
+    const leaderMembers = this.members.filter((m, r) => this.members.findIndex((n) => n.nodeRank === m.nodeRank) === r);
+    const node = new Communicator(this.world, `${this.id}.node${nodeRank}`, local, { ...this.options, backend: 'shm' });
+    const leaders = local[0].worldRank === this.world.rank ? new Communicator(this.world, `${this.id}.leaders`, leaderMembers, { ...this.options, backend: 'tcp' }) : undefined;
+    this.levels = new Hierarchy(this, node, leaders);
+    await Promise.all([node.size > 1 ? node.connected() : undefined, leaders?.connected()]);
   }
 
   private connect(): Promise<NativeComm> {
-    this.connecting ??= connectBackend(this.world, this.id, this.members, this.rank, this.options).then(
-      ({ handle, backend }) => {
-        this.backendName = backend;
-        // auto across nodes where some node holds several ranks: shm inside nodes, tcp between them.
-        const perNode = new Map<number, number>();
-        for (const m of this.members) perNode.set(m.nodeRank, (perNode.get(m.nodeRank) ?? 0) + 1);
-        if (this.options.backend === 'auto' && backend === 'tcp' && perNode.size > 1 && [...perNode.values()].some((n) => n > 1)) {
-          this.hierarchical = true;
-          this.backendName = 'hierarchical';
-        }
-        if (this.closed) handle.close();
-        else this.handle = handle;
-        return handle;
-      },
-      (error: unknown) => {
+    this.connecting ??= (async () => {
+      let connected: { handle: NativeComm; backend: string };
+      try {
+        connected = await connectBackend(this.world, this.id, this.members, this.rank, this.options);
+      } catch (error) {
         throw error instanceof JouleError ? error : this.wrap(error);
-      },
-    );
+      }
+      const { handle, backend } = connected;
+      this.backendName = backend;
+      // auto across nodes where some node holds several ranks: shm inside nodes, tcp between them.
+      const perNode = new Map<number, number>();
+      for (const m of this.members) perNode.set(m.nodeRank, (perNode.get(m.nodeRank) ?? 0) + 1);
+      if (this.options.backend === 'auto' && backend === 'tcp' && perNode.size > 1 && [...perNode.values()].some((n) => n > 1)) {
+        this.backendName = 'hierarchical';
+        try {
+          await this.connectLevels();
+        } catch (error) {
+          handle.close();
+          throw error;
+        }
+      }
+      if (this.closed) handle.close();
+      else this.handle = handle;
+      return handle;
+    })();
     return this.connecting;
   }
 }

@@ -148,18 +148,15 @@ describe('comm: hierarchical backend (auto across pretend nodes: shm inside, tcp
     });
   }
 
-  for (const warmUp of [false, true]) {
-    it(`times out on every rank that arrived when the last rank never does (JOULE_TIMEOUT, never a mismatch or a hang; levels built ${warmUp ? 'before' : 'in that operation'})`, async () => {
-      const all = reports(await spawnRanks(fixture('failures'), 4, { ...env, TEST_NODES: '0,0,1,1', TEST_SCENARIO: 'timeout', ...(warmUp ? { TEST_WARM_UP: '1' } : {}) }));
-      for (const report of all.slice(0, 3)) {
-        const timeout = report.timeout as Outcome;
-        assert.equal(timeout.code, 'JOULE_TIMEOUT', timeout.message);
-        // The level's own message maps its ranks to the communicator's (rank 3 is rank 1 of its node).
-        if (warmUp) assert.match(timeout.message, /timed out after 0.5 s.*are its ranks|failed with JOULE_TIMEOUT on the node of rank 2|failed between nodes with JOULE_TIMEOUT on this node's leader \(rank 0\)/);
-        else assert.match(timeout.message, /allgather #\d+ timed out after 0.5 s on rank \d: rank 3 did not arrive/);
-      }
-    });
-  }
+  it('times out on every rank that arrived when the last rank never does (JOULE_TIMEOUT, never a mismatch or a hang)', async () => {
+    const all = reports(await spawnRanks(fixture('failures'), 4, { ...env, TEST_NODES: '0,0,1,1', TEST_SCENARIO: 'timeout' }));
+    for (const report of all.slice(0, 3)) {
+      const timeout = report.timeout as Outcome;
+      assert.equal(timeout.code, 'JOULE_TIMEOUT', timeout.message);
+      // Where a level timed out, its message maps its ranks to the communicator's (rank 3 is rank 1 of its node).
+      assert.match(timeout.message, /timed out after 0.5 s.*are its ranks|failed with JOULE_TIMEOUT on the node of rank 2|failed between nodes with JOULE_TIMEOUT on this node's leader \(rank 0\)/);
+    }
+  });
 
   it('ends an in-flight collective on every rank with JOULE_ABORTED or JOULE_RANK_FAILED when a rank dies', async () => {
     const results = await spawnRanks(fixture('failures'), 4, { ...env, TEST_NODES: '0,0,1,1', TEST_SCENARIO: 'death' });
@@ -167,7 +164,8 @@ describe('comm: hierarchical backend (auto across pretend nodes: shm inside, tcp
     for (const result of results.slice(0, 3)) {
       const report = result.report as Record<string, Outcome>;
       assert.ok(['JOULE_ABORTED', 'JOULE_RANK_FAILED'].includes(report.death.code), report.death.message);
-      assert.equal(report.later.code, 'JOULE_ABORTED');
+      // The later barrier runs on the flat mesh, which the failed allreduce did not use: it fails by itself.
+      assert.ok(['JOULE_ABORTED', 'JOULE_RANK_FAILED'].includes(report.later.code), report.later.message);
     }
   });
 
