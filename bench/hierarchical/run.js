@@ -1,0 +1,100 @@
+#!/usr/bin/env node
+// Hierarchical (shm inside a node, tcp between node leaders) against flat tcp: float32 avg allreduce
+// through the Promise API, ranks on pretend nodes of 2 (ranks 2k, 2k+1), the two modes alternated per
+// size in the same run; prints the time per operation, busbw and the ratio. Needs `npx tsc` (dist/).
+// Usage: npm run bench:hierarchical -- [--ranks 4] [--sizes 65536,1048576,16777216] [--wire bf16] [--json]
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..', '..');
+const args = process.argv.slice(2);
+const flag = (name, fallback) => {
+  const i = args.indexOf(name);
+  return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
+};
+const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+
+async function rank() {
+  const { localWorld } = require(path.join(root, 'dist/src/comm/local-world.js'));
+  const { Communicator } = require(path.join(root, 'dist/src/comm/communicator.js'));
+  const me = Number(process.env.BENCH_RANK);
+  const size = Number(process.env.BENCH_SIZE);
+  const sizes = process.env.BENCH_SIZES.split(',').map(Number);
+  const wire = process.env.BENCH_WIRE || 'native';
+  const world = localWorld(process.env.BENCH_DIR, me, size);
+  world.nodeRank = me >> 1;
+  const members = Array.from({ length: size }, (_, r) => ({ worldRank: r, nodeRank: r >> 1 }));
+  const modes = { flat: new Communicator(world, 'flat', members, { backend: 'tcp' }), hierarchical: new Communicator(world, 'hier', members, { backend: 'auto' }) };
+  const rows = [];
+  for (const bytes of sizes) {
+    const count = bytes / 4;
+    const iterations = Math.max(10, Math.min(200, Math.round((64 << 20) / bytes)));
+    const row = { bytes, iterations };
+    for (const [mode, comm] of Object.entries(modes)) {
+      // Equal values stay equal under avg, so the result is known exactly after the first operation.
+      const buffer = new Float32Array(count).fill(me + 1);
+      for (let i = 0; i < 3; ++i) await comm.allreduce(buffer, { op: 'avg', wire });
+      await comm.barrier();
+      const start = process.hrtime.bigint();
+      for (let i = 0; i < iterations; ++i) await comm.allreduce(buffer, { op: 'avg', wire });
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9 / iterations;
+      const slowest = new Float64Array([seconds]);
+      await modes.flat.allreduce(slowest, { op: 'max' });
+      const want = (size + 1) / 2;
+      let wrong = 0;
+      for (let i = 0; i < count; ++i) if (buffer[i] !== want) wrong++;
+      row[mode] = { us: slowest[0] * 1e6, busbwGBs: ((2 * (size - 1)) / size) * bytes / slowest[0] / 1e9, wrong, backend: comm.backend };
+    }
+    rows.push(row);
+  }
+  for (const comm of Object.values(modes)) comm.close();
+  world.stop();
+  if (me === 0) process.stdout.write(`${JSON.stringify(rows)}\n`);
+}
+
+async function main() {
+  const size = Number(flag('--ranks', '4'));
+  const sizes = flag('--sizes', '65536,1048576,16777216');
+  const wire = flag('--wire', 'native');
+  const json = args.includes('--json');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'joule-bench-hier-'));
+  const loadBefore = load();
+  let output = '';
+  try {
+    const codes = await Promise.all(
+      Array.from({ length: size }, (_, r) => {
+        const child = spawn(process.execPath, [__filename], {
+          env: { ...process.env, BENCH_CHILD: '1', BENCH_RANK: String(r), BENCH_SIZE: String(size), BENCH_SIZES: sizes, BENCH_WIRE: wire, BENCH_DIR: dir },
+          stdio: ['ignore', r === 0 ? 'pipe' : 'ignore', 'inherit'],
+        });
+        if (r === 0) child.stdout.on('data', (d) => (output += d));
+        return new Promise((resolve) => child.on('close', resolve));
+      }),
+    );
+    if (codes.some((c) => c !== 0)) throw new Error(`a rank failed (exit codes ${codes.join(',')})`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  const rows = JSON.parse(output);
+  const result = { ranks: size, nodes: Math.ceil(size / 2), op: 'avg', dtype: 'f32', wire, loadBefore, loadAfter: load(), cpus: os.cpus().length, rows };
+  if (json) {
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  } else {
+    console.log(`# float32 avg allreduce, ${size} ranks on ${result.nodes} pretend nodes, wire ${wire}, Promise API; load before ${loadBefore}, after ${result.loadAfter} (${result.cpus} CPUs)`);
+    console.log('#     bytes  iters   flat tcp us  busbw GB/s   hierarchical us  busbw GB/s   flat/hier  #wrong');
+    for (const r of rows) {
+      console.log(
+        `${String(r.bytes).padStart(11)} ${String(r.iterations).padStart(6)} ${r.flat.us.toFixed(1).padStart(13)} ${r.flat.busbwGBs.toFixed(3).padStart(11)} ` +
+          `${r.hierarchical.us.toFixed(1).padStart(17)} ${r.hierarchical.busbwGBs.toFixed(3).padStart(11)} ${(r.flat.us / r.hierarchical.us).toFixed(2).padStart(11)} ${String(r.flat.wrong + r.hierarchical.wrong).padStart(7)}`,
+      );
+    }
+  }
+  if (rows.some((r) => r.flat.wrong + r.hierarchical.wrong > 0 || r.hierarchical.backend !== 'hierarchical')) process.exitCode = 3;
+}
+
+(process.env.BENCH_CHILD ? rank() : main()).catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
