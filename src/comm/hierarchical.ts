@@ -172,7 +172,7 @@ export class Hierarchy {
     const status = new Float64Array(2);
     if (this.leaders) {
       if (failure !== undefined) {
-        // Every rank of this node has failed already. A barrier in place of the exchange makes the
+        // This node's step failed (on its every rank, for a mismatch). A barrier in place of the exchange makes the
         // other leaders fail at once with a mismatch; then they learn what really failed here.
         const met = await this.leaders.runOp('barrier', { dtype: 'f32', count: 0, timeoutS: a.timeoutS }).then(
           () => true,
