@@ -460,7 +460,7 @@ uint64_t TcpComm::HalvingDoubling(const Op& op, unsigned char* out) {
     Progress(op, t);
     const RedOp step = (op.redop == RedOp::Avg && mask != 1) ? RedOp::Sum : op.redop;
     const void* peers[1] = {recvStage_.data()};
-    overflows += Reduce(op.dtype, op.wire, step, size_, out + keepLo * eb, peers, 1, keepHi - keepLo, nullptr, out + keepLo * eb);
+    overflows += Reduce(op.dtype, op.wire, step, AvgDivisorOf(op, size_), out + keepLo * eb, peers, 1, keepHi - keepLo, nullptr, out + keepLo * eb);
     steps.push_back({partner, lo, hi});
     lo = keepLo;
     hi = keepHi;
