@@ -115,10 +115,12 @@ describe(`comm: ${backend} backend`, function () {
 describe('comm: hierarchical backend (auto across pretend nodes: shm inside, tcp between node leaders)', function () {
   this.timeout(120_000);
   const env = { TEST_BACKEND: 'auto', JOULE_TCP_PIECE_BYTES: '4096', JOULE_TCP_SMALL_BYTES: '4096' };
-  // 4 ranks on nodes {0,1},{2,3}; 3 ranks on uneven nodes {0,1},{2} (avg still divides by all 3 ranks).
-  for (const [size, nodes] of [[4, '0,0,1,1'], [3, '0,0,1']] as const) {
+  // 4 ranks on nodes {0,1},{2,3}; 3 ranks on uneven nodes {0,1},{2} (avg still divides by all 3 ranks);
+  // 5 ranks on 4 nodes, so the leaders run tcp's recursive doubling (300 elements) and halving-doubling (5003).
+  const counts: Record<number, string> = { 3: '0,1,5003', 4: '0,1,7,300,5003', 5: '300,5003' };
+  for (const [size, nodes] of [[4, '0,0,1,1'], [3, '0,0,1'], [5, '0,0,1,2,3']] as const) {
     it(`allreduce (every op, avg included), reduce and broadcast from every root match the reference on ${size} ranks, nodes ${nodes}`, async () => {
-      const results = await spawnRanks(fixture('correctness'), size, { ...env, TEST_NODES: nodes, TEST_COUNTS: size === 4 ? '0,1,7,300,5003' : '0,1,5003' });
+      const results = await spawnRanks(fixture('correctness'), size, { ...env, JOULE_TCP_HALVING_BYTES: '65536', TEST_NODES: nodes, TEST_COUNTS: counts[size] });
       const nodeOf = nodes.split(',').map(Number);
       for (const [rank, report] of reports(results).entries()) {
         assert.equal(report.error, undefined, String(report.error));

@@ -42,6 +42,17 @@ export function numberToF16(value: number): number {
   return sign | ((exponent + 15) << 10) | mantissa;
 }
 
+/** Rounds a finite float32 value to bf16 or f16 (normal range), to nearest, ties to even, by scaling. */
+export function roundToHalf(dtype: 'bf16' | 'f16', value: number): number {
+  if (value === 0) return value;
+  const ulp = 2 ** (Math.floor(Math.log2(Math.abs(value))) - (dtype === 'bf16' ? 7 : 10));
+  const q = value / ulp;
+  const floor = Math.floor(q);
+  const rest = q - floor;
+  const rounded = rest > 0.5 || (rest === 0.5 && floor % 2 !== 0) ? floor + 1 : floor;
+  return rounded * ulp;
+}
+
 export function decode(dtype: DType, raw: number | bigint): number | bigint {
   if (dtype === 'bf16') return bf16ToNumber(raw as number);
   if (dtype === 'f16') return f16ToNumber(raw as number);
