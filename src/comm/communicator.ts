@@ -68,8 +68,8 @@ export class Communicator {
   }
 
   /**
-   * With the hierarchical backend, once a hierarchical operation has run: the communicator of this
-   * rank's node and, on each node's first rank, the one between node leaders (for diagnostics).
+   * With the hierarchical backend, once connected (after the first operation): the communicator of
+   * this rank's node and, on each node's first rank, the one between node leaders (for diagnostics).
    */
   get hierarchy(): { node: Communicator; leaders?: Communicator } | undefined {
     return this.levels && { node: this.levels.node, leaders: this.levels.leaders };
@@ -157,6 +157,7 @@ export class Communicator {
   /**
    * Runs one operation `iterations` times back to back inside native code and returns the seconds it
    * took (for benchmarks: no JavaScript between iterations). Arguments as for the named operation.
+   * It runs on this communicator's own backend: with the hierarchical backend, that is the flat tcp mesh.
    */
   async timeLoop(kind: 'allreduce' | 'allgather' | 'reduceScatter' | 'broadcast' | 'send' | 'recv', args: { buffer: CommBuffer; out?: CommBuffer; op?: ReduceOp; root?: number; peer?: number; wire?: WirePrecision; dtype?: 'bf16' | 'f16' }, iterations: number): Promise<number> {
     if (!Number.isInteger(iterations) || iterations < 1) throw badArgument(`timeLoop: iterations must be a positive integer, got ${iterations}`);
