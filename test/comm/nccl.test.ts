@@ -53,6 +53,11 @@ describe('comm: nccl backend (fake NCCL, fake CUDA module)', function () {
     assert.deepEqual(reports[0].reduceScatter, [0, 10]);
     assert.deepEqual(reports[1].reduceScatter, [20, 30]);
     assert.deepEqual(reports.map((r) => r.backend), ['nccl', 'nccl']);
+    for (const report of reports) {
+      const refused = report.avgDivisor as { code: string; message: string };
+      assert.equal(refused.code, 'JOULE_BAD_ARGUMENT');
+      assert.match(refused.message, /avg with a divisor other than the communicator's size is not supported/);
+    }
 
     const calls = parseRecord(record);
     const ids = calls.filter((c) => c.call === 'ncclGetUniqueId');
