@@ -58,13 +58,17 @@ void WidenBlock(const uint16_t* input, float* output, size_t count, bool bf16) {
   cast::Convert(bf16 ? cast::Direction::kBf16ToF32 : cast::Direction::kF16ToF32, input, output, count, options, nullptr);
 }
 
-// Reads `n` elements into the accumulator type: half types through the SIMD widening casts, so the
-// combining loops below run on plain floats.
+// `n` elements as the accumulator type: half types widened by the SIMD casts into `scratch`, so the
+// combining loops below run on plain floats; other types are read where they are.
 template <typename T, typename A>
-void Load(const T* src, A* dst, size_t n) {
+const A* AsAcc(const T* src, A* scratch, size_t n) {
   static_assert(kIsHalf<T> ? std::is_same_v<A, float> : std::is_same_v<A, T>, "accumulates in the wrong type");
-  if constexpr (kIsHalf<T>) WidenBlock(reinterpret_cast<const uint16_t*>(src), dst, n, std::is_same_v<T, Bf16>);
-  else std::memcpy(dst, src, n * sizeof(T));
+  if constexpr (kIsHalf<T>) {
+    WidenBlock(reinterpret_cast<const uint16_t*>(src), scratch, n, std::is_same_v<T, Bf16>);
+    return scratch;
+  } else {
+    return src;
+  }
 }
 
 template <typename B, typename S, RedOp OP>
@@ -75,16 +79,12 @@ uint64_t ReduceT(int avgDivisor, const B* own, const S* const* stages, int stage
   uint64_t overflows = 0;
   for (size_t base = 0; base < count; base += kBlock) {
     const size_t n = count - base < kBlock ? count - base : kBlock;
+    A scratch[kBlock];
     int first = 0;
-    if (own != nullptr) {
-      Load(own + base, acc, n);
-    } else {
-      Load(stages[0] + base, acc, n);
-      first = 1;
-    }
+    const A* start = own != nullptr ? AsAcc(own + base, scratch, n) : AsAcc(stages[first++] + base, scratch, n);
+    for (size_t i = 0; i < n; ++i) acc[i] = start[i];
     for (int p = first; p < stageCount; ++p) {
-      A next[kBlock];
-      Load(stages[p] + base, next, n);
+      const A* next = AsAcc(stages[p] + base, scratch, n);
       for (size_t i = 0; i < n; ++i) acc[i] = Combine<OP>(acc[i], next[i]);
     }
     if constexpr (OP == RedOp::Avg) {
