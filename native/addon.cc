@@ -26,6 +26,7 @@ JouleAddon::JouleAddon(Napi::Env env, Napi::Object exports) : addonDir(Directory
   RegisterCast(env, exports);
   RegisterPower(env, exports);
   RegisterComm(env, exports);
+  RegisterCpu(env, exports);
 }
 
 const cuda::Api* JouleAddon::CudaApi(std::string* reason) {

@@ -31,5 +31,6 @@ void RegisterInfo(Napi::Env env, Napi::Object exports);
 void RegisterCast(Napi::Env env, Napi::Object exports);
 void RegisterPower(Napi::Env env, Napi::Object exports);
 void RegisterComm(Napi::Env env, Napi::Object exports);
+void RegisterCpu(Napi::Env env, Napi::Object exports);
 
 }  // namespace joule

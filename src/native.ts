@@ -219,6 +219,10 @@ export interface NativeAddon {
   cudaCast(...args: [...NativeCastArgs, number]): Promise<number>;
   /** Device-buffer benchmark: seconds for `iterations` kernels and for as many device-to-device copies of the same bytes. */
   cudaCastBench(direction: number, count: number, scale: number, iterations: number): Promise<{ castS: number; copyS: number }>;
+  /** The CPUs this process may run on (its affinity mask). */
+  allowedCpus(): number[];
+  /** Binds every thread of this process to `cpus`; returns how many threads it bound. */
+  bindProcess(cpus: number[]): number;
 }
 
 /** The paths tried, in order: JOULE_ADDON alone when set, else the cmake-js/node-gyp outputs. */

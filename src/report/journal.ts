@@ -24,6 +24,8 @@ export interface RankRecord {
   gpus?: number[];
   gpuBinding?: string;
   cudaVisibleDevices?: string | null;
+  cpus?: number[];
+  cpuBinding?: string;
   /** starting -> joined -> finalized -> exited; failed for the rank that brought the job down; aborted for the others. */
   state: 'starting' | 'joined' | 'finalized' | 'exited' | 'failed' | 'aborted';
   exitCode?: number | null;
@@ -156,6 +158,8 @@ export class RunJournal implements CoordinatorSink {
         gpus: caps.gpus,
         gpuBinding: caps.gpuBinding,
         cudaVisibleDevices: caps.cudaVisibleDevices ?? null,
+        cpus: caps.cpus,
+        cpuBinding: caps.cpuBinding,
         state: 'joined',
         joinedAt: new Date().toISOString(),
       });

@@ -6,6 +6,7 @@ import { failureExitCode, failureStatus } from '../coord/failure';
 import { Coordinator } from '../coord/server';
 import { RunRecorder } from '../report/run-record';
 import { fillGit, newManifest, RunJournal } from '../report/journal';
+import { bindRank } from './cpu';
 import { rankEnvironment, type RankEnvironment } from './identity';
 import { RankWorld } from './runtime';
 import { attachPower } from '../power/world';
@@ -20,6 +21,7 @@ export function init(): Promise<RankWorld> {
 
 async function start(): Promise<RankWorld> {
   const identity = rankEnvironment();
+  const cpu = bindRank(identity.localRank, identity.localSize);
   // The launcher already set CUDA_VISIBLE_DEVICES for its children; here the srun and singleton cases.
   if (identity.gpu.cudaVisibleDevices !== undefined) process.env.CUDA_VISIBLE_DEVICES = identity.gpu.cudaVisibleDevices;
   const hosted = identity.hostsCoordinator ? await hostCoordinator(identity) : undefined;
@@ -37,6 +39,8 @@ async function start(): Promise<RankWorld> {
       gpus: identity.gpu.gpus,
       gpuBinding: identity.gpu.rule,
       cudaVisibleDevices: identity.gpu.cudaVisibleDevices ?? null,
+      cpus: cpu.cpus,
+      cpuBinding: cpu.rule,
       startMode: identity.mode,
       node: process.version,
     },
@@ -50,6 +54,7 @@ async function start(): Promise<RankWorld> {
     const welcome = await client.join();
     const world = new RankWorld({
       identity,
+      cpu,
       client,
       runId: welcome.runId,
       runDir: welcome.runDir,

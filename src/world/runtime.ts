@@ -8,6 +8,7 @@ import type { Coordinator } from '../coord/server';
 import { JouleError } from '../errors';
 import { checkStreamName } from '../report/run-record';
 import type { RunJournal } from '../report/journal';
+import type { CpuBinding, CpuBindingRule } from './cpu';
 import type { RankEnvironment, StartMode } from './identity';
 import type { GpuBindingRule, KeyValue, MetricRecord, World } from './types';
 import type { PowerWindows } from '../power/types';
@@ -27,6 +28,8 @@ export interface BarrierOptions {
 
 export interface RankWorldParts {
   identity: RankEnvironment;
+  /** The CPU binding init applied before joining. */
+  cpu: CpuBinding;
   client: CoordClient;
   runId: string;
   runDir: string;
@@ -46,6 +49,8 @@ export class RankWorld implements World {
   readonly runDir: string;
   readonly gpus: number[];
   readonly gpuBinding: GpuBindingRule;
+  readonly cpus: number[];
+  readonly cpuBinding: CpuBindingRule;
   /** The run's id (the run directory's name under `joule launch`). */
   readonly runId: string;
   /** Every rank's host and pid, by rank. */
@@ -83,6 +88,8 @@ export class RankWorld implements World {
     this.host = id.host;
     this.gpus = id.gpu.gpus;
     this.gpuBinding = id.gpu.rule;
+    this.cpus = parts.cpu.cpus;
+    this.cpuBinding = parts.cpu.rule;
     this.startMode = id.mode;
     this.runId = parts.runId;
     this.runDir = parts.runDir;

@@ -10,6 +10,8 @@ export interface KeyValue {
   wait(key: string, timeoutMs?: number): Promise<string>;
 }
 
+import type { CpuBindingRule } from './cpu';
+
 /** Which rule chose this rank's GPU, recorded in the run manifest. */
 export type GpuBindingRule = 'slurm' | 'local-rank' | 'none';
 
@@ -27,6 +29,9 @@ export interface Identity {
   /** GPU indices this rank owns (as CUDA/NVML see them after CUDA_VISIBLE_DEVICES), and why. */
   gpus: number[];
   gpuBinding: GpuBindingRule;
+  /** The CPUs this rank's threads run on, and why (each local rank gets its share unless told not to). */
+  cpus: number[];
+  cpuBinding: CpuBindingRule;
 }
 
 export interface MetricRecord {

@@ -6,6 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { encode, decodeServer } from '../../src/coord/protocol';
+import { native } from '../../src/native';
 import { joule, jouleBin, run } from '../helpers/run';
 
 const fixtures = path.join(__dirname, 'fixtures');
@@ -99,6 +100,51 @@ describe('joule launch (local)', function () {
     const ranks = result.stderr.split('\n').filter((l) => l.includes('"gpuBinding"')).map((l) => JSON.parse(l.slice(l.indexOf('{'))));
     assert.deepEqual(ranks.map((r) => [r.rank, r.cvd, r.gpuBinding]).sort(), [[0, '0', 'local-rank'], [1, '1', 'local-rank']]);
     assert.deepEqual(manifest(runDir).gpuBinding.rules, ['local-rank']);
+  });
+
+  it('binds each local rank to its own share of the CPUs (every thread), records it, and leaves ranks unbound with JOULE_CPU_BIND=none', async () => {
+    const allowed = native().allowedCpus();
+    const ranksOf = (stderr: string) =>
+      stderr
+        .split('\n')
+        .filter((l) => l.includes('"cpuBinding"'))
+        .map((l) => JSON.parse(l.slice(l.indexOf('{'))) as { rank: number; cpus: number[]; cpuBinding: string; threadCpus: string[] })
+        .sort((a, b) => a.rank - b.rank);
+    // The kernel's list format: runs of consecutive CPUs as "a-b", joined by commas.
+    const list = (cpus: number[]) =>
+      cpus
+        .reduce<number[][]>((runs, cpu) => {
+          const last = runs[runs.length - 1];
+          if (last && cpu === last[last.length - 1] + 1) last.push(cpu);
+          else runs.push([cpu]);
+          return runs;
+        }, [])
+        .map((r) => (r.length === 1 ? String(r[0]) : `${r[0]}-${r[r.length - 1]}`))
+        .join(',');
+    const runDir = path.join(tempRoot(), 'cpu');
+    const bound = await joule(['launch', '-n', '2', '--run-dir', runDir, '--json', '--', process.execPath, hello]);
+    assert.equal(bound.code, 0, bound.stderr);
+    const ranks = ranksOf(bound.stderr);
+    assert.equal(ranks.length, 2);
+    if (allowed.length >= 2) {
+      // Two contiguous, disjoint, non-empty halves of what the launcher was allowed, in rank order.
+      assert.deepEqual([...ranks[0].cpus, ...ranks[1].cpus], allowed);
+      for (const r of ranks) {
+        assert.equal(r.cpuBinding, 'local-rank');
+        assert.ok(r.cpus.length > 0);
+        assert.deepEqual(r.threadCpus, [list(r.cpus)], `rank ${r.rank}: every thread on ${list(r.cpus)}`);
+      }
+    } else {
+      for (const r of ranks) assert.equal(r.cpuBinding, 'none');
+    }
+    assert.deepEqual(manifest(runDir).ranks.map((r: { cpus: number[] }) => r.cpus), ranks.map((r) => r.cpus));
+
+    const unbound = await joule(['launch', '-n', '2', '--run-dir', path.join(tempRoot(), 'cpu-none'), '--json', '--', process.execPath, hello], { JOULE_CPU_BIND: 'none' });
+    assert.equal(unbound.code, 0, unbound.stderr);
+    for (const r of ranksOf(unbound.stderr)) {
+      assert.equal(r.cpuBinding, 'none');
+      assert.deepEqual(r.cpus, allowed);
+    }
   });
 
   it('a rank exiting with code 3 aborts the others and the launcher exits 3, naming the rank', async () => {

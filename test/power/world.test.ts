@@ -13,7 +13,7 @@ function fakeWorld(localRank: number) {
   const barriers: string[] = [];
   const modules = new Map<string, { finalize?(): Promise<void> | void }>();
   const world = {
-    rank: localRank, size: 2, localRank, localSize: 2, nodeRank: 0, nodes: 1, host: 'node-a', runDir: '', gpus: [], gpuBinding: 'none',
+    rank: localRank, size: 2, localRank, localSize: 2, nodeRank: 0, nodes: 1, host: 'node-a', runDir: '', gpus: [], gpuBinding: 'none', cpus: [0], cpuBinding: 'none',
     kv: {} as World['kv'],
     barrier: async (name?: string) => void barriers.push(name ?? ''),
     log: () => undefined,

@@ -1,7 +1,8 @@
-// Rank identity from the launcher's or SLURM's environment, and the GPU binding rules.
+// Rank identity from the launcher's or SLURM's environment, and the CPU and GPU binding rules.
 import assert from 'node:assert/strict';
 import { derivedPort } from '../../src/coord/address';
 import { isJouleError } from '../../src/errors';
+import { chooseCpuBinding } from '../../src/world/cpu';
 import { chooseGpuBinding } from '../../src/world/gpu';
 import { rankEnvironment } from '../../src/world/identity';
 
@@ -45,6 +46,24 @@ describe('rank identity', () => {
     const id = rankEnvironment({ JOULE_GPU_COUNT: '0' });
     assert.deepEqual([id.mode, id.rank, id.size, id.hostsCoordinator, id.coordHost], ['singleton', 0, 1, true, '127.0.0.1']);
     assert.ok(id.secret.length >= 32);
+  });
+});
+
+describe('CPU binding', () => {
+  const eight = [0, 1, 2, 3, 4, 5, 6, 7];
+  it('gives each local rank a contiguous share of the allowed CPUs', () => {
+    assert.deepEqual([0, 1, 2].map((r) => chooseCpuBinding(r, 3, eight, {}).cpus), [[0, 1], [2, 3, 4], [5, 6, 7]]);
+    assert.deepEqual(chooseCpuBinding(1, 2, [4, 6, 9, 11], {}), { rule: 'local-rank', cpus: [9, 11], reason: 'local rank 1 of 2 on 4 CPUs' });
+    assert.deepEqual(chooseCpuBinding(0, 1, eight, {}).cpus, eight);
+  });
+
+  it('leaves ranks unbound when oversubscribed, when told to, or when srun bound them', () => {
+    assert.deepEqual(chooseCpuBinding(2, 3, [0, 1], {}), { rule: 'none', cpus: [0, 1], reason: '3 local ranks, 2 CPUs allowed: left as given' });
+    assert.equal(chooseCpuBinding(0, 2, eight, { JOULE_CPU_BIND: 'none' }).rule, 'none');
+    const slurm = chooseCpuBinding(0, 2, [3], { SLURM_PROCID: '0', SLURM_CPU_BIND_TYPE: 'mask_cpu:' });
+    assert.deepEqual([slurm.rule, slurm.cpus], ['slurm', [3]]);
+    // srun --cpu-bind=none: the node's CPUs are shared, so joule splits them.
+    assert.equal(chooseCpuBinding(0, 2, eight, { SLURM_PROCID: '0', SLURM_CPU_BIND_TYPE: 'none' }).rule, 'local-rank');
   });
 });
 

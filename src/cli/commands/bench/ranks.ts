@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { BenchContext } from '../../../bench/collective';
 import { Communicator } from '../../../comm/communicator';
 import { localWorld } from '../../../comm/local-world';
+import { bindRank } from '../../../world/cpu';
 import { init } from '../../../world/init';
 import type { BackendName } from '../../../comm/types';
 import { JouleError } from '../../../errors';
@@ -15,6 +16,8 @@ import { JouleError } from '../../../errors';
 const env = process.env;
 
 async function runRank(dir: string, rank: number, size: number, backend: BackendName, body: (ctx: BenchContext) => Promise<number>): Promise<number> {
+  // Each rank on its own CPUs, as under joule launch (and as mpirun binds the ranks it compares with).
+  bindRank(rank, size);
   const world = localWorld(dir, rank, size);
   const members = Array.from({ length: size }, (_, r) => ({ worldRank: r, nodeRank: 0 }));
   const comm = new Communicator(world, 'world', members, { backend });
