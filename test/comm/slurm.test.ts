@@ -1,5 +1,6 @@
 // Collectives across the private SLURM cluster's two nodes: bare srun -N2 -n4, so world.comm sees two
-// hosts, auto picks tcp between nodes and shm inside them (tcp dials the address other nodes can reach).
+// hosts, auto picks tcp between nodes and shm inside them (tcp dials the address other nodes can reach);
+// and the whole correctness matrix (every collective, op, dtype, size class) started by srun on both nodes.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -9,6 +10,7 @@ import { run } from '../helpers/run';
 import { useSlurmCluster } from '../helpers/slurm-cluster';
 
 const fixture = path.join(__dirname, 'fixtures', 'launched.js');
+const correctness = path.join(__dirname, 'fixtures', 'correctness.ts');
 
 describe('comm across the two SLURM test nodes', function () {
   this.timeout(90_000);
@@ -48,4 +50,30 @@ describe('comm across the two SLURM test nodes', function () {
       assert.equal(r.after, 'ok');
     }
   });
+
+  for (const [tasks, backend] of [['2', 'tcp'], ['4', 'hierarchical']] as const) {
+    it(`srun -N2 -n${tasks}: every collective, op and dtype matches the reference across the nodes (${backend})`, async () => {
+      const { env } = cluster();
+      const world = fs.mkdtempSync(path.join(dir, 'world-'));
+      const result = await run('srun', ['-N2', `-n${tasks}`, '--kill-on-bad-exit=1', '--label', process.execPath, '--require', require.resolve('tsx/cjs'), correctness], {
+        env: { ...env, TEST_DIR: world, TEST_BACKEND: 'auto', TEST_COUNTS: '0,1,7,300,5003', JOULE_TCP_PIECE_BYTES: '4096', JOULE_TCP_SMALL_BYTES: '4096' },
+        cwd: dir,
+        timeoutMs: 80_000,
+      });
+      assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+      const reports = result.stdout
+        .split('\n')
+        .map((l) => /^\s*\d+: (\{.*\})\s*$/.exec(l)?.[1])
+        .filter((l): l is string => l !== undefined)
+        .map((l) => JSON.parse(l) as { rank: number; checked: number; failures: string[]; backend: string; error?: string })
+        .sort((a, b) => a.rank - b.rank);
+      assert.deepEqual(reports.map((r) => r.rank), Array.from({ length: Number(tasks) }, (_, r) => r), result.stdout);
+      for (const r of reports) {
+        assert.equal(r.error, undefined);
+        assert.deepEqual(r.failures, []);
+        assert.equal(r.backend, backend);
+        assert.ok(r.checked > 10_000, `rank ${r.rank} checked only ${r.checked} values`);
+      }
+    });
+  }
 });
