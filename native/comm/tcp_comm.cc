@@ -370,18 +370,23 @@ uint64_t TcpComm::SumCounts(const Op& op, uint64_t mine) {
 
 void TcpComm::Allreduce(const Op& op, void* out, OpResult* result) {
   const size_t eb = DTypeBytes(op.dtype);
-  if (out != op.in && op.count > 0) std::memcpy(out, op.in, op.count * eb);
+  auto* target = static_cast<unsigned char*>(out);
   uint64_t overflows = 0;
   if (size_ >= 4 && (size_ & (size_ - 1)) == 0 && op.count * DTypeBytes(StageType(op.dtype, op.wire)) <= halvingBytes_) {
-    overflows = HalvingDoubling(op, static_cast<unsigned char*>(out));
+    if (out != op.in && op.count > 0) std::memcpy(out, op.in, op.count * eb);
+    overflows = HalvingDoubling(op, target);
   } else if (size_ > 1) {
+    // Out of place, the ring reads the input where it is: no copy of it into the output first.
     std::vector<std::pair<size_t, size_t>> segments(size_);
     for (int i = 0; i < size_; ++i) Segment(op.count, size_, i, &segments[i].first, &segments[i].second);
-    overflows = Ring(op, static_cast<unsigned char*>(out), segments, true, 0);
-  } else if (op.redop == RedOp::Avg || op.wire != Wire::None) {
-    // One rank: avg divides by 1 and a wire still rounds, as with more ranks.
-    const void* none[1] = {nullptr};
-    overflows = Reduce(op.dtype, op.wire, op.redop, AvgDivisorOf(op, 1), out, none, 0, op.count, nullptr, out);
+    overflows = Ring(op, static_cast<const unsigned char*>(op.in), target, segments, true, 0);
+  } else {
+    if (out != op.in && op.count > 0) std::memcpy(out, op.in, op.count * eb);
+    if (op.redop == RedOp::Avg || op.wire != Wire::None) {
+      // One rank: avg divides by 1 and a wire still rounds, as with more ranks.
+      const void* none[1] = {nullptr};
+      overflows = Reduce(op.dtype, op.wire, op.redop, AvgDivisorOf(op, 1), out, none, 0, op.count, nullptr, out);
+    }
   }
   result->wireOverflows = op.wire != Wire::None ? SumCounts(op, overflows) : 0;
 }
@@ -489,7 +494,7 @@ uint64_t TcpComm::HalvingDoubling(const Op& op, unsigned char* out) {
 // pushed a whole segment (4 MiB at 8 MiB) into the socket before reading anything, so every piece
 // went cold out of L2 before it was received and reduced (measured, 2 ranks on loopback, 1 MiB L2:
 // 8 MiB allreduce 3.4-4.5 ms unbounded, 2.0-3.0 ms with one piece ahead; two ahead was no better).
-uint64_t TcpComm::Ring(const Op& op, unsigned char* out, const std::vector<std::pair<size_t, size_t>>& segments, bool gather, int shift) {
+uint64_t TcpComm::Ring(const Op& op, const unsigned char* own, unsigned char* out, const std::vector<std::pair<size_t, size_t>>& segments, bool gather, int shift) {
   const int n = size_;
   const DType stage = StageType(op.dtype, op.wire);
   const size_t eb = DTypeBytes(op.dtype), sb = DTypeBytes(stage);
@@ -537,10 +542,12 @@ uint64_t TcpComm::Ring(const Op& op, unsigned char* out, const std::vector<std::
         ++sendL;
         continue;
       }
+      // Step 0 sends this rank's own values; later steps send what the previous step reduced.
+      const unsigned char* source = (sendL < P ? own : out) + b * eb;
       if (directSend) {
-        sending.data = out + b * eb;
+        sending.data = const_cast<unsigned char*>(source);
       } else {
-        overflows += ConvertCopy(op.dtype, stage, out + b * eb, sendStage_.data(), e - b);
+        overflows += ConvertCopy(op.dtype, stage, source, sendStage_.data(), e - b);
         sending.data = sendStage_.data();
       }
       sending.bytes = (e - b) * sb;
@@ -570,7 +577,7 @@ uint64_t TcpComm::Ring(const Op& op, unsigned char* out, const std::vector<std::
         const bool final = s == n - 2;
         const RedOp step = (op.redop == RedOp::Avg && !final) ? RedOp::Sum : op.redop;
         const void* peers[1] = {recvStage_.data()};
-        overflows += Reduce(op.dtype, op.wire, step, AvgDivisorOf(op, n), out + recvB * eb, peers, 1, recvE - recvB, nullptr, out + recvB * eb);
+        overflows += Reduce(op.dtype, op.wire, step, AvgDivisorOf(op, n), own + recvB * eb, peers, 1, recvE - recvB, nullptr, out + recvB * eb);
       } else if (!directSend) {
         ConvertCopy(stage, op.dtype, recvStage_.data(), out + recvB * eb, recvE - recvB);
       }
@@ -630,15 +637,18 @@ void TcpComm::Allgather(const Op& op) {
 void TcpComm::ReduceScatter(const Op& op, OpResult* result) {
   const size_t eb = DTypeBytes(op.dtype);
   const size_t c = op.count;
-  // Work on a copy of the whole input; rank r ends owning block r (ring shift -1), then copies it out.
+  // The ring reduces into scratch space laid out like the input; rank r ends owning block r (ring
+  // shift -1), then copies it out (the output may alias the input).
   scratch_.resize(c * size_ * eb);
-  if (c > 0) std::memcpy(scratch_.data(), op.in, c * size_ * eb);
   uint64_t overflows = 0;
   if (size_ > 1 && c > 0) {
     std::vector<std::pair<size_t, size_t>> segments(size_);
     for (int i = 0; i < size_; ++i) segments[i] = {i * c, (i + 1) * c};
-    overflows = Ring(op, scratch_.data(), segments, false, -1);
-  } else if (op.redop == RedOp::Avg || op.wire != Wire::None) {
+    overflows = Ring(op, static_cast<const unsigned char*>(op.in), scratch_.data(), segments, false, -1);
+  } else if (c > 0) {
+    std::memcpy(scratch_.data(), op.in, c * size_ * eb);
+  }
+  if (size_ == 1 && (op.redop == RedOp::Avg || op.wire != Wire::None)) {
     const void* none[1] = {nullptr};
     overflows = Reduce(op.dtype, op.wire, op.redop, AvgDivisorOf(op, 1), scratch_.data(), none, 0, c, nullptr, scratch_.data());
   }

@@ -69,7 +69,9 @@ class TcpComm : public Backend {
   // After the reduce-scatter, rank r owns segment (r + 1 + shift) mod n.
   // Reduce-scatter by recursive halving, then allgather by recursive doubling (power-of-two sizes).
   uint64_t HalvingDoubling(const Op& op, unsigned char* out);
-  uint64_t Ring(const Op& op, unsigned char* out, const std::vector<std::pair<size_t, size_t>>& segments, bool gather, int shift);
+  // This rank's contributions are read from `own` (which may be `out`); `out` needs no initial copy:
+  // every element the operation delivers is written by a reduction or a received piece.
+  uint64_t Ring(const Op& op, const unsigned char* own, unsigned char* out, const std::vector<std::pair<size_t, size_t>>& segments, bool gather, int shift);
   void Broadcast(const Op& op);
   void Allgather(const Op& op);
   void ReduceScatter(const Op& op, OpResult* result);
