@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { run } from '../helpers/run';
+import { jouleBin, run } from '../helpers/run';
 import { useSlurmCluster } from '../helpers/slurm-cluster';
 
 const fixture = path.join(__dirname, 'fixtures', 'launched.js');
@@ -76,4 +76,21 @@ describe('comm across the two SLURM test nodes', function () {
       }
     });
   }
+
+  it('srun -N2 -n4 joule bench allreduce: srun\'s tasks are the ranks, the hierarchy is timed through the promise loop, results checked', async () => {
+    const { env } = cluster();
+    const result = await run('srun', ['-N2', '-n4', '--kill-on-bad-exit=1', process.execPath, jouleBin, 'bench', 'allreduce', '-b', '4K', '-e', '64K', '-f', '16', '-n', '3', '-w', '1', '--op', 'avg', '--json'], {
+      env: { ...env, JOULE_JOB_SECRET: crypto.randomBytes(32).toString('hex'), JOULE_RUN_DIR: path.join(dir, 'bench-run') },
+      cwd: dir,
+      timeoutMs: 60_000,
+    });
+    assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+    const report = JSON.parse(result.stdout) as { ranks: number; backend: string; loop: string; wrong: number; rows: { bytes: number }[] };
+    assert.equal(report.ranks, 4);
+    assert.equal(report.backend, 'hierarchical');
+    assert.equal(report.loop, 'promise');
+    assert.equal(report.wrong, 0);
+    assert.deepEqual(report.rows.map((r) => r.bytes), [4096, 65536]);
+    assert.match(result.stderr, /the hierarchical backend is timed with the promise loop/);
+  });
 });

@@ -113,6 +113,12 @@ export function collectiveBenchCommand(collective: CollectiveName): CommandModul
         if (collective === 'sendrecv' && ctx.comm.size < 2) throw new JouleError('JOULE_BAD_ARGUMENT', 'sendrecv needs at least 2 ranks');
         if (!Number.isInteger(options.root) || options.root < 0 || options.root >= ctx.comm.size) throw new JouleError('JOULE_BAD_ARGUMENT', `--root: must be a rank below ${ctx.comm.size}`);
         const print = ctx.comm.rank === 0;
+        await ctx.comm.connected();
+        // The native loop runs on the communicator's own (flat tcp) backend; the hierarchy's levels are
+        // composed in JavaScript, so timing them needs one awaited call per iteration.
+        const loop = ctx.comm.backend === 'hierarchical' && (collective === 'allreduce' || collective === 'broadcast') ? 'promise' : options.loop;
+        if (loop !== options.loop && print) process.stderr.write(`joule bench ${collective}: the hierarchical backend is timed with the promise loop (--loop native would time the flat tcp mesh)\n`);
+        options.loop = loop;
         if (print && !args.json) {
           process.stdout.write(`# joule bench ${collective}: ${ctx.comm.size} ranks, backend ${ctx.comm.backend ?? args.backend}, ${options.loop} loop, ${options.iterations} iterations, ${options.warmup} warm-up\n${header()}\n`);
         }

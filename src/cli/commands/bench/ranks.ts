@@ -1,6 +1,6 @@
-// Where a benchmark's ranks come from: the rank runtime inside `joule launch` (with its power windows
-// for the energy columns), the local rendezvous its own `-N` launcher set up, or (with -N) starting that
-// many copies of this command on this node and waiting for them.
+// Where a benchmark's ranks come from: the rank runtime inside `joule launch` or bare srun (with its
+// power windows for the energy columns), the local rendezvous its own `-N` launcher set up, or (with -N)
+// starting that many copies of this command on this node and waiting for them.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -51,6 +51,8 @@ export async function benchRanks(nranks: number, backend: BackendName, body: (ct
     return runLaunched(backend, body);
   }
   if (env.JOULE_BENCH_DIR) return runRank(env.JOULE_BENCH_DIR, Number(env.JOULE_BENCH_RANK), Number(env.JOULE_BENCH_SIZE), backend, body);
+  // Started by bare srun like nccl-tests (`srun -n 8 joule bench allreduce`): srun's tasks are the ranks.
+  if (nranks === 0 && env.SLURM_PROCID !== undefined && env.SLURM_NTASKS !== undefined) return runLaunched(backend, body);
   const size = Math.max(1, nranks);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'joule-bench-'));
   try {
