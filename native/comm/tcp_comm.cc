@@ -599,11 +599,18 @@ uint64_t TcpComm::Ring(const Op& op, const unsigned char* own, unsigned char* ou
   return overflows;
 }
 
+// Small messages: the root sends to every rank at once (one hop). Larger ones with three or more
+// ranks: a pipelined chain from the root through the ranks in order, each forwarding a piece as soon
+// as it has it, so no link carries the message more than once (the flat send costs the root n - 1).
 void TcpComm::Broadcast(const Op& op) {
   const size_t bytes = op.count * DTypeBytes(op.dtype);
+  if (rank_ == op.root && op.out != op.in && bytes > 0) std::memcpy(op.out, op.in, bytes);
+  if (size_ > 2 && bytes > smallBytes_) {
+    ChainBroadcast(op, bytes);
+    return;
+  }
   std::vector<Transfer> transfers;
   if (rank_ == op.root) {
-    if (op.out != op.in && bytes > 0) std::memcpy(op.out, op.in, bytes);
     for (int p = 0; p < size_; ++p) {
       if (p != rank_) transfers.push_back({p, true, static_cast<unsigned char*>(op.out), bytes, 0});
     }
@@ -611,6 +618,55 @@ void TcpComm::Broadcast(const Op& op) {
     transfers.push_back({op.root, false, static_cast<unsigned char*>(op.out), bytes, 0});
   }
   Progress(op, transfers);
+}
+
+void TcpComm::ChainBroadcast(const Op& op, size_t bytes) {
+  const int n = size_;
+  const int position = (rank_ - op.root + n) % n;
+  const int prev = (rank_ + n - 1) % n, next = (rank_ + 1) % n;
+  const bool forwards = position < n - 1;
+  auto* out = static_cast<unsigned char*>(op.out);
+  const size_t pieces = (bytes + pieceBytes_ - 1) / pieceBytes_;
+  auto piece = [&](size_t i, Transfer* t) {
+    t->data = out + i * pieceBytes_;
+    t->bytes = std::min(pieceBytes_, bytes - i * pieceBytes_);
+    t->done = 0;
+  };
+  size_t sent = 0, received = position == 0 ? pieces : 0;
+  Transfer sending{next, true, nullptr, 0, 0}, receiving{prev, false, nullptr, 0, 0};
+  bool haveSend = false, haveRecv = false;
+  const int64_t deadline = NowNs() + static_cast<int64_t>(op.timeoutS * 1e9);
+  while ((forwards && sent < pieces) || received < pieces) {
+    if (forwards && !haveSend && sent < received) {
+      piece(sent, &sending);
+      haveSend = true;
+    }
+    if (!haveRecv && received < pieces) {
+      piece(received, &receiving);
+      haveRecv = true;
+    }
+    bool moved = false;
+    if (haveSend && Step(op, sending)) {
+      haveSend = false;
+      ++sent;
+      moved = true;
+    }
+    if (haveRecv && Step(op, receiving)) {
+      haveRecv = false;
+      ++received;
+      moved = true;
+    }
+    if (moved) continue;
+    if (NowNs() >= deadline) {
+      std::ostringstream text;
+      text << "tcp: " << Label(op) << " timed out after " << op.timeoutS << " s on rank " << rank_ << ": rank " << (haveRecv ? prev : next) << " did not arrive";
+      Fail("JOULE_TIMEOUT", text.str());
+    }
+    std::vector<std::pair<int, short>> wants;
+    if (haveSend) wants.push_back({fds_[next], POLLOUT});
+    if (haveRecv) wants.push_back({fds_[prev], POLLIN});
+    WaitFor(op, wants, deadline);
+  }
 }
 
 void TcpComm::Allgather(const Op& op) {

@@ -73,6 +73,8 @@ class TcpComm : public Backend {
   // every element the operation delivers is written by a reduction or a received piece.
   uint64_t Ring(const Op& op, const unsigned char* own, unsigned char* out, const std::vector<std::pair<size_t, size_t>>& segments, bool gather, int shift);
   void Broadcast(const Op& op);
+  // Root -> root + 1 -> ... in pieces, each rank forwarding what it has received.
+  void ChainBroadcast(const Op& op, size_t bytes);
   void Allgather(const Op& op);
   void ReduceScatter(const Op& op, OpResult* result);
   uint64_t SumCounts(const Op& op, uint64_t mine);
