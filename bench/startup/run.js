@@ -7,12 +7,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
-const root = path.resolve(__dirname, '..', '..');
-const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
-};
+const { root, args, flag } = require('../cli');
 const reps = Number(flag('--reps', '10'));
 const ranks = flag('--ranks', '2');
 const json = args.includes('--json');

@@ -115,6 +115,12 @@ void TcpComm::Fail(const std::string& code, const std::string& message) {
   throw CommError(code, message);
 }
 
+void TcpComm::FailTimeout(const Op& op, const std::vector<int>& late) {
+  std::ostringstream text;
+  text << "tcp: " << Label(op) << " timed out after " << op.timeoutS << " s on rank " << rank_ << ": " << RankList(late) << " did not arrive";
+  Fail("JOULE_TIMEOUT", text.str());
+}
+
 void TcpComm::ThrowIfAborted(const Op& op) {
   if (!aborted_.load()) return;
   std::string reason;
@@ -174,9 +180,7 @@ void TcpComm::Progress(const Op& op, std::vector<Transfer>& transfers) {
       for (const Transfer& t : transfers) {
         if (t.done < t.bytes && std::find(late.begin(), late.end(), t.peer) == late.end()) late.push_back(t.peer);
       }
-      std::ostringstream out;
-      out << "tcp: " << Label(op) << " timed out after " << op.timeoutS << " s on rank " << rank_ << ": " << RankList(late) << " did not arrive";
-      Fail("JOULE_TIMEOUT", out.str());
+      FailTimeout(op, late);
     }
     WaitFor(op, wants, deadline);
   }
@@ -586,11 +590,7 @@ uint64_t TcpComm::Ring(const Op& op, const unsigned char* own, unsigned char* ou
       moved = true;
     }
     if (moved) continue;
-    if (NowNs() >= deadline) {
-      std::ostringstream text;
-      text << "tcp: " << Label(op) << " timed out after " << op.timeoutS << " s on rank " << rank_ << ": rank " << left << " did not arrive";
-      Fail("JOULE_TIMEOUT", text.str());
-    }
+    if (NowNs() >= deadline) FailTimeout(op, {left});
     std::vector<std::pair<int, short>> wants;
     if (haveSend) wants.push_back({fds_[right], POLLOUT});
     if (haveRecv) wants.push_back({fds_[left], POLLIN});
@@ -657,11 +657,7 @@ void TcpComm::ChainBroadcast(const Op& op, size_t bytes) {
       moved = true;
     }
     if (moved) continue;
-    if (NowNs() >= deadline) {
-      std::ostringstream text;
-      text << "tcp: " << Label(op) << " timed out after " << op.timeoutS << " s on rank " << rank_ << ": rank " << (haveRecv ? prev : next) << " did not arrive";
-      Fail("JOULE_TIMEOUT", text.str());
-    }
+    if (NowNs() >= deadline) FailTimeout(op, {haveRecv ? prev : next});
     std::vector<std::pair<int, short>> wants;
     if (haveSend) wants.push_back({fds_[next], POLLOUT});
     if (haveRecv) wants.push_back({fds_[prev], POLLIN});

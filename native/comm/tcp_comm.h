@@ -81,6 +81,8 @@ class TcpComm : public Backend {
 
   void ThrowIfAborted(const Op& op);
   [[noreturn]] void Fail(const std::string& code, const std::string& message);
+  // JOULE_TIMEOUT naming the ranks this one was still waiting for.
+  [[noreturn]] void FailTimeout(const Op& op, const std::vector<int>& late);
   std::string Label(const Op& op) const;
 
   int rank_;
