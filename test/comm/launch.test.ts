@@ -52,4 +52,21 @@ describe('comm under joule launch', function () {
       assert.match(after.message, /rank 1 on host .* exited with code 9/);
     }
   });
+
+  for (const backend of ['shm', 'tcp'] as const) {
+    it(`keeps the event loop and heartbeats going while a collective waits for seconds (${backend})`, async () => {
+      // 0.2 s heartbeats, 3 misses allowed: a rank whose event loop stalled for the 2 s wait would be declared dead.
+      const result = await joule(['launch', '-n', '2', '--heartbeat', '0.2', '--heartbeat-misses', '3', '--run-dir', runDir, '--', process.execPath, path.join(__dirname, 'fixtures', 'long-wait.js')], {
+        JOULE_COMM_BACKEND: backend,
+        TEST_LATE_S: '2',
+      });
+      assert.equal(result.code, 0, result.stderr);
+      const [first] = lines(result.stdout);
+      assert.equal(first.backend, backend);
+      assert.equal(first.sum, 3);
+      assert.ok((first.waitedS as number) >= 1.5, `rank 0 waited ${first.waitedS} s inside the allreduce`);
+      // A timer every 20 ms over about 2 s: far more than a handful of ticks unless the loop was blocked.
+      assert.ok((first.ticks as number) >= 20, `only ${first.ticks} timer ticks during the wait`);
+    });
+  }
 });
