@@ -162,6 +162,82 @@ JOULE_AVX2 void F32ToF32(const void* input, void* output, size_t count, float sc
   ScalarPath().kernels[static_cast<int>(Direction::kF32ToF32)](in + i, out + i, count - i, scale);
 }
 
+// Statistics for an f32 source, eight elements per step in double precision (two halves of four):
+// lane masks pick the finite inputs and the results that stayed finite, as the portable loop's
+// branches do; masked-out lanes add +0, so a NaN never reaches the sums.
+template <typename LoadTarget>
+JOULE_AVX2 size_t F32SourceStats(const void* input, const void* output, size_t count, double scale, Stats* stats, LoadTarget load_target) {
+  auto* in = static_cast<const float*>(input);
+  const __m256i exponent = _mm256_set1_epi32(0x7F800000);
+  const __m256i magnitude = _mm256_set1_epi32(0x7FFFFFFF);
+  const __m256d factor = _mm256_set1_pd(scale);
+  const __m256d zero = _mm256_setzero_pd();
+  __m256d squared_error = zero;
+  __m256d squared = zero;
+  uint64_t non_finite = 0, overflow = 0, underflow = 0;
+  size_t i = 0;
+  for (; i + 8 <= count; i += 8) {
+    const __m256 xs = _mm256_loadu_ps(in + i);
+    const __m256 cs = load_target(output, i);
+    const __m256i not_finite = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_castps_si256(xs), exponent), exponent);
+    const __m256i infinite = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_castps_si256(cs), magnitude), exponent);
+    const __m256i counted = _mm256_andnot_si256(_mm256_or_si256(not_finite, infinite), _mm256_set1_epi32(-1));
+    const unsigned not_finite_bits = static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(not_finite)));
+    const unsigned infinite_bits = static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(infinite)));
+    non_finite += __builtin_popcount(not_finite_bits);
+    overflow += __builtin_popcount(~not_finite_bits & infinite_bits & 0xFFu);
+    for (int half = 0; half < 2; ++half) {
+      const __m128 x4 = half ? _mm256_extractf128_ps(xs, 1) : _mm256_castps256_ps128(xs);
+      const __m128 c4 = half ? _mm256_extractf128_ps(cs, 1) : _mm256_castps256_ps128(cs);
+      const __m128i counted4 = half ? _mm256_extracti128_si256(counted, 1) : _mm256_castsi256_si128(counted);
+      const __m256d mask = _mm256_castsi256_pd(_mm256_cvtepi32_epi64(counted4));
+      const __m256d r = _mm256_mul_pd(_mm256_cvtps_pd(x4), factor);
+      const __m256d c = _mm256_cvtps_pd(c4);
+      const __m256d e = _mm256_sub_pd(r, c);
+      squared_error = _mm256_add_pd(squared_error, _mm256_and_pd(mask, _mm256_mul_pd(e, e)));
+      squared = _mm256_add_pd(squared, _mm256_and_pd(mask, _mm256_mul_pd(r, r)));
+      const __m256d lost = _mm256_and_pd(mask, _mm256_and_pd(_mm256_cmp_pd(c, zero, _CMP_EQ_OQ), _mm256_cmp_pd(r, zero, _CMP_NEQ_OQ)));
+      underflow += __builtin_popcount(static_cast<unsigned>(_mm256_movemask_pd(lost)));
+    }
+  }
+  alignas(32) double sums[2][4];
+  _mm256_store_pd(sums[0], squared_error);
+  _mm256_store_pd(sums[1], squared);
+  stats->sumSquaredError += (sums[0][0] + sums[0][1]) + (sums[0][2] + sums[0][3]);
+  stats->sumSquared += (sums[1][0] + sums[1][1]) + (sums[1][2] + sums[1][3]);
+  stats->nonFinite += non_finite;
+  stats->overflow += overflow;
+  stats->underflow += underflow;
+  return i;
+}
+
+// How each target format comes back as eight f32 values (structs, not lambdas: a lambda's function
+// pointer conversion would be compiled without AVX and change the ABI).
+struct LoadBf16 {
+  JOULE_AVX2 __m256 operator()(const void* out, size_t i) const {
+    __m128i bits = _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(out) + i));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(bits), 16));
+  }
+};
+struct LoadF16 {
+  JOULE_AVX2 __m256 operator()(const void* out, size_t i) const {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(out) + i)));
+  }
+};
+struct LoadF32 {
+  JOULE_AVX2 __m256 operator()(const void* out, size_t i) const { return _mm256_loadu_ps(static_cast<const float*>(out) + i); }
+};
+
+JOULE_AVX2 size_t Bf16Stats(const void* input, const void* output, size_t count, double scale, Stats* stats) {
+  return F32SourceStats(input, output, count, scale, stats, LoadBf16{});
+}
+JOULE_AVX2 size_t F16Stats(const void* input, const void* output, size_t count, double scale, Stats* stats) {
+  return F32SourceStats(input, output, count, scale, stats, LoadF16{});
+}
+JOULE_AVX2 size_t F32Stats(const void* input, const void* output, size_t count, double scale, Stats* stats) {
+  return F32SourceStats(input, output, count, scale, stats, LoadF32{});
+}
+
 bool Supported() {
   const auto& f = cpu::Detect();
   return f.avx2 && f.f16c && f.fma;
@@ -170,8 +246,10 @@ bool Supported() {
 }  // namespace
 
 const PathKernels& Avx2Path() {
-  static const PathKernels path{
-      "avx2", Supported, {F32ToBf16, F32ToF16, Bf16ToF32, F16ToF32, F64ToF32, F32ToF64, F32ToF32}};
+  static const PathKernels path{"avx2",
+                                Supported,
+                                {F32ToBf16, F32ToF16, Bf16ToF32, F16ToF32, F64ToF32, F32ToF64, F32ToF32},
+                                {Bf16Stats, F16Stats, nullptr, nullptr, nullptr, nullptr, F32Stats}};
   return path;
 }
 

@@ -33,7 +33,7 @@ size_t TargetBytes(Direction direction);
 //   sumSquaredError / sumSquared: Σ(r - c)² and Σr² over finite r with finite c, so that
 //   relError = sqrt(sumSquaredError / sumSquared) (0 when sumSquared is 0).
 // Partial sums are combined in a fixed chunk order, so the figures do not depend on the thread count.
-// Paths with vector statistics (avx512*) add in another fixed association: their sums may differ from
+// Paths with vector statistics (avx2, avx512*) add in another fixed association: their sums may differ from
 // the portable loop's in the last bits; the counts never do.
 struct Stats {
   double sumSquaredError = 0;
