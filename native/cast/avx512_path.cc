@@ -200,12 +200,12 @@ JOULE_AVX512 void F32ToF32(const void* input, void* output, size_t count, float 
   ScalarPath().kernels[Index(Direction::kF32ToF32)](in + i, out + i, count - i, scale);
 }
 
-// Statistics for an f32 source, eight elements per step in double precision: masks pick the finite
+// Statistics where source and target both load as eight f32 values (f32, bf16, f16), eight elements
+// per step in double precision: masks pick the finite
 // inputs and the results that stayed finite, exactly as the portable loop's branches do.
-template <typename LoadTarget>
-JOULE_AVX512 size_t F32SourceStats(const void* input, const void* output, size_t count, double scale, Stats* stats,
-                                   LoadTarget load_target) {
-  auto* in = static_cast<const float*>(input);
+template <typename LoadSource, typename LoadTarget>
+JOULE_AVX512 size_t VectorStats(const void* input, const void* output, size_t count, double scale, Stats* stats,
+                                   LoadSource load_source, LoadTarget load_target) {
   const __m256i exponent = _mm256_set1_epi32(0x7F800000);
   const __m256i magnitude = _mm256_set1_epi32(0x7FFFFFFF);
   const __m512d factor = _mm512_set1_pd(scale);
@@ -215,7 +215,7 @@ JOULE_AVX512 size_t F32SourceStats(const void* input, const void* output, size_t
   uint64_t non_finite = 0, overflow = 0, underflow = 0;
   size_t i = 0;
   for (; i + 8 <= count; i += 8) {
-    const __m256 xs = _mm256_loadu_ps(in + i);
+    const __m256 xs = load_source(input, i);
     const __m256 cs = load_target(output, i);
     const __mmask8 finite = _mm256_cmpneq_epi32_mask(_mm256_and_si256(_mm256_castps_si256(xs), exponent), exponent);
     const __mmask8 infinite = _mm256_cmpeq_epi32_mask(_mm256_and_si256(_mm256_castps_si256(cs), magnitude), exponent);
@@ -239,7 +239,7 @@ JOULE_AVX512 size_t F32SourceStats(const void* input, const void* output, size_t
   return i;
 }
 
-// How each target format comes back as eight f32 values (structs, not lambdas: a lambda's function
+// How each format comes back as eight f32 values (structs, not lambdas: a lambda's function
 // pointer conversion would be compiled without AVX and change the ABI).
 struct LoadBf16 {
   JOULE_AVX512 __m256 operator()(const void* out, size_t i) const {
@@ -257,13 +257,19 @@ struct LoadF32 {
 };
 
 JOULE_AVX512 size_t Bf16Stats(const void* input, const void* output, size_t count, double scale, Stats* stats) {
-  return F32SourceStats(input, output, count, scale, stats, LoadBf16{});
+  return VectorStats(input, output, count, scale, stats, LoadF32{}, LoadBf16{});
 }
 JOULE_AVX512 size_t F16Stats(const void* input, const void* output, size_t count, double scale, Stats* stats) {
-  return F32SourceStats(input, output, count, scale, stats, LoadF16{});
+  return VectorStats(input, output, count, scale, stats, LoadF32{}, LoadF16{});
+}
+JOULE_AVX512 size_t Bf16WideStats(const void* input, const void* output, size_t count, double scale, Stats* stats) {
+  return VectorStats(input, output, count, scale, stats, LoadBf16{}, LoadF32{});
+}
+JOULE_AVX512 size_t F16WideStats(const void* input, const void* output, size_t count, double scale, Stats* stats) {
+  return VectorStats(input, output, count, scale, stats, LoadF16{}, LoadF32{});
 }
 JOULE_AVX512 size_t F32Stats(const void* input, const void* output, size_t count, double scale, Stats* stats) {
-  return F32SourceStats(input, output, count, scale, stats, LoadF32{});
+  return VectorStats(input, output, count, scale, stats, LoadF32{}, LoadF32{});
 }
 
 bool Supported() {
@@ -279,7 +285,7 @@ const PathKernels& Avx512Path() {
   static const PathKernels path{"avx512",
                                 Supported,
                                 {F32ToBf16, F32ToF16, Bf16ToF32, F16ToF32, F64ToF32, F32ToF64, F32ToF32},
-                                {Bf16Stats, F16Stats, nullptr, nullptr, nullptr, nullptr, F32Stats}};
+                                {Bf16Stats, F16Stats, Bf16WideStats, F16WideStats, nullptr, nullptr, F32Stats}};
   return path;
 }
 
@@ -287,7 +293,7 @@ const PathKernels& Avx512Bf16Path() {
   static const PathKernels path{"avx512bf16",
                                 SupportedBf16,
                                 {F32ToBf16Hardware, F32ToF16, Bf16ToF32, F16ToF32, F64ToF32, F32ToF64, F32ToF32},
-                                {Bf16Stats, F16Stats, nullptr, nullptr, nullptr, nullptr, F32Stats}};
+                                {Bf16Stats, F16Stats, Bf16WideStats, F16WideStats, nullptr, nullptr, F32Stats}};
   return path;
 }
 

@@ -252,6 +252,47 @@ describe('precision: cast', function () {
     }
   });
 
+  it('castStats of widening casts (bf16/f16 -> f32, scaled) match the reference on every path', () => {
+    // Every 16-bit pattern: NaNs, infinities, subnormals; scaled widening rounds (and can overflow) in f32.
+    const halves = Uint16Array.from({ length: 65536 }, (_, i) => i);
+    for (const format of ['bf16', 'f16'] as const) {
+      for (const scale of [1, 2 ** 120, 0.1]) {
+        const fscale = Math.fround(scale);
+        let sumSquaredError = 0;
+        let sumSquared = 0;
+        let nonFinite = 0;
+        let overflow = 0;
+        let underflow = 0;
+        for (const h of halves) {
+          const x = halfValue(h, format);
+          if (!Number.isFinite(x)) {
+            nonFinite++;
+            continue;
+          }
+          const r = x * fscale;
+          const c = Math.fround(r);
+          if (!Number.isFinite(c)) {
+            overflow++;
+            continue;
+          }
+          if (c === 0 && r !== 0) underflow++;
+          sumSquaredError += (r - c) ** 2;
+          sumSquared += r * r;
+        }
+        for (const path of supported) {
+          const stats = castStats(halves, { from: format, to: 'f32', scale, path });
+          const what = `${format} -> f32 x${scale} ${path}`;
+          assert.deepEqual([stats.count, stats.nonFinite, stats.overflow, stats.underflow], [65536, nonFinite, overflow, underflow], what);
+          assert.ok(Math.abs(stats.sumSquared - sumSquared) <= 1e-9 * sumSquared, `${what}: sumSquared ${stats.sumSquared} vs ${sumSquared}`);
+          assert.ok(Math.abs(stats.sumSquaredError - sumSquaredError) <= 1e-9 * sumSquaredError, `${what}: sumSquaredError ${stats.sumSquaredError} vs ${sumSquaredError}`);
+        }
+        if (scale === 1) assert.equal(sumSquaredError, 0, 'widening alone is exact');
+        if (scale === 2 ** 120) assert.ok(overflow > 0, 'the data overflow f32 when scaled by 2^120');
+        if (scale === 0.1) assert.ok(sumSquaredError > 0, 'scaling by 0.1 (24 significant bits) rounds');
+      }
+    }
+  });
+
   it('castStats without `out` writes nothing and finds non-finite gradients when unscaling', () => {
     const grads = new Float32Array(5000).fill(0.5);
     grads[4321] = NaN;
