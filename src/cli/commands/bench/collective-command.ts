@@ -74,12 +74,13 @@ export function collectiveBenchCommand(collective: CollectiveName): CommandModul
         .option('op', { alias: 'o', type: 'string', default: 'sum', describe: 'sum|prod|max|min|avg' })
         .option('root', { alias: 'r', type: 'number', default: 0, describe: 'Root rank (broadcast)' })
         .option('backend', { type: 'string', default: 'auto', describe: 'auto|shm|tcp|nccl' })
-        .option('nranks', { alias: 'N', type: 'number', default: 0, describe: 'Start this many local ranks (outside `joule launch`)' })
+        .option('nranks', { alias: 'N', type: 'number', default: 0, describe: 'Start this many local ranks (outside `joule launch` and srun)' })
         .option('wire', { type: 'string', default: 'native', describe: 'allreduce with float: native|bf16|f16 (the dtype bytes travel in)' })
         .option('loop', { type: 'string', default: 'native', describe: 'native: iterations back to back in native code; promise: one awaited call each' })
         .option('json', { type: 'boolean', default: false, describe: 'Print every row as JSON' })
         .example(`$0 bench ${collective} -N 2 -b 8 -e 128M -f 2`, 'Sweep 8 B to 128 MiB on 2 local ranks')
-        .example(`joule launch -n 4 -- joule bench ${collective} -b 1M -e 1G -f 4 --json`, 'Inside a launched job, JSON rows'),
+        .example(`joule launch -n 4 -- joule bench ${collective} -b 1M -e 1G -f 4 --json`, 'Inside a launched job, JSON rows')
+        .example(`srun -N 2 -n 8 joule bench ${collective} -b 8 -e 1G -f 2`, "Under bare srun (JOULE_JOB_SECRET exported): srun's tasks are the ranks"),
     handler: async (args) => {
       const dtype = dtypeNames[String(args.dtype).toLowerCase()];
       if (!dtype) throw new JouleError('JOULE_BAD_ARGUMENT', `--dtype: unknown type "${args.dtype}"`);
