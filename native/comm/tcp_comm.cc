@@ -323,31 +323,26 @@ OpResult TcpComm::Run(const Op& op) {
     Progress(op, t);
     return result;
   }
-  const bool reduction = op.kind == Kind::Allreduce || op.kind == Kind::Reduce;
-  if (reduction && SmallReduction(op.count * DTypeBytes(StageType(op.dtype, op.wire)))) {
+  if (op.kind == Kind::Allreduce || op.kind == Kind::Reduce) {
     // The root keeps a reduce's result; the others reduce into scratch space (their buffers stay as they were).
     void* out = op.out;
     if (op.kind == Kind::Reduce && rank_ != op.root) {
       scratch_.resize(op.count * DTypeBytes(op.dtype));
       out = scratch_.data();
     }
-    RecursiveDoubling(op, out, &result);
+    // Recursive doubling exchanges the headers itself, its first exchange riding behind them.
+    if (SmallReduction(op.count * DTypeBytes(StageType(op.dtype, op.wire)))) {
+      RecursiveDoubling(op, out, &result);
+    } else {
+      ExchangeHeaders(op, nullptr);
+      Allreduce(op, out, &result);
+    }
     ++seq_;
     return result;
   }
   ExchangeHeaders(op, nullptr);
   switch (op.kind) {
     case Kind::Barrier: break;
-    case Kind::Allreduce: Allreduce(op, op.out, &result); break;
-    case Kind::Reduce: {
-      void* out = op.out;
-      if (rank_ != op.root) {
-        scratch_.resize(op.count * DTypeBytes(op.dtype));
-        out = scratch_.data();
-      }
-      Allreduce(op, out, &result);
-      break;
-    }
     case Kind::Broadcast: Broadcast(op); break;
     case Kind::Allgather: Allgather(op); break;
     case Kind::ReduceScatter: ReduceScatter(op, &result); break;
