@@ -204,8 +204,9 @@ export class Communicator {
     this.handle?.abort(reason);
   }
 
-  private timeoutOf(timeoutS: unknown): number {
-    return timeoutS === undefined ? this.options.timeoutS : checkTimeout(timeoutS, 'communicator operation');
+  /** An operation's timeout: the one given (checked, named as `what` in the error) or the communicator's. */
+  private timeoutOf(timeoutS: unknown, what = 'communicator operation'): number {
+    return timeoutS === undefined ? this.options.timeoutS : checkTimeout(timeoutS, what);
   }
 
   private opOf(op: unknown): ReduceOp {
@@ -254,7 +255,7 @@ export class Communicator {
    */
   async runOp(kind: OpKind, args: OpArgs, iterations = 1): Promise<NativeOpResult> {
     if (this.closed) throw new JouleError('JOULE_ABORTED', `communicator ${this.id} is closed`);
-    const timeoutS = args.timeoutS === undefined ? this.options.timeoutS : checkTimeout(args.timeoutS, kind);
+    const timeoutS = this.timeoutOf(args.timeoutS, kind);
     const spec: NativeOpSpec = {
       kind: kindCode[kind],
       dtype: dtypeCode[args.dtype],
