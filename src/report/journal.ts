@@ -26,6 +26,8 @@ export interface RankRecord {
   cudaVisibleDevices?: string | null;
   cpus?: number[];
   cpuBinding?: string;
+  /** Why the rank is bound (or not) as it is, in words. */
+  cpuBindingReason?: string;
   /** starting -> joined -> finalized -> exited; failed for the rank that brought the job down; aborted for the others. */
   state: 'starting' | 'joined' | 'finalized' | 'exited' | 'failed' | 'aborted';
   exitCode?: number | null;
@@ -160,6 +162,7 @@ export class RunJournal implements CoordinatorSink {
         cudaVisibleDevices: caps.cudaVisibleDevices ?? null,
         cpus: caps.cpus,
         cpuBinding: caps.cpuBinding,
+        cpuBindingReason: caps.cpuBindingReason,
         state: 'joined',
         joinedAt: new Date().toISOString(),
       });

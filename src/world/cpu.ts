@@ -9,7 +9,7 @@ export interface CpuBinding {
   rule: CpuBindingRule;
   /** The CPUs the rank runs on. */
   cpus: number[];
-  /** Why, in words, for the run record and `joule info`-style reports. */
+  /** Why, in words (run.json's ranks carry it). */
   reason: string;
 }
 

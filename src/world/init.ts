@@ -41,6 +41,7 @@ async function start(): Promise<RankWorld> {
       cudaVisibleDevices: identity.gpu.cudaVisibleDevices ?? null,
       cpus: cpu.cpus,
       cpuBinding: cpu.rule,
+      cpuBindingReason: cpu.reason,
       startMode: identity.mode,
       node: process.version,
     },

@@ -138,6 +138,7 @@ describe('joule launch (local)', function () {
       for (const r of ranks) assert.equal(r.cpuBinding, 'none');
     }
     assert.deepEqual(manifest(runDir).ranks.map((r: { cpus: number[] }) => r.cpus), ranks.map((r) => r.cpus));
+    for (const r of manifest(runDir).ranks as { cpuBindingReason: string }[]) assert.match(r.cpuBindingReason, /local rank \d of 2 on \d+ CPUs|local ranks, \d+ CPUs allowed/);
 
     const unbound = await joule(['launch', '-n', '2', '--run-dir', path.join(tempRoot(), 'cpu-none'), '--json', '--', process.execPath, hello], { JOULE_CPU_BIND: 'none' });
     assert.equal(unbound.code, 0, unbound.stderr);
