@@ -1,0 +1,50 @@
+// `joule train`: data-parallel tfjs training with time, accuracy and energy per step; starts its ranks
+// through the launcher, or runs as a rank inside `joule launch`, srun or sbatch.
+import type { CommandModule } from 'yargs';
+import { optimizerNames, precisionChoices, tfBackendChoices, trainDefaults } from '../../train/config';
+import type { JobArgs } from '../../train/job';
+
+export const trainCommand: CommandModule<object, JobArgs> = {
+  command: 'train',
+  describe: 'Train a model data-parallel over N ranks; print time, loss, accuracy and joules; record everything in runs/<time>-train-<model>/',
+  builder: (yargs) =>
+    yargs
+      .option('ntasks', { alias: 'n', type: 'number', describe: 'Ranks (default: 2 here, at most one per CPU; inside an allocation, SLURM_NTASKS)' })
+      .option('profile', { type: 'string', default: 'local', describe: 'Cluster profile: a name in slurm/profiles/ or a path to a .json' })
+      .option('model', { type: 'string', default: trainDefaults.model, describe: 'mlp | resnet-mini | resnet18 | resnet50 | bert-mini' })
+      .option('dataset', { type: 'string', default: trainDefaults.dataset, describe: 'mnist | synthetic-images | brown | synthetic-tokens | npy:<dir> (x.npy, y.npy) | module:<file.js>' })
+      .option('epochs', { type: 'number', default: trainDefaults.epochs, describe: 'Passes over the training set' })
+      .option('lbs', { type: 'number', default: trainDefaults.lbs, describe: 'Local batch size: samples per rank per micro-step' })
+      .option('gbs', { type: 'number', describe: 'Global batch size: lbs × ranks × accumulation steps (default lbs × ranks)' })
+      .option('precision', { choices: precisionChoices, default: trainDefaults.precision, describe: 'Gradient wire precision: fp32, bf16, fp16 (with loss scaling), or adaptive (moves by measured energy); tfjs computes in f32' })
+      .option('seed', { type: 'number', default: trainDefaults.seed, describe: 'Seed of the weights and the data order: same seed, same loss curve' })
+      .option('optimizer', { choices: optimizerNames, default: trainDefaults.optimizer, describe: 'adam (lr 1e-3) or sgd with momentum 0.9 (lr 0.05)' })
+      .option('lr', { type: 'number', describe: 'Learning rate (default: the optimizer\'s)' })
+      .option('bucket-bytes', { type: 'number', default: trainDefaults.bucketBytes, describe: 'Gradient bytes per fused allreduce bucket' })
+      .option('checksum-every', { type: 'string', default: '1epoch', describe: 'Compare a checksum of every rank\'s weights this often (e.g. 50 steps, 1epoch)' })
+      .option('checkpoint-every', { type: 'string', describe: 'Write a checkpoint this often (e.g. 100 steps, 1epoch); SIGTERM always writes one' })
+      .option('resume', { type: 'string', describe: 'Continue the run in this run directory from its latest checkpoint (its configuration applies)' })
+      .option('max-steps', { type: 'number', describe: 'Stop after this many optimizer steps in all' })
+      .option('train-size', { type: 'number', describe: 'Use only the first N training samples' })
+      .option('test-size', { type: 'number', describe: 'Use only the first N held-out samples' })
+      .option('tf-backend', { choices: tfBackendChoices, default: 'auto' as const, describe: 'tfjs backend: auto picks tfjs-node-gpu, then tfjs-node, then wasm, then cpu' })
+      .option('allow-model-energy', { type: 'boolean', default: false, describe: 'Let the adaptive policy act on modelled energy (recorded as such)' })
+      .option('instrument', { type: 'boolean', default: true, describe: 'Power windows, checksums and per-step records (--no-instrument only to measure their cost)' })
+      .option('name', { type: 'string', describe: 'Run name (default train-<model>)' })
+      .option('run-dir', { type: 'string', describe: 'Write the run record to exactly this directory' })
+      .option('secure', { type: 'boolean', default: false, describe: 'Encrypt coordinator traffic with ZeroMQ CURVE' })
+      .option('json', { type: 'boolean', default: false, describe: 'Print the summary as one JSON object (progress goes to stderr)' })
+      .example('$0 train', 'resnet-mini on MNIST, 2 ranks, 1 epoch: the quick start')
+      .example('$0 train -n 2 --precision bf16 --epochs 2', 'Gradients cross the wire as bf16')
+      .example('$0 train --checkpoint-every 1epoch --epochs 5', 'Then `joule train --resume runs/<dir>` continues exactly')
+      .example('srun -n 8 $0 train --model resnet18 --dataset synthetic-images', 'Inside an allocation: every srun task is a rank'),
+  handler: async (args) => {
+    const { runningAsRank, runJob } = await import('../../train/job');
+    if (runningAsRank()) {
+      const { runRank } = await import('../../train/rank-main');
+      process.exit(await runRank(args));
+    }
+    const argv = process.argv.slice(2);
+    process.exit(await runJob(args, argv));
+  },
+};

@@ -1,0 +1,143 @@
+// Checkpoints: everything a run needs to continue exactly — weights, batch-norm statistics, optimizer
+// moments, loss scaler, precision policy, data position — written so that a crash never leaves half of one.
+import fs from 'node:fs';
+import path from 'node:path';
+import { JouleError } from '../errors';
+import type { LossScalerState } from '../precision/loss-scaler';
+import type { TrainConfig } from './config';
+import type { OptimizerName } from './config';
+
+const FORMAT = 'joule-checkpoint';
+const VERSION = 1;
+
+/** How the ranks were laid out; resuming under another layout is refused. */
+export interface Layout {
+  strategy: 'dp';
+  ranks: number;
+}
+
+/** Where training stands: the next step to run. The data order is a function of (seed, epoch), so this is all the RNG state there is. */
+export interface Position {
+  epoch: number;
+  stepInEpoch: number;
+  globalStep: number;
+}
+
+export interface CheckpointArrays {
+  weights: Float32Array;
+  buffers: Float32Array;
+  m: Float32Array;
+  v: Float32Array | null;
+}
+
+export interface CheckpointState {
+  format: typeof FORMAT;
+  version: number;
+  config: TrainConfig;
+  layout: Layout;
+  position: Position;
+  optimizer: { name: OptimizerName; step: number };
+  lossScaler: LossScalerState | null;
+  policy: unknown;
+  /** The run's running totals, so the resumed run's summary covers the whole training. */
+  totals: Record<string, number>;
+  arrays: { name: keyof CheckpointArrays; length: number }[];
+  savedAt: string;
+}
+
+export interface Checkpoint {
+  dir: string;
+  state: CheckpointState;
+  arrays: CheckpointArrays;
+}
+
+const order: (keyof CheckpointArrays)[] = ['weights', 'buffers', 'm', 'v'];
+
+/** Writes `checkpoints/step-<N>/` beside a temporary name, renames it into place, then points `latest.json` at it. */
+export function saveCheckpoint(runDir: string, state: Omit<CheckpointState, 'format' | 'version' | 'arrays' | 'savedAt'>, arrays: CheckpointArrays): string {
+  const root = path.join(runDir, 'checkpoints');
+  fs.mkdirSync(root, { recursive: true, mode: 0o755 });
+  const name = `step-${state.position.globalStep}`;
+  const final = path.join(root, name);
+  const temp = path.join(root, `.${name}.tmp-${process.pid}`);
+  fs.rmSync(temp, { recursive: true, force: true });
+  fs.mkdirSync(temp, { mode: 0o755 });
+  const present = order.filter((key) => arrays[key] !== null);
+  const full: CheckpointState = {
+    format: FORMAT,
+    version: VERSION,
+    ...state,
+    arrays: present.map((key) => ({ name: key, length: arrays[key]!.length })),
+    savedAt: new Date().toISOString(),
+  };
+  writeSynced(path.join(temp, 'tensors.bin'), Buffer.concat(present.map((key) => Buffer.from(arrays[key]!.buffer, arrays[key]!.byteOffset, arrays[key]!.byteLength))));
+  writeSynced(path.join(temp, 'state.json'), Buffer.from(JSON.stringify(full, null, 1)));
+  fs.rmSync(final, { recursive: true, force: true });
+  fs.renameSync(temp, final);
+  const latestTemp = path.join(root, `.latest.json.tmp-${process.pid}`);
+  writeSynced(latestTemp, Buffer.from(JSON.stringify({ checkpoint: name, globalStep: state.position.globalStep }) + '\n'));
+  fs.renameSync(latestTemp, path.join(root, 'latest.json'));
+  return final;
+}
+
+function writeSynced(file: string, data: Buffer): void {
+  const fd = fs.openSync(file, 'w', 0o644);
+  try {
+    fs.writeSync(fd, data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function badCheckpoint(message: string): JouleError {
+  return new JouleError('JOULE_BAD_CHECKPOINT', message);
+}
+
+/** The latest checkpoint of a run directory (or a checkpoint directory given directly). */
+export function loadCheckpoint(where: string): Checkpoint {
+  let dir = where;
+  const latest = path.join(where, 'checkpoints', 'latest.json');
+  if (fs.existsSync(latest)) {
+    let pointer: { checkpoint?: unknown };
+    try {
+      pointer = JSON.parse(fs.readFileSync(latest, 'utf8'));
+    } catch (error) {
+      throw badCheckpoint(`${latest} is not readable JSON: ${(error as Error).message}`);
+    }
+    if (typeof pointer.checkpoint !== 'string' || !/^step-\d+$/.test(pointer.checkpoint)) throw badCheckpoint(`${latest} does not name a checkpoint`);
+    dir = path.join(where, 'checkpoints', pointer.checkpoint);
+  } else if (!fs.existsSync(path.join(where, 'state.json'))) {
+    throw badCheckpoint(`${where} holds no checkpoint (no checkpoints/latest.json; was the run started with --checkpoint-every, or stopped before its first checkpoint?)`);
+  }
+  let state: CheckpointState;
+  try {
+    state = JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8'));
+  } catch (error) {
+    throw badCheckpoint(`${dir}/state.json is not readable: ${(error as Error).message}`);
+  }
+  if (state.format !== FORMAT || state.version !== VERSION) throw badCheckpoint(`${dir} is not a joule checkpoint of version ${VERSION}`);
+  const bytes = fs.readFileSync(path.join(dir, 'tensors.bin'));
+  const expected = state.arrays.reduce((total, a) => total + a.length * 4, 0);
+  if (bytes.length !== expected) throw badCheckpoint(`${dir}/tensors.bin holds ${bytes.length} bytes; state.json describes ${expected}`);
+  const arrays: CheckpointArrays = { weights: new Float32Array(0), buffers: new Float32Array(0), m: new Float32Array(0), v: null };
+  let offset = 0;
+  for (const { name, length } of state.arrays) {
+    const copy = new Float32Array(length);
+    new Uint8Array(copy.buffer).set(bytes.subarray(offset, offset + length * 4));
+    arrays[name] = copy;
+    offset += length * 4;
+  }
+  return { dir, state, arrays };
+}
+
+/** Refuses a checkpoint made under another rank layout or for another model. */
+export function checkResumable(checkpoint: Checkpoint, layout: Layout, weights: number, buffers: number): void {
+  const saved = checkpoint.state.layout;
+  if (saved.strategy !== layout.strategy || saved.ranks !== layout.ranks) {
+    throw badCheckpoint(`the checkpoint in ${checkpoint.dir} was written by ${saved.ranks} rank(s) with strategy ${saved.strategy}; this job has ${layout.ranks} with ${layout.strategy}. Resume with the same layout (-n ${saved.ranks}).`);
+  }
+  if (checkpoint.arrays.weights.length !== weights || checkpoint.arrays.buffers.length !== buffers) {
+    throw badCheckpoint(`the checkpoint holds ${checkpoint.arrays.weights.length} weights and ${checkpoint.arrays.buffers.length} statistics; model ${checkpoint.state.config.model} here has ${weights} and ${buffers}`);
+  }
+}

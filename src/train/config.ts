@@ -1,0 +1,85 @@
+// What one training run is: the validated configuration every rank derives from the same command line.
+import { JouleError } from '../errors';
+
+export type PrecisionChoice = 'fp32' | 'bf16' | 'fp16' | 'adaptive';
+export type OptimizerName = 'adam' | 'sgd';
+export const precisionChoices: readonly PrecisionChoice[] = ['fp32', 'bf16', 'fp16', 'adaptive'];
+export const optimizerNames: readonly OptimizerName[] = ['adam', 'sgd'];
+export const tfBackendChoices = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const;
+export type TfBackendChoice = (typeof tfBackendChoices)[number];
+
+/** "every 50 steps" or "every 1 epoch". */
+export interface Every {
+  every: number;
+  unit: 'steps' | 'epochs';
+}
+
+export interface TrainConfig {
+  model: string;
+  dataset: string;
+  epochs: number;
+  /** Samples per rank per micro-step. */
+  lbs: number;
+  /** Samples per optimizer step over all ranks: lbs × data-parallel ranks × accumulation. */
+  gbs: number;
+  accumulation: number;
+  precision: PrecisionChoice;
+  seed: number;
+  optimizer: OptimizerName;
+  learningRate: number;
+  /** Gradient bytes per allreduce (the fused bucket). */
+  bucketBytes: number;
+  /** Compare a checksum of every rank's weights this often. */
+  checksum: Every;
+  checkpoint: Every | null;
+  /** Stop after this many optimizer steps in all (short runs, tests, benchmarks). */
+  maxSteps: number | null;
+  trainSize: number | null;
+  testSize: number | null;
+  tfBackend: TfBackendChoice;
+  /** Let the adaptive policy act on modelled energy (recorded as such). */
+  allowModelEnergy: boolean;
+  /** Power windows, checksums and per-step metrics; off only to measure what they cost. */
+  instrument: boolean;
+}
+
+export const trainDefaults = {
+  model: 'resnet-mini',
+  dataset: 'mnist',
+  epochs: 1,
+  lbs: 32,
+  precision: 'fp32' as PrecisionChoice,
+  seed: 1,
+  optimizer: 'adam' as OptimizerName,
+  /** 4 MiB: a resnet-mini gradient (311 KB) is one bucket; larger models get several, so casts and copies overlap the wire. */
+  bucketBytes: 4 * 1024 * 1024,
+};
+
+function bad(message: string): JouleError {
+  return new JouleError('JOULE_BAD_ARGUMENT', message);
+}
+
+export function positiveInteger(value: unknown, flag: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) throw bad(`${flag} must be a positive integer, got ${String(value)}`);
+  return value;
+}
+
+/** "100" or "100s"/"100steps" → steps; "2e"/"2epochs" → epochs. */
+export function parseEvery(text: string, flag: string): Every {
+  const match = /^\s*(\d+)\s*(s|steps?|e|epochs?)?\s*$/.exec(String(text));
+  if (!match || Number(match[1]) <= 0) throw bad(`${flag} takes a positive count of steps or epochs, e.g. 200 (steps) or 1epoch; got "${text}"`);
+  const unit = match[2]?.startsWith('e') ? 'epochs' : 'steps';
+  return { every: Number(match[1]), unit };
+}
+
+/** The global batch and accumulation from --lbs and --gbs over `dpRanks` data-parallel ranks. */
+export function resolveBatch(lbs: number, gbs: number | undefined, dpRanks: number): { gbs: number; accumulation: number } {
+  positiveInteger(lbs, '--lbs');
+  if (gbs === undefined) return { gbs: lbs * dpRanks, accumulation: 1 };
+  positiveInteger(gbs, '--gbs');
+  const perMicroStep = lbs * dpRanks;
+  if (gbs % perMicroStep !== 0) {
+    throw bad(`--gbs ${gbs} is not a multiple of --lbs ${lbs} × ${dpRanks} data-parallel rank${dpRanks > 1 ? 's' : ''} = ${perMicroStep}; the global batch must be lbs × ranks × accumulation steps (e.g. --gbs ${perMicroStep * Math.max(1, Math.round(gbs / perMicroStep))})`);
+  }
+  return { gbs, accumulation: gbs / perMicroStep };
+}

@@ -1,0 +1,61 @@
+// `joule train` as a rank (under `joule launch`, srun or sbatch): join the job, train, leave the summary
+// in the run directory for whoever started the job, and print it when nobody else will.
+import fs from 'node:fs';
+import path from 'node:path';
+import { init } from '../world/init';
+import { printJson } from '../cli/output';
+import { loadCheckpoint, type Checkpoint } from './checkpoint';
+import { configFrom, type TrainArgs } from './options';
+import { PROGRESS_MARKER, ProgressDisplay, summaryTable } from './progress';
+import { train, type TrainHooks, type TrainWorld } from './trainer';
+
+/** Set by the launcher side of `joule train`: rank 0 sends progress as marked lines and leaves the summary to it. */
+export const PROGRESS_ENV = 'JOULE_TRAIN_PROGRESS';
+export const SUMMARY_FILE = 'train-summary.json';
+
+export async function runRank(args: TrainArgs & { resume?: string; json: boolean }): Promise<number> {
+  const resume: Checkpoint | undefined = args.resume ? loadCheckpoint(path.resolve(args.resume)) : undefined;
+  const world = (await init()) as unknown as TrainWorld;
+  const config = resume ? resume.state.config : configFrom(args, world.size);
+  let stop = false;
+  const onSignal = () => {
+    stop = true;
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  const piped = process.env[PROGRESS_ENV] === 'pipe';
+  const display = new ProgressDisplay((text) => process.stdout.write(text), false);
+  const hooks: TrainHooks = {
+    stopRequested: () => stop,
+    onProgress: (update) => (piped ? process.stdout.write(`${PROGRESS_MARKER}${JSON.stringify(update)}\n`) : args.json ? undefined : display.update(update)),
+    afterUpdate: faultInjection(world.rank),
+  };
+  if (resume) world.log(`resuming from ${resume.dir} at step ${resume.state.position.globalStep}; the checkpoint's configuration applies`);
+  const summary = await train(world, config, hooks, resume);
+  summary.runDir = world.runDir;
+  if (world.rank === 0) {
+    const file = path.join(world.runDir, SUMMARY_FILE);
+    fs.writeFileSync(`${file}.tmp`, JSON.stringify(summary, null, 1));
+    fs.renameSync(`${file}.tmp`, file);
+    if (!piped) {
+      if (args.json) printJson(summary);
+      else process.stdout.write(`${summaryTable(summary)}\n`);
+    }
+  }
+  await world.finalize();
+  return 0;
+}
+
+/**
+ * JOULE_TEST_DIVERGE=RANK:STEP nudges one weight on RANK after STEP's update: the weight checksum must
+ * catch it (the test of that guard; never set in real runs).
+ */
+function faultInjection(rank: number): TrainHooks['afterUpdate'] {
+  const spec = process.env.JOULE_TEST_DIVERGE;
+  if (!spec) return undefined;
+  const [r, s] = spec.split(':').map(Number);
+  if (r !== rank) return undefined;
+  return (step, weights) => {
+    if (step === s) weights[0] += 1e-3;
+  };
+}

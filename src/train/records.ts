@@ -1,0 +1,280 @@
+// What training records: one line per step and per epoch (steps.jsonl, epochs.jsonl) and the run's
+// summary, with running totals that survive a checkpoint so a resumed run reports the whole training.
+import type { Precision } from '../precision/policy';
+import type { TfRuntime } from './backend';
+import type { Position } from './checkpoint';
+import type { TrainConfig } from './config';
+import type { Dataset } from './data';
+import type { Evaluation } from './evaluate';
+import type { ModelSpec } from './models';
+import type { PrecisionObservation } from '../precision/policy';
+import type { EnergySourceLabel, StepEnergy } from './step-energy';
+
+export interface StepRecord {
+  step: number;
+  epoch: number;
+  /** Mean training loss over the global batch, and the share of it predicted right (null for no targets). */
+  loss: number;
+  accuracy: number | null;
+  samples: number;
+  durationS: number;
+  samplesPerS: number;
+  /** Mean over ranks: forward/backward, gradient exchange (copy, cast, wire), and the rest of the step. */
+  computeS: number;
+  commS: number;
+  idleS: number;
+  compute: Precision;
+  wire: Precision;
+  /** Bytes all ranks handed the wire for gradients this step. */
+  wireBytes: number;
+  skipped: boolean;
+  lossScale: number | null;
+  /** Job-wide, filled in when the power windows resolve (a couple of steps later). */
+  energy: StepEnergy | null;
+}
+
+export interface EpochRecord {
+  epoch: number;
+  steps: number;
+  samples: number;
+  /** Seconds since training started (resumed runs continue the count). */
+  startS: number;
+  endS: number;
+  durationS: number;
+  samplesPerS: number;
+  trainLoss: number | null;
+  trainAccuracy: number | null;
+  heldOutLoss: number | null;
+  heldOutAccuracy: number | null;
+  /** Measured joules (null: nothing measured), modelled joules apart, and the source of the headline. */
+  energyJ: number | null;
+  modelEnergyJ: number | null;
+  energySource: EnergySourceLabel;
+  computeS: number;
+  commS: number;
+  idleS: number;
+  wireBytes: number;
+}
+
+export interface TrainSummary {
+  status: 'completed' | 'terminated';
+  runDir?: string;
+  model: { name: string; parameters: number; flopsPerSample: number };
+  dataset: { name: string; trainSize: number; testSize: number; source: string; licence: string };
+  backend: TfRuntime;
+  ranks: number;
+  lbs: number;
+  gbs: number;
+  accumulation: number;
+  epochs: number;
+  steps: number;
+  samples: number;
+  wallTimeS: number;
+  samplesPerS: number;
+  train: { loss: number | null; accuracy: number | null };
+  heldOut: { loss: number | null; accuracy: number | null };
+  energy: {
+    energyJ: number | null;
+    modelEnergyJ: number | null;
+    source: string;
+    /** Joules per training sample, from the measured figure when there is one, else the model's (see source). */
+    jPerSample: number | null;
+    computeJ: number | null;
+    commJ: number | null;
+  };
+  gpuHours: number;
+  rankHours: number;
+  communicatedBytes: number;
+  time: { computeS: number; commS: number; idleS: number };
+  skippedSteps: number;
+  precision: { choice: string; kind: string; wire: Record<string, number>; decisions: unknown[] };
+  position: Position;
+}
+
+interface Counters {
+  steps: number;
+  samples: number;
+  lossSum: number;
+  accuracySum: number;
+  accuracySteps: number;
+  computeS: number;
+  commS: number;
+  idleS: number;
+  wireBytes: number;
+  skipped: number;
+  measuredJ: number;
+  modelJ: number;
+  measuredSteps: number;
+  modelSteps: number;
+  computeJ: number;
+  commJ: number;
+  nvmlSteps: number;
+  raplSteps: number;
+  wireF32: number;
+  wireBf16: number;
+  wireF16: number;
+}
+
+const RECENT_STEPS = 20;
+
+const zero = (): Counters => ({ steps: 0, samples: 0, lossSum: 0, accuracySum: 0, accuracySteps: 0, computeS: 0, commS: 0, idleS: 0, wireBytes: 0, skipped: 0, measuredJ: 0, modelJ: 0, measuredSteps: 0, modelSteps: 0, computeJ: 0, commJ: 0, nvmlSteps: 0, raplSteps: 0, wireF32: 0, wireBf16: 0, wireF16: 0 });
+
+/** Running sums for the summary and the epoch records; `state()` goes into checkpoints. */
+export class Totals {
+  private c: Counters = zero();
+  // The final training loss and accuracy are the means over the most recent steps, which smooths
+  // batch-to-batch noise without reaching back to the start of training.
+  private recent: { loss: number; accuracy: number | null }[] = [];
+  priorElapsedS = 0;
+  /** Steps whose energy has not resolved yet, with what the policy will be told about them. */
+  readonly pendingSteps = new Map<number, { record: StepRecord; observation: PrecisionObservation }>();
+
+  addStep(r: StepRecord): void {
+    this.recent.push({ loss: r.loss, accuracy: r.accuracy });
+    if (this.recent.length > RECENT_STEPS) this.recent.shift();
+    const c = this.c;
+    c.steps += 1;
+    c.samples += r.samples;
+    c.lossSum += r.loss;
+    if (r.accuracy !== null) {
+      c.accuracySum += r.accuracy;
+      c.accuracySteps += 1;
+    }
+    c.computeS += r.computeS;
+    c.commS += r.commS;
+    c.idleS += r.idleS;
+    c.wireBytes += r.wireBytes;
+    if (r.skipped) c.skipped += 1;
+    if (r.wire === 'f32') c.wireF32 += 1;
+    else if (r.wire === 'bf16') c.wireBf16 += 1;
+    else c.wireF16 += 1;
+  }
+
+  addEnergy(e: StepEnergy): void {
+    const c = this.c;
+    if (e.energyJ !== null) {
+      c.measuredJ += e.energyJ;
+      c.measuredSteps += 1;
+      if (e.source.includes('nvml')) c.nvmlSteps += 1;
+      if (e.source.includes('rapl')) c.raplSteps += 1;
+    }
+    if (e.modelEnergyJ !== null) {
+      c.modelJ += e.modelEnergyJ;
+      c.modelSteps += 1;
+    }
+    c.computeJ += e.computeJ ?? 0;
+    c.commJ += e.commJ ?? 0;
+  }
+
+  snapshot(): Counters {
+    return { ...this.c };
+  }
+
+  energySoFar(): { energyJ: number | null; modelEnergyJ: number | null; source: string } {
+    return { energyJ: this.c.measuredSteps ? this.c.measuredJ : null, modelEnergyJ: this.c.modelSteps ? this.c.modelJ : null, source: this.sourceLabel(this.c) };
+  }
+
+  private sourceLabel(c: Counters): string {
+    const measured = [c.nvmlSteps ? 'nvml' : '', c.raplSteps ? 'rapl' : ''].filter(Boolean).join('+');
+    if (measured && c.modelSteps) return `${measured} (model for what was not measured: ${c.modelSteps} steps)`;
+    return measured || (c.modelSteps ? 'model' : 'none');
+  }
+
+  epochRecord(epoch: number, start: Counters & { timeS: number }, endS: number, held: Evaluation): EpochRecord {
+    const d = (key: keyof Counters) => this.c[key] - start[key];
+    const steps = d('steps');
+    const durationS = endS - start.timeS;
+    const measured = d('measuredSteps') > 0;
+    return {
+      epoch,
+      steps,
+      samples: d('samples'),
+      startS: start.timeS,
+      endS,
+      durationS,
+      samplesPerS: durationS > 0 ? d('samples') / durationS : 0,
+      trainLoss: steps ? d('lossSum') / steps : null,
+      trainAccuracy: d('accuracySteps') ? d('accuracySum') / d('accuracySteps') : null,
+      heldOutLoss: held.loss,
+      heldOutAccuracy: held.accuracy,
+      energyJ: measured ? d('measuredJ') : null,
+      modelEnergyJ: d('modelSteps') ? d('modelJ') : null,
+      energySource: measured ? (d('nvmlSteps') && d('raplSteps') ? 'nvml+rapl' : d('nvmlSteps') ? 'nvml' : 'rapl') : d('modelSteps') ? 'model' : 'none',
+      computeS: d('computeS'),
+      commS: d('commS'),
+      idleS: d('idleS'),
+      wireBytes: d('wireBytes'),
+    };
+  }
+
+  state(elapsedS: number): Record<string, number> {
+    return { ...this.c, elapsedS } as unknown as Record<string, number>;
+  }
+
+  load(state: Record<string, number>): void {
+    const loaded = zero();
+    for (const key of Object.keys(loaded) as (keyof Counters)[]) if (typeof state[key] === 'number') loaded[key] = state[key];
+    this.c = loaded;
+    this.priorElapsedS = state.elapsedS ?? 0;
+  }
+
+  summary(run: {
+    status: 'completed' | 'terminated';
+    config: TrainConfig;
+    runtime: TfRuntime;
+    spec: ModelSpec;
+    dataset: Dataset;
+    ranks: number;
+    gpus: number;
+    elapsedS: number;
+    heldOut: { loss: number | null; accuracy: number | null };
+    position: Position;
+    totalSteps: number;
+    policy: { kind: string; history: unknown[] };
+  }): TrainSummary {
+    const c = this.c;
+    const energy = this.energySoFar();
+    const headline = energy.energyJ ?? energy.modelEnergyJ;
+    return {
+      status: run.status,
+      model: { name: run.spec.name, parameters: run.spec.parameters, flopsPerSample: run.spec.flopsPerSample },
+      dataset: { name: run.dataset.name, trainSize: run.dataset.trainSize, testSize: run.dataset.testSize, source: run.dataset.source, licence: run.dataset.licence },
+      backend: run.runtime,
+      ranks: run.ranks,
+      lbs: run.config.lbs,
+      gbs: run.config.gbs,
+      accumulation: run.config.accumulation,
+      epochs: run.config.epochs,
+      steps: c.steps,
+      samples: c.samples,
+      wallTimeS: run.elapsedS,
+      samplesPerS: run.elapsedS > 0 ? c.samples / run.elapsedS : 0,
+      train: { loss: c.steps ? this.recentLoss() : null, accuracy: this.recentAccuracy() },
+      heldOut: run.heldOut,
+      energy: {
+        energyJ: energy.energyJ,
+        modelEnergyJ: energy.modelEnergyJ,
+        source: energy.source,
+        jPerSample: headline !== null && c.samples > 0 ? headline / c.samples : null,
+        computeJ: c.measuredSteps || c.modelSteps ? c.computeJ : null,
+        commJ: c.measuredSteps || c.modelSteps ? c.commJ : null,
+      },
+      gpuHours: (run.gpus * run.elapsedS) / 3600,
+      rankHours: (run.ranks * run.elapsedS) / 3600,
+      communicatedBytes: c.wireBytes,
+      time: { computeS: c.computeS, commS: c.commS, idleS: c.idleS },
+      skippedSteps: c.skipped,
+      precision: { choice: run.config.precision, kind: run.policy.kind, wire: { f32: c.wireF32, bf16: c.wireBf16, f16: c.wireF16 }, decisions: run.policy.history },
+      position: run.position,
+    };
+  }
+
+  private recentLoss(): number | null {
+    return this.recent.length ? this.recent.reduce((t, r) => t + r.loss, 0) / this.recent.length : null;
+  }
+
+  private recentAccuracy(): number | null {
+    const known = this.recent.filter((r) => r.accuracy !== null);
+    return known.length ? known.reduce((t, r) => t + r.accuracy!, 0) / known.length : null;
+  }
+}
