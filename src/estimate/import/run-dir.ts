@@ -1,0 +1,200 @@
+// A joule run directory as a trace: power.jsonl as src/power writes it, run.json, and the trainer's epochs.jsonl.
+import fs from 'node:fs';
+import path from 'node:path';
+import { JouleError } from '../../errors';
+import { readRecords } from '../../power/records';
+import type { EpochSpan, PowerSeries, PowerTrace, TraceIssue, TraceSource } from '../trace';
+
+/** What run.json says that the estimators use; absent fields stay undefined. */
+export interface RunInfo {
+  dir: string;
+  status?: string;
+  durationS?: number;
+  /** run.json's energy totals: measured J and model J, never summed here. */
+  measuredJ?: number;
+  modelJ?: number;
+  gpuHours?: number;
+  ranks?: number;
+  /** GPUs and CPUs bound to the ranks (run.json's ranks[].gpus / .cpus). */
+  gpus?: number;
+  cpus?: number;
+  /** The cluster profile the run was launched with, as recorded (may be absent for old runs). */
+  profile?: Record<string, unknown>;
+  /** The training configuration (run.json's config, or its `train` part): model, lbs, epochs, ... */
+  config: Record<string, unknown>;
+}
+
+interface Clock {
+  monotonicS: number;
+  epochMs: number;
+}
+
+interface Channel {
+  kind: 'gpu' | 'rapl' | 'process';
+  label: string;
+}
+
+function readJson(file: string): Record<string, unknown> {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch (error) {
+    throw new JouleError('JOULE_BAD_ARGUMENT', `${file}: not readable JSON: ${(error as Error).message}`, { file });
+  }
+}
+
+const num = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) ? value : undefined);
+
+export function isRunDirectory(dir: string): boolean {
+  return fs.existsSync(path.join(dir, 'run.json')) || fs.existsSync(path.join(dir, 'power.jsonl')) || fs.existsSync(path.join(dir, 'epochs.jsonl'));
+}
+
+export function readRunInfo(dir: string): RunInfo {
+  const file = path.join(dir, 'run.json');
+  if (!fs.existsSync(file)) return { dir, config: {} };
+  const run = readJson(file);
+  const totals = ((run.energy as Record<string, unknown> | null)?.totals ?? {}) as Record<string, unknown>;
+  const ranks = Array.isArray(run.ranks) ? (run.ranks as Record<string, unknown>[]).filter(Boolean) : [];
+  const config = (run.config ?? {}) as Record<string, unknown>;
+  const count = (key: 'gpus' | 'cpus') => (ranks.some((r) => Array.isArray(r[key])) ? ranks.reduce((s, r) => s + ((r[key] as unknown[] | undefined)?.length ?? 0), 0) : undefined);
+  return {
+    dir,
+    status: typeof run.status === 'string' ? run.status : undefined,
+    durationS: num(run.durationS),
+    measuredJ: num(totals.measuredJ),
+    modelJ: num(totals.modelJ),
+    gpuHours: num(totals.gpuHours),
+    ranks: num(run.size),
+    gpus: count('gpus'),
+    cpus: count('cpus'),
+    profile: (run.profile ?? undefined) as Record<string, unknown> | undefined,
+    config: (typeof config.train === 'object' && config.train !== null ? { ...config, ...(config.train as Record<string, unknown>) } : config),
+  };
+}
+
+/**
+ * Power series from a run's power records, one per channel and rank, on wall-clock seconds (each rank's
+ * monotonic clock mapped through its own (monotonic, wall) pair). GPUs: the energy counter's differences
+ * (nvml), or the power readings; RAPL zones: counter differences (read once per node already); the
+ * process channel: CPU time × the profile's W per core, labelled `model`. A counter's power over an
+ * interval is placed at the interval's middle.
+ */
+function seriesFromPower(records: Record<string, unknown>[], file: string, issues: TraceIssue[]): { series: PowerSeries[]; clocks: Map<number, Clock> } {
+  const clocks = new Map<number, Clock>();
+  const channels = new Map<number, Channel[]>();
+  const cpuWPerCore = new Map<number, number>();
+  for (const r of records) {
+    if (r.type !== 'power-channels') continue;
+    const rank = num(r.rank) ?? 0;
+    clocks.set(rank, r.clock as Clock);
+    channels.set(rank, r.channels as Channel[]);
+    const perCore = num((r.profile as Record<string, unknown> | undefined)?.cpuTdpPerCoreW);
+    if (perCore !== undefined) cpuWPerCore.set(rank, perCore);
+  }
+  const points = new Map<string, { source: TraceSource; t: number[]; p: number[]; last?: { t: number; v: number } }>();
+  for (const r of records) {
+    if (r.type !== 'power-samples') continue;
+    const rank = num(r.rank) ?? 0;
+    const clock = clocks.get(rank);
+    const list = channels.get(rank);
+    if (!clock || !list) {
+      issues.push({ file, kind: 'note', message: `rank ${rank}: samples before its power-channels record: left out` });
+      continue;
+    }
+    const fields = r.fields as string[];
+    const [ti, ci, ei, pi, cpui] = ['timeS', 'channel', 'energyJ', 'powerW', 'cpuTimeS'].map((f) => fields.indexOf(f));
+    for (const row of r.rows as (number | null)[][]) {
+      const channel = list[row[ci] as number];
+      if (!channel || row[ti] === null) continue;
+      const wallS = clock.epochMs / 1000 + ((row[ti] as number) - clock.monotonicS);
+      const key = `${rank}/${channel.label}`;
+      let source: TraceSource;
+      let cumulative: number | null = null;
+      let factor = 1;
+      if (channel.kind === 'process') {
+        source = 'model';
+        cumulative = row[cpui];
+        factor = cpuWPerCore.get(rank) ?? NaN;
+      } else {
+        source = channel.kind === 'rapl' ? 'rapl' : 'nvml';
+        cumulative = row[ei];
+      }
+      let entry = points.get(key);
+      if (!entry) points.set(key, (entry = { source, t: [], p: [] }));
+      if (cumulative === null && channel.kind === 'gpu' && row[pi] !== null) {
+        entry.t.push(wallS);
+        entry.p.push(row[pi] as number);
+        continue;
+      }
+      if (cumulative === null || !Number.isFinite(factor)) continue;
+      const last = entry.last;
+      entry.last = { t: wallS, v: cumulative };
+      if (last && wallS > last.t) {
+        entry.t.push((last.t + wallS) / 2);
+        entry.p.push(((cumulative - last.v) * factor) / (wallS - last.t));
+      }
+    }
+  }
+  const series: PowerSeries[] = [];
+  for (const [device, entry] of points) {
+    if (entry.t.length < 2) continue;
+    const order = entry.t.map((_, i) => i).sort((a, b) => entry.t[a] - entry.t[b]);
+    series.push({ device, source: entry.source, timesS: order.map((i) => entry.t[i]), powerW: order.map((i) => entry.p[i]) });
+  }
+  return { series, clocks };
+}
+
+/**
+ * The trainer's epochs (epochs.jsonl: {epoch, startS, endS, durationS, energyJ, modelEnergyJ,
+ * energySource, samples}), times in the power records' clock (CLOCK_MONOTONIC seconds, like power
+ * windows) mapped to wall time through rank 0's clock; times above 1e9 are taken as wall seconds
+ * already. Several records of one epoch (one per rank) add up. Each epoch carries the measured figure
+ * when `measured` (the trace's series are measured) and the model's otherwise, never a mix.
+ */
+function epochsFromRecords(records: Record<string, unknown>[], clock: Clock | undefined, measured: boolean, file: string, issues: TraceIssue[]): EpochSpan[] {
+  const byEpoch = new Map<number, EpochSpan & { missing: boolean }>();
+  records.forEach((r, i) => {
+    const epoch = num(r.epoch);
+    const startS = num(r.startS);
+    const endS = num(r.endS);
+    if (epoch === undefined || startS === undefined || endS === undefined || !(endS > startS)) {
+      issues.push({ file, line: i + 1, kind: 'malformed', message: 'an epoch record without epoch, startS < endS: left out' });
+      return;
+    }
+    const toWall = (t: number) => (t > 1e9 || !clock ? t : clock.epochMs / 1000 + (t - clock.monotonicS));
+    const figure = measured ? num(r.energyJ) : num(r.modelEnergyJ) ?? (r.energySource === 'model' ? num(r.energyJ) : undefined);
+    const source = (measured ? String(r.energySource ?? 'nvml').split(/[+,]/)[0] : 'model') as TraceSource;
+    const entry = byEpoch.get(epoch);
+    if (!entry) {
+      byEpoch.set(epoch, { epoch, startS: toWall(startS), endS: toWall(endS), energyJ: figure, source, missing: figure === undefined });
+    } else {
+      entry.startS = Math.min(entry.startS, toWall(startS));
+      entry.endS = Math.max(entry.endS, toWall(endS));
+      entry.missing ||= figure === undefined;
+      entry.energyJ = (entry.energyJ ?? 0) + (figure ?? 0);
+    }
+  });
+  return [...byEpoch.values()]
+    .sort((a, b) => a.epoch - b.epoch)
+    .map(({ missing, ...e }) => (missing ? { epoch: e.epoch, startS: e.startS, endS: e.endS } : e));
+}
+
+/** A joule run directory as a trace plus what its run.json says. */
+export function readRunTrace(dir: string): { trace: PowerTrace; info: RunInfo } {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new JouleError('JOULE_BAD_ARGUMENT', `not a run directory: ${dir}`);
+  const info = readRunInfo(dir);
+  const issues: TraceIssue[] = [];
+  const powerFile = ['power.jsonl', path.join('streams', 'power.jsonl')].map((f) => path.join(dir, f)).find((f) => fs.existsSync(f));
+  const { series, clocks } = powerFile ? seriesFromPower(readRecords(powerFile), powerFile, issues) : { series: [], clocks: new Map<number, Clock>() };
+  if (!powerFile) issues.push({ file: dir, kind: 'note', message: 'no power.jsonl: no power trace, epochs only' });
+  const epochsFile = path.join(dir, 'epochs.jsonl');
+  const measured = series.some((s) => s.source !== 'model');
+  const epochs = fs.existsSync(epochsFile) ? epochsFromRecords(readRecords(epochsFile), clocks.get(0), measured || !powerFile, epochsFile, issues) : [];
+  if (!powerFile && epochs.length > 0 && epochs.every((e) => e.energyJ === undefined)) {
+    // Without power records the epochs' own figures are all there is: take the model's if nothing was measured.
+    epochs.splice(0, epochs.length, ...epochsFromRecords(readRecords(epochsFile), clocks.get(0), false, epochsFile, issues));
+  }
+  if (series.length === 0 && epochs.length === 0) {
+    throw new JouleError('JOULE_BAD_ARGUMENT', `${dir}: no power samples and no epochs.jsonl: nothing to estimate from`, { dir });
+  }
+  return { trace: { name: dir, format: 'joule-run', series, epochs, issues }, info };
+}
