@@ -20,6 +20,8 @@ export interface ProfileSlurm {
   exclusive?: boolean;
   /** Further sbatch options, one per item, written as `#SBATCH <item>` (e.g. `--reservation=big`). */
   extraOptions?: string[];
+  /** How GPUs are requested: `--gpus-per-node=N` (default) or `--gres=gpu:N` for sites that only know gres. */
+  gpuRequest?: 'gpus-per-node' | 'gres';
 }
 
 /** What one node has, for GPU binding and for the energy model (figures labelled `model`, never measured). */
@@ -33,6 +35,21 @@ export interface ProfileNode {
   cpuTdpWPerCore: number;
   /** Power of the rest of the node (memory, NICs, fans) per node, W, counted only by the model. */
   nodeBaseW?: number;
+  gpuMemoryGB?: number;
+  cpuModel?: string;
+  cpuSockets?: number;
+  /** TDP of one CPU package, W (cpuTdpWPerCore is this over the cores of one package). */
+  cpuTdpW?: number;
+  memoryGB?: number;
+}
+
+/** The network between nodes, for comparisons across clusters. */
+export interface ProfileInterconnect {
+  /** e.g. "InfiniBand HDR", "InfiniBand NDR", "Ethernet", "loopback". */
+  kind: string;
+  /** Line rate of one adapter, Gbit/s. */
+  gbitPerS?: number;
+  adaptersPerNode?: number;
 }
 
 export interface ProfileEnergy {
@@ -60,7 +77,15 @@ export interface ClusterProfile {
   env?: Record<string, string>;
   node: ProfileNode;
   energy: ProfileEnergy;
+  interconnect?: ProfileInterconnect;
+  /** Where each figure comes from, keyed by its field path (e.g. "node.gpuTdpW": "NVIDIA A100 datasheet"). */
+  sources?: Record<string, string>;
+  /** The JSON schema editors check the file against (slurm/profile.schema.json); ignored by joule. */
+  $schema?: string;
 }
+
+/** The JSON schema describing profiles for editors and users; validateProfile is what joule enforces. */
+export const profileSchemaFile = path.join(packageRoot, 'slurm', 'profile.schema.json');
 
 export const profilesDir = path.join(packageRoot, 'slurm', 'profiles');
 
@@ -133,7 +158,8 @@ export function validateProfile(value: unknown, file: string, expectedName?: str
     problems.throwIfAny();
   }
   const profile = value as Json;
-  checkKeys(profile, ['name', 'description', 'launcher', 'slurm', 'modules', 'setup', 'env', 'node', 'energy'], '', problems);
+  checkKeys(profile, ['name', 'description', 'launcher', 'slurm', 'modules', 'setup', 'env', 'node', 'energy', 'interconnect', 'sources', '$schema'], '', problems);
+  if (profile.$schema !== undefined && typeof profile.$schema !== 'string') problems.add('$schema', 'must be a string');
   if (typeof profile.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(profile.name)) {
     problems.add('name', `must be letters, digits, '_', '.' or '-', got ${JSON.stringify(profile.name)}`);
   } else if (expectedName !== undefined && profile.name !== expectedName) {
@@ -148,7 +174,10 @@ export function validateProfile(value: unknown, file: string, expectedName?: str
     if (!isObject(profile.slurm)) problems.add('slurm', 'must be an object');
     else {
       const s = profile.slurm;
-      checkKeys(s, ['partition', 'account', 'qos', 'constraint', 'defaultTime', 'defaultNodes', 'tasksPerNode', 'cpusPerTask', 'exclusive', 'extraOptions'], 'slurm.', problems);
+      checkKeys(s, ['partition', 'account', 'qos', 'constraint', 'defaultTime', 'defaultNodes', 'tasksPerNode', 'cpusPerTask', 'exclusive', 'extraOptions', 'gpuRequest'], 'slurm.', problems);
+      if (s.gpuRequest !== undefined && s.gpuRequest !== 'gpus-per-node' && s.gpuRequest !== 'gres') {
+        problems.add('slurm.gpuRequest', `must be gpus-per-node or gres, got ${JSON.stringify(s.gpuRequest)}`);
+      }
       for (const key of ['partition', 'account', 'qos', 'constraint'] as const) word(s[key], `slurm.${key}`, problems);
       word(s.defaultTime, 'slurm.defaultTime', problems, timePattern, 'minutes, MM:SS, HH:MM:SS or D-HH[:MM[:SS]]');
       number(s.defaultNodes, 'slurm.defaultNodes', problems, { min: 1, integer: true });
@@ -174,9 +203,15 @@ export function validateProfile(value: unknown, file: string, expectedName?: str
   if (!isObject(profile.node)) problems.add('node', 'is required: an object with gpusPerNode and cpuTdpWPerCore');
   else {
     const n = profile.node;
-    checkKeys(n, ['gpusPerNode', 'gpuModel', 'gpuTdpW', 'cpuCoresPerNode', 'cpuTdpWPerCore', 'nodeBaseW'], 'node.', problems);
+    checkKeys(n, ['gpusPerNode', 'gpuModel', 'gpuTdpW', 'cpuCoresPerNode', 'cpuTdpWPerCore', 'nodeBaseW', 'gpuMemoryGB', 'cpuModel', 'cpuSockets', 'cpuTdpW', 'memoryGB'], 'node.', problems);
+    for (const key of ['gpuModel', 'cpuModel'] as const) {
+      if (n[key] !== undefined && (typeof n[key] !== 'string' || n[key] === '')) problems.add(`node.${key}`, 'must be a non-empty string');
+    }
+    number(n.gpuMemoryGB, 'node.gpuMemoryGB', problems, { min: 1 });
+    number(n.cpuSockets, 'node.cpuSockets', problems, { min: 1, integer: true });
+    number(n.cpuTdpW, 'node.cpuTdpW', problems, { min: 1 });
+    number(n.memoryGB, 'node.memoryGB', problems, { min: 1 });
     number(n.gpusPerNode, 'node.gpusPerNode', problems, { min: 0, integer: true, required: true });
-    if (n.gpuModel !== undefined && typeof n.gpuModel !== 'string') problems.add('node.gpuModel', 'must be a string');
     number(n.gpuTdpW, 'node.gpuTdpW', problems, { min: 1 });
     number(n.cpuCoresPerNode, 'node.cpuCoresPerNode', problems, { min: 1, integer: true });
     number(n.cpuTdpWPerCore, 'node.cpuTdpWPerCore', problems, { min: 0.1, required: true });
@@ -192,6 +227,27 @@ export function validateProfile(value: unknown, file: string, expectedName?: str
     number(e.pue, 'energy.pue', problems, { min: 1, required: true });
     number(e.carbonIntensityGPerKWh, 'energy.carbonIntensityGPerKWh', problems, { min: 0, required: true });
     if (e.source !== undefined && typeof e.source !== 'string') problems.add('energy.source', 'must be a string');
+  }
+  if (profile.interconnect !== undefined) {
+    if (!isObject(profile.interconnect)) problems.add('interconnect', 'must be an object with kind');
+    else {
+      const i = profile.interconnect;
+      checkKeys(i, ['kind', 'gbitPerS', 'adaptersPerNode'], 'interconnect.', problems);
+      if (typeof i.kind !== 'string' || i.kind === '') problems.add('interconnect.kind', 'is required: a non-empty string such as "InfiniBand HDR"');
+      number(i.gbitPerS, 'interconnect.gbitPerS', problems, { min: 0.001 });
+      number(i.adaptersPerNode, 'interconnect.adaptersPerNode', problems, { min: 1, integer: true });
+    }
+  }
+  if (profile.sources !== undefined) {
+    if (!isObject(profile.sources)) problems.add('sources', 'must map field paths (such as "node.gpuTdpW") to where the figure comes from');
+    else {
+      for (const [field, source] of Object.entries(profile.sources)) {
+        // A source for a field the profile does not have is a typo that would leave the real figure unsourced.
+        const value = field.split('.').reduce<unknown>((at, key) => (isObject(at) ? at[key] : undefined), profile);
+        if (value === undefined) problems.add(`sources.${field}`, 'names no field of this profile');
+        if (typeof source !== 'string' || source.trim() === '') problems.add(`sources.${field}`, 'must be a non-empty string saying where the figure comes from');
+      }
+    }
   }
   problems.throwIfAny();
   return profile as unknown as ClusterProfile;

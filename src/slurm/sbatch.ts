@@ -107,7 +107,7 @@ export function resolveJob(request: SbatchRequest, profile: ClusterProfile): Res
 
 function sbatchDirectives(job: ResolvedJob, profile: ClusterProfile): string {
   const options: string[] = [`--job-name=${job.name}`, `--nodes=${job.nodes}`, `--ntasks-per-node=${job.ntasksPerNode}`];
-  if (job.gpusPerNode > 0) options.push(`--gpus-per-node=${job.gpusPerNode}`);
+  if (job.gpusPerNode > 0) options.push(profile.slurm?.gpuRequest === 'gres' ? `--gres=gpu:${job.gpusPerNode}` : `--gpus-per-node=${job.gpusPerNode}`);
   if (job.cpusPerTask !== null) options.push(`--cpus-per-task=${job.cpusPerTask}`);
   if (job.time !== null) options.push(`--time=${job.time}`);
   if (job.partition !== null) options.push(`--partition=${job.partition}`);

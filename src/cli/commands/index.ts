@@ -5,6 +5,8 @@ import { infoCommand } from './info';
 import { sbatchCommand } from './sbatch';
 import { traceCommand } from './trace';
 import { launchCommand } from './launch';
+import { trainCommand } from './train';
+import { profileCommand } from './profile';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [infoCommand, traceCommand, benchCommand, sbatchCommand, launchCommand];
+export const commands: CommandModule<any, any>[] = [infoCommand, traceCommand, benchCommand, sbatchCommand, launchCommand, trainCommand, profileCommand];
