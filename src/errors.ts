@@ -3,8 +3,10 @@
 export type JouleErrorCode =
   | 'JOULE_ADDON_LOAD_FAILED'
   | 'JOULE_BAD_ARGUMENT'
+  | 'JOULE_BAD_DATA'
   | 'JOULE_BAD_HOSTLIST'
   | 'JOULE_BACKEND_UNAVAILABLE'
+  | 'JOULE_TF_BACKEND_UNAVAILABLE'
   | 'JOULE_COLLECTIVE_MISMATCH'
   | 'JOULE_TIMEOUT'
   | 'JOULE_RANK_FAILED'
@@ -12,12 +14,16 @@ export type JouleErrorCode =
   | 'JOULE_NATIVE_ERROR'
   | 'JOULE_WIRE_OVERFLOW'
   | 'JOULE_UNKNOWN_PROFILE'
+  | 'JOULE_UNKNOWN_MODEL'
+  | 'JOULE_UNKNOWN_DATASET'
   | 'JOULE_BAD_PROFILE'
   | 'JOULE_SLURM_UNAVAILABLE'
-  | 'JOULE_SBATCH_FAILED';
+  | 'JOULE_SBATCH_FAILED'
+  | 'JOULE_WEIGHTS_DIVERGED'
+  | 'JOULE_BAD_CHECKPOINT';
 
 /** Codes that mean the user asked for something invalid: the CLI exits 2 (usage) on these. */
-export const usageErrorCodes: ReadonlySet<JouleErrorCode> = new Set<JouleErrorCode>(['JOULE_BAD_ARGUMENT', 'JOULE_BAD_HOSTLIST', 'JOULE_UNKNOWN_PROFILE', 'JOULE_BAD_PROFILE']);
+export const usageErrorCodes: ReadonlySet<JouleErrorCode> = new Set<JouleErrorCode>(['JOULE_BAD_ARGUMENT', 'JOULE_BAD_HOSTLIST', 'JOULE_UNKNOWN_PROFILE', 'JOULE_BAD_PROFILE', 'JOULE_UNKNOWN_MODEL', 'JOULE_UNKNOWN_DATASET']);
 
 export interface JouleErrorDetails {
   rank?: number;
