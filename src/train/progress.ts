@@ -93,7 +93,7 @@ export function summaryTable(s: TrainSummary): string {
     ['model', `${s.model.name} (${s.model.parameters.toLocaleString('en-US')} parameters, ${(s.model.flopsPerSample / 1e6).toFixed(1)} MFLOP/sample forward) on ${s.dataset.name}`],
     ['layout', `${s.ranks} rank(s), data parallel, LBS ${s.lbs}, GBS ${s.gbs}${s.accumulation > 1 ? ` (${s.accumulation} accumulation steps)` : ''}, tfjs ${s.backend.backend}`],
     ['wall time', `${s.wallTimeS.toFixed(1)} s for ${s.steps} steps, ${s.samples} samples`],
-    ['throughput', `${s.samplesPerS.toFixed(1)} samples/s`],
+    ['throughput', `${s.samplesPerS.toFixed(1)} samples/s over the run${s.steadySamplesPerS !== null ? `, ${s.steadySamplesPerS.toFixed(1)} in steady steps (after the first 5)` : ''}`],
     ['train', `loss ${fmt(s.train.loss)}, accuracy ${fmt(s.train.accuracy)} (mean of the last steps)`],
     ['held-out', `loss ${fmt(s.heldOut.loss)}, accuracy ${fmt(s.heldOut.accuracy)} (${s.dataset.testSize} samples)`],
     ['energy', joules(s.energy)],

@@ -71,6 +71,8 @@ export interface TrainSummary {
   samples: number;
   wallTimeS: number;
   samplesPerS: number;
+  /** Samples per second over the steps after the first 5 (set-up, evaluation and records left out); null when there were none. */
+  steadySamplesPerS: number | null;
   train: { loss: number | null; accuracy: number | null };
   heldOut: { loss: number | null; accuracy: number | null };
   energy: {
@@ -113,11 +115,17 @@ interface Counters {
   wireF32: number;
   wireBf16: number;
   wireF16: number;
+  /** Steps past the warm-up, and their seconds and samples: the steady throughput benchmarks compare. */
+  steadySteps: number;
+  steadyS: number;
+  steadySamples: number;
 }
 
 const RECENT_STEPS = 20;
+// The first steps pay one-time costs (kernel set-up, the first connection of the communicator).
+const WARMUP_STEPS = 5;
 
-const zero = (): Counters => ({ steps: 0, samples: 0, lossSum: 0, accuracySum: 0, accuracySteps: 0, computeS: 0, commS: 0, idleS: 0, wireBytes: 0, skipped: 0, measuredJ: 0, modelJ: 0, measuredSteps: 0, modelSteps: 0, computeJ: 0, commJ: 0, nvmlSteps: 0, raplSteps: 0, wireF32: 0, wireBf16: 0, wireF16: 0 });
+const zero = (): Counters => ({ steps: 0, samples: 0, lossSum: 0, accuracySum: 0, accuracySteps: 0, computeS: 0, commS: 0, idleS: 0, wireBytes: 0, skipped: 0, measuredJ: 0, modelJ: 0, measuredSteps: 0, modelSteps: 0, computeJ: 0, commJ: 0, nvmlSteps: 0, raplSteps: 0, wireF32: 0, wireBf16: 0, wireF16: 0, steadySteps: 0, steadyS: 0, steadySamples: 0 });
 
 /** Running sums for the summary and the epoch records; `state()` goes into checkpoints. */
 export class Totals {
@@ -145,6 +153,11 @@ export class Totals {
     c.idleS += r.idleS;
     c.wireBytes += r.wireBytes;
     if (r.skipped) c.skipped += 1;
+    if (r.step >= WARMUP_STEPS) {
+      c.steadySteps += 1;
+      c.steadyS += r.durationS;
+      c.steadySamples += r.samples;
+    }
     if (r.wire === 'f32') c.wireF32 += 1;
     else if (r.wire === 'bf16') c.wireBf16 += 1;
     else c.wireF16 += 1;
@@ -249,6 +262,7 @@ export class Totals {
       samples: c.samples,
       wallTimeS: run.elapsedS,
       samplesPerS: run.elapsedS > 0 ? c.samples / run.elapsedS : 0,
+      steadySamplesPerS: c.steadyS > 0 ? c.steadySamples / c.steadyS : null,
       train: { loss: c.steps ? this.recentLoss() : null, accuracy: this.recentAccuracy() },
       heldOut: run.heldOut,
       energy: {
