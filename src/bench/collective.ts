@@ -4,7 +4,7 @@ import type { Communicator } from '../comm/communicator';
 import { newBuffer } from '../comm/buffers';
 import { dtypeBytes } from '../comm/native-types';
 import type { CommBuffer, DType, ReduceOp, WirePrecision } from '../comm/types';
-import type { PowerWindows, WindowResult } from '../power/types';
+import type { EnergySource, PowerWindows, WindowResult } from '../power/types';
 
 export type CollectiveName = 'allreduce' | 'allgather' | 'reducescatter' | 'broadcast' | 'sendrecv';
 
@@ -42,10 +42,12 @@ export interface BenchRow {
   root: number;
   outOfPlace: ModeResult;
   inPlace: ModeResult;
-  /** Measured energy of one operation summed over ranks (J), null when nothing was measured. */
+  /** Measured energy of one operation summed over ranks (J), null when no rank measured anything. */
   energyPerOpJ: number | null;
   gbPerJ: number | null;
-  /** Where the energy came from (e.g. "nvml-counter"), or why there is none. */
+  /** The model's estimate for what was not measured (J per operation, summed over ranks); never part of energyPerOpJ. */
+  modelEnergyPerOpJ: number | null;
+  /** Where the energy came from (e.g. "rapl+nvml-counter", "model only"), or why there is none. */
   energySource: string;
 }
 
@@ -224,12 +226,20 @@ export interface BenchContext {
   power?: PowerWindows;
 }
 
-/** Measured energy of a window (no model figures), or null with the reason. */
-function measured(window: WindowResult | undefined): { energyJ: number | null; source: string } {
-  if (!window) return { energyJ: null, source: 'no power module in this run' };
-  if (window.energyJ === null) return { energyJ: null, source: 'no measured source (model only)' };
-  const sources = Object.keys(window.bySource).filter((s) => s !== 'model');
-  return { energyJ: window.energyJ, source: sources.join('+') };
+const measuredSources: EnergySource[] = ['nvml-counter', 'nvml-power', 'rapl'];
+
+/** A window's energy as numbers every rank can gather: measured J, model J, and a bit per measured source. */
+function energyFields(window: WindowResult | undefined): [number, number, number] {
+  if (!window) return [0, 0, 0];
+  const mask = measuredSources.reduce((bits, source, i) => (window.bySource[source] !== undefined ? bits | (1 << i) : bits), 0);
+  return [window.energyJ ?? 0, window.modelEnergyJ ?? 0, mask];
+}
+
+function sourceText(mask: number, modelJ: number, power: boolean): string {
+  const sources = measuredSources.filter((_, i) => mask & (1 << i));
+  if (sources.length) return sources.join('+') + (modelJ > 0 ? ' (model for the rest, given apart)' : '');
+  if (!power) return 'no power module in this run';
+  return modelJ > 0 ? 'model only (no measured source on any rank)' : 'no measured source (model only)';
 }
 
 /** Runs the sweep on every rank; every rank gets the same rows (times are the slowest rank's). */
@@ -244,45 +254,45 @@ export async function runCollectiveBench(ctx: BenchContext, o: CollectiveBenchOp
     const output = newBuffer(o.dtype, s.outCount);
     fill(input, o.dtype, comm.rank, 0);
     const modes: ModeResult[] = [];
-    let energyJ: number | null = 0;
-    let energySource = '';
+    // Summed over both modes' timed loops and every rank (each device is read by one process).
+    let measuredJ = 0;
+    let modelJ = 0;
+    let sourceMask = 0;
     for (const inPlace of [false, true]) {
       if (o.warmup > 0) await runOnce(comm, o, input, output, inPlace, o.warmup);
       await comm.barrier();
       let seconds: number;
+      let energy: WindowResult | undefined;
       if (ctx.power) {
-        const { result, energy } = await ctx.power.window(`bench ${o.collective} ${s.bytes}B ${inPlace ? 'in' : 'out'}-place`, () => runOnce(comm, o, input, output, inPlace, o.iterations));
-        seconds = result;
-        const m = measured(energy);
-        energyJ = m.energyJ === null || energyJ === null ? null : energyJ + m.energyJ;
-        energySource = m.source;
+        const windowed = await ctx.power.window(`bench ${o.collective} ${s.bytes}B ${inPlace ? 'in' : 'out'}-place`, () => runOnce(comm, o, input, output, inPlace, o.iterations));
+        seconds = windowed.result;
+        energy = windowed.energy;
       } else {
         seconds = await runOnce(comm, o, input, output, inPlace, o.iterations);
-        energyJ = null;
-        energySource = measured(undefined).source;
       }
       const wrong = o.check ? await check(comm, o, s, inPlace, 1) : 0;
-      // The slowest rank's time and every rank's wrong count, as nccl-tests reports them.
-      const stats = new Float64Array([seconds, wrong]);
-      const all = new Float64Array(2 * comm.size);
+      // The slowest rank's time, every rank's wrong count and energy, gathered by every rank alike
+      // (only some ranks measure: RAPL on local rank 0, NVML where a rank has a GPU).
+      const stats = new Float64Array([seconds, wrong, ...energyFields(energy)]);
+      const fields = stats.length;
+      const all = new Float64Array(fields * comm.size);
       await comm.allgather(stats, all);
       let slowest = 0;
       let wrongAll = 0;
       for (let r = 0; r < comm.size; ++r) {
-        slowest = Math.max(slowest, all[2 * r]);
-        wrongAll += all[2 * r + 1];
+        const at = fields * r;
+        slowest = Math.max(slowest, all[at]);
+        wrongAll += all[at + 1];
+        measuredJ += all[at + 2];
+        modelJ += all[at + 3];
+        sourceMask |= all[at + 4];
       }
       const timeUs = (slowest / o.iterations) * 1e6;
       const algbw = timeUs > 0 ? s.bytes / timeUs / 1e3 : 0;
       modes.push({ timeUs, algbwGBs: algbw, busbwGBs: algbw * factor, wrong: wrongAll });
     }
-    // Energy of both modes' timed loops, summed over ranks (each device is read by one process).
-    let energyPerOpJ: number | null = null;
-    if (energyJ !== null) {
-      const total = new Float64Array([energyJ]);
-      await comm.allreduce(total);
-      energyPerOpJ = total[0] / (2 * o.iterations);
-    }
+    const operations = 2 * o.iterations;
+    const energyPerOpJ = sourceMask ? measuredJ / operations : null;
     const row: BenchRow = {
       bytes: s.bytes,
       count: s.bytes / eb,
@@ -293,7 +303,8 @@ export async function runCollectiveBench(ctx: BenchContext, o: CollectiveBenchOp
       inPlace: modes[1],
       energyPerOpJ,
       gbPerJ: energyPerOpJ && energyPerOpJ > 0 ? s.bytes / 1e9 / energyPerOpJ : null,
-      energySource,
+      modelEnergyPerOpJ: modelJ > 0 ? modelJ / operations : null,
+      energySource: sourceText(sourceMask, modelJ, Boolean(ctx.power)),
     };
     rows.push(row);
     onRow?.(row);

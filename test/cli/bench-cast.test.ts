@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { native } from '../../src/native';
 import { joule } from '../helpers/run';
+import { skipBecause } from '../helpers/skip';
 
 describe('joule bench cast', function () {
   this.timeout(120_000);
@@ -47,7 +48,7 @@ describe('joule bench cast', function () {
 
   it('--device cuda refuses with JOULE_BACKEND_UNAVAILABLE and the reason when no GPU can run the kernels', async function () {
     const caps = await native().capabilities();
-    if (caps.cuda.usable) this.skip(); // with a GPU the command runs; the CUDA cast test checks the kernels
+    if (caps.cuda.usable) skipBecause(this, 'a CUDA GPU is usable here, so the command runs (test/precision/cuda-cast.test.ts checks the kernels)');
     const result = await joule(['bench', 'cast', '--device', 'cuda', '--sizes', '4KiB', '--direction', 'f32-bf16']);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /CUDA cast unavailable: .*\[JOULE_BACKEND_UNAVAILABLE\]/);

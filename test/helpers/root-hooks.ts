@@ -1,5 +1,9 @@
-// Mocha root hooks: resources shared by the whole run (the private SLURM cluster) are released after it.
+// Mocha root hooks: the pinned test environment, and resources shared by the whole run (the private SLURM cluster) released after it.
+import { pinProcessEnv } from './env';
 import { stopSharedSlurmCluster } from './slurm-cluster';
+
+// Before any test file loads: tests see the pinned environment, never this machine's hardware.
+pinProcessEnv();
 
 export const mochaHooks = {
   async afterAll(this: Mocha.Context) {

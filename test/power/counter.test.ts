@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fakesDir } from '../helpers/run';
+import { skipBecause } from '../helpers/skip';
 
 const driver = path.join(fakesDir, 'counter_driver');
 
@@ -16,7 +17,7 @@ function feed(lines: string[]): [number, number, number][] {
 
 describe('power: counter arithmetic (native)', function () {
   before(function () {
-    if (!fs.existsSync(driver)) this.skip(); // built by the cmake-js build with the test fakes, not by node-gyp
+    if (!fs.existsSync(driver)) skipBecause(this, `${driver} is not built (the cmake-js build makes it with the test fakes; node-gyp does not)`);
   });
 
   it('adds a wrapped RAPL counter across one wrap', () => {

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Step } from './fixtures/measure';
 import { measure } from './fixtures/run-fixture';
+import { skipBecause } from '../helpers/skip';
 import { fakePowercap } from './powercap';
 
 /** Whether every folder down to `dir` lets other users through and `dir` lets them read. */
@@ -77,8 +78,8 @@ describe('power: RAPL (fake powercap tree)', function () {
   });
 
   it('names the file and the fix when a non-root user may not read energy_uj (EACCES)', async function () {
-    if (process.getuid?.() !== 0) this.skip(); // needs root to create a counter another user cannot read
-    if (!reachableByOthers(path.resolve(__dirname, '..', '..'))) this.skip(); // user nobody must be able to run the fixture from here
+    if (process.getuid?.() !== 0) skipBecause(this, 'needs root to make a counter another user cannot read');
+    if (!reachableByOthers(path.resolve(__dirname, '..', '..'))) skipBecause(this, 'user nobody cannot reach the fixture in this checkout');
     const tree = fakePowercap(zones.slice(0, 2));
     const packageFile = tree.energyFile('intel-rapl:0');
     fs.chmodSync(packageFile, 0o600);

@@ -13,6 +13,7 @@ import {
   refF32ToF64Words,
   refF64ToF32Bits,
 } from './ieee-reference';
+import { skipBecause } from '../helpers/skip';
 
 const supported = castPaths().paths.filter((p) => p.supported).map((p) => p.name);
 const threadCounts = [1, 2, 3];
@@ -85,6 +86,13 @@ describe('precision: cast', function () {
     assert.ok(paths.paths[0].supported);
     assert.ok(paths.default && supported.includes(paths.default));
   });
+
+  // The loops below run every path this CPU supports; the others are named here, not passed over silently.
+  for (const unsupported of castPaths().paths.filter((p) => !p.supported)) {
+    it(`runs the ${unsupported.name} path`, function () {
+      skipBecause(this, `this CPU lacks the instructions of the ${unsupported.name} path (CPUID)`);
+    });
+  }
 
   for (const format of ['bf16', 'f16'] as const) {
     it(`every ${format} pattern -> f32 -> ${format} is the identity (NaNs stay NaN), on every path`, () => {

@@ -5,6 +5,7 @@ import { native } from '../../src/native';
 import { cast, castStats } from '../../src/precision/cast';
 import { cudaCast, cudaCastStats } from '../../src/precision/cuda-cast';
 import { f32Bits } from './ieee-reference';
+import { skipBecause } from '../helpers/skip';
 
 describe('precision: CUDA cast', function () {
   this.timeout(120_000);
@@ -18,7 +19,7 @@ describe('precision: CUDA cast', function () {
   });
 
   it('refuses with JOULE_BACKEND_UNAVAILABLE and the loader\'s reason when no GPU can run it', async function () {
-    if (usable) this.skip(); // a GPU is present: the next test covers it
+    if (usable) skipBecause(this, 'a CUDA GPU is usable: the next test covers it');
     await assert.rejects(cudaCast(new Float32Array(4), { to: 'bf16' }), (error: unknown) => {
       assert.ok(isJouleError(error, 'JOULE_BACKEND_UNAVAILABLE'), String(error));
       assert.ok((error as Error).message.includes(reason), `${(error as Error).message} should carry "${reason}"`);
@@ -28,9 +29,8 @@ describe('precision: CUDA cast', function () {
 
   it('gives the CPU path\'s bits and counts in every direction (needs a CUDA GPU)', async function () {
     if (!usable) {
-      // The skip names its reason: the kernels compile in CI; running them needs a GPU.
-      this.test!.title += ` — skipped: ${reason || 'no CUDA GPU'}`;
-      this.skip();
+      // The kernels compile in CI; running them needs a GPU.
+      skipBecause(this, reason || 'no CUDA GPU');
     }
     const count = 1_000_003;
     const bits = new Uint32Array(count);

@@ -21,6 +21,7 @@ export interface CollectiveBenchArgs {
   root: number;
   backend: string;
   nranks: number;
+  'pretend-nodes'?: number;
   loop: string;
   wire: string;
   json: boolean;
@@ -43,8 +44,8 @@ const num = (value: number, digits: number) => (Number.isFinite(value) ? value.t
 
 function header(): string {
   return [
-    `#${' '.repeat(46)}${center('out-of-place', 34)}${center('in-place', 34)}${center('energy', 20)}`,
-    `#${pad('size', 12)}${pad('count', 14)}${pad('type', 7)}${pad('redop', 7)}${pad('root', 6)}${pad('time', 11)}${pad('algbw', 8)}${pad('busbw', 8)}${pad('#wrong', 7)}${pad('time', 11)}${pad('algbw', 8)}${pad('busbw', 8)}${pad('#wrong', 7)}${pad('J/op', 11)}${pad('GB/J', 9)}`,
+    `#${' '.repeat(46)}${center('out-of-place', 34)}${center('in-place', 34)}${center('energy', 34)}`,
+    `#${pad('size', 12)}${pad('count', 14)}${pad('type', 7)}${pad('redop', 7)}${pad('root', 6)}${pad('time', 11)}${pad('algbw', 8)}${pad('busbw', 8)}${pad('#wrong', 7)}${pad('time', 11)}${pad('algbw', 8)}${pad('busbw', 8)}${pad('#wrong', 7)}${pad('J/op', 11)}${pad('GB/J', 9)}  source`,
     `#${pad('(B)', 12)}${pad('(elements)', 14)}${pad('', 20)}${pad('(us)', 11)}${pad('(GB/s)', 8)}${pad('(GB/s)', 8)}${pad('', 7)}${pad('(us)', 11)}${pad('(GB/s)', 8)}${pad('(GB/s)', 8)}${pad('', 7)}`,
   ]
     .map((l) => l.trimEnd())
@@ -53,7 +54,11 @@ function header(): string {
 
 function line(row: BenchRow): string {
   const mode = (m: BenchRow['inPlace']) => `${pad(num(m.timeUs, 2), 11)}${pad(num(m.algbwGBs, 2), 8)}${pad(num(m.busbwGBs, 2), 8)}${pad(String(m.wrong), 7)}`;
-  const energy = row.energyPerOpJ === null ? `${pad('n/a', 11)}${pad('n/a', 9)}` : `${pad(row.energyPerOpJ.toExponential(3), 11)}${pad(row.gbPerJ === null ? 'n/a' : num(row.gbPerJ, 3), 9)}`;
+  // A model figure is shown only where nothing was measured, and says so in the source column.
+  const joules = row.energyPerOpJ ?? row.modelEnergyPerOpJ;
+  const source = row.energyPerOpJ !== null ? row.energySource.split(' ')[0] : row.modelEnergyPerOpJ !== null ? 'model' : 'n/a';
+  const gbPerJ = joules && joules > 0 ? row.bytes / 1e9 / joules : null;
+  const energy = joules === null ? `${pad('n/a', 11)}${pad('n/a', 9)}  ${source}` : `${pad(joules.toExponential(3), 11)}${pad(gbPerJ === null ? 'n/a' : num(gbPerJ, 3), 9)}  ${source}`;
   return ` ${pad(String(row.bytes), 12)}${pad(String(row.count), 14)}${pad(row.dtype, 7)}${pad(row.op, 7)}${pad(String(row.root), 6)}${mode(row.outOfPlace)}${mode(row.inPlace)}${energy}`;
 }
 
@@ -75,6 +80,7 @@ export function collectiveBenchCommand(collective: CollectiveName): CommandModul
         .option('root', { alias: 'r', type: 'number', default: 0, describe: 'Root rank (broadcast)' })
         .option('backend', { type: 'string', default: 'auto', describe: 'auto|shm|tcp|nccl' })
         .option('nranks', { alias: 'N', type: 'number', default: 0, describe: 'Start this many local ranks (outside `joule launch` and srun)' })
+        .option('pretend-nodes', { type: 'number', describe: 'With -N: give the ranks node ids as if they sat on this many nodes (hierarchical collectives on one host)' })
         .option('wire', { type: 'string', default: 'native', describe: 'allreduce with float: native|bf16|f16 (the dtype bytes travel in)' })
         .option('loop', { type: 'string', default: 'native', describe: 'native: iterations back to back in native code; promise: one awaited call each' })
         .option('json', { type: 'boolean', default: false, describe: 'Print every row as JSON' })
@@ -110,7 +116,7 @@ export function collectiveBenchCommand(collective: CollectiveName): CommandModul
         loop: args.loop as 'native' | 'promise',
         wire: args.wire as WirePrecision,
       };
-      const code = await benchRanks(args.nranks, args.backend as BackendName, async (ctx) => {
+      const code = await benchRanks({ nranks: args.nranks, pretendNodes: args['pretend-nodes'], backend: args.backend as BackendName }, async (ctx) => {
         if (collective === 'sendrecv' && ctx.comm.size < 2) throw new JouleError('JOULE_BAD_ARGUMENT', 'sendrecv needs at least 2 ranks');
         if (!Number.isInteger(options.root) || options.root < 0 || options.root >= ctx.comm.size) throw new JouleError('JOULE_BAD_ARGUMENT', `--root: must be a rank below ${ctx.comm.size}`);
         const print = ctx.comm.rank === 0;
