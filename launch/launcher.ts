@@ -39,6 +39,11 @@ export interface LaunchOptions {
   idleBaselineS?: number;
   /** Seconds ranks get to leave after an abort before SIGTERM, then SIGKILL after as long again. */
   abortGraceS: number;
+  /**
+   * Local launcher only: give the ranks node ids as if they sat on this many nodes (block distribution, as
+   * srun's default), so hierarchical collectives can be tested and measured on one host.
+   */
+  pretendNodes?: number;
   /** Rank output and launcher messages. */
   out(text: string): void;
   err(text: string): void;
@@ -84,6 +89,9 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
   const useSrun = options.launcher === 'srun' || (options.launcher === 'auto' && insideAllocation());
   const size = options.size ?? (useSrun ? Number(process.env.SLURM_NTASKS) : NaN);
   if (!Number.isSafeInteger(size) || size < 1) throw new JouleError('JOULE_BAD_ARGUMENT', `-n must be a positive integer${useSrun ? ' (SLURM_NTASKS is not set either)' : ''}`);
+  const pretendNodes = options.pretendNodes ?? 1;
+  if (!Number.isSafeInteger(pretendNodes) || pretendNodes < 1 || pretendNodes > size) throw new JouleError('JOULE_BAD_ARGUMENT', `--pretend-nodes must be an integer from 1 to the rank count (${size}), got ${options.pretendNodes}`);
+  if (useSrun && pretendNodes > 1) throw new JouleError('JOULE_BAD_ARGUMENT', '--pretend-nodes is for the local launcher; under srun the nodes are real');
 
   const started = new Date();
   const name = options.name ?? defaultName(options.command);
@@ -110,6 +118,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
         heartbeatMisses: options.heartbeatMisses,
         joinTimeoutS: options.joinTimeoutS,
         abortGraceS: options.abortGraceS,
+        pretendNodes,
       },
       launcher: { mode: useSrun ? 'srun' : 'local', host, pid: process.pid },
       size,
@@ -162,7 +171,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
   process.on('SIGTERM', onSignal);
   try {
     if (useSrun) await supervisor.runSrun(size, baseEnv);
-    else await supervisor.runLocal(size, baseEnv, host);
+    else await supervisor.runLocal(size, pretendNodes, baseEnv, host);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -254,20 +263,22 @@ class Supervision {
     });
   }
 
-  async runLocal(size: number, baseEnv: NodeJS.ProcessEnv, host: string): Promise<void> {
+  async runLocal(size: number, nodes: number, baseEnv: NodeJS.ProcessEnv, host: string): Promise<void> {
     const [file, ...args] = this.options.command;
     const done: Promise<void>[] = [];
+    const placement = blockPlacement(size, nodes);
     for (let rank = 0; rank < size && !this.signal && !this.coordinator.failure; rank++) {
-      const gpu = chooseGpuBinding(rank, size, false, baseEnv);
+      const { nodeRank, localRank, localSize } = placement[rank];
+      const gpu = chooseGpuBinding(localRank, localSize, false, baseEnv);
       const env: NodeJS.ProcessEnv = {
         ...baseEnv,
         JOULE_LAUNCHER: 'local',
         JOULE_RANK: String(rank),
         JOULE_SIZE: String(size),
-        JOULE_LOCAL_RANK: String(rank),
-        JOULE_LOCAL_SIZE: String(size),
-        JOULE_NODE_RANK: '0',
-        JOULE_NODES: '1',
+        JOULE_LOCAL_RANK: String(localRank),
+        JOULE_LOCAL_SIZE: String(localSize),
+        JOULE_NODE_RANK: String(nodeRank),
+        JOULE_NODES: String(nodes),
         JOULE_HOST: host,
         ...(gpu.cudaVisibleDevices !== undefined ? { CUDA_VISIBLE_DEVICES: gpu.cudaVisibleDevices } : {}),
       };
@@ -295,6 +306,16 @@ class Supervision {
     });
     await output;
   }
+}
+
+/** srun's default block distribution: the first size % nodes nodes take one rank more, in rank order. */
+export function blockPlacement(size: number, nodes: number): { nodeRank: number; localRank: number; localSize: number }[] {
+  const placement = [];
+  for (let nodeRank = 0; nodeRank < nodes; nodeRank++) {
+    const localSize = Math.floor(size / nodes) + (nodeRank < size % nodes ? 1 : 0);
+    for (let localRank = 0; localRank < localSize; localRank++) placement.push({ nodeRank, localRank, localSize });
+  }
+  return placement;
 }
 
 export const launchDefaults = {
