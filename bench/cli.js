@@ -1,4 +1,5 @@
 // What every benchmark script under bench/ (and scripts/bench-*.js) reads from its command line.
+const { spawn } = require('node:child_process');
 const path = require('node:path');
 
 /** The package root. */
@@ -11,4 +12,17 @@ function flag(name, fallback) {
   return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
 }
 
-module.exports = { root, args, flag };
+/** Runs a command to its end; resolves to its exit code (null when killed) and its output. */
+function run(command, commandArgs, env = process.env) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, commandArgs, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+module.exports = { root, args, flag, run };

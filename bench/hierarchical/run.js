@@ -1,27 +1,24 @@
 #!/usr/bin/env node
 // Hierarchical (shm inside a node, tcp between node leaders) against flat tcp: float32 avg allreduce
-// through the Promise API, ranks on pretend nodes of 2 (ranks 2k, 2k+1), the two modes alternated per
-// size in the same run; prints the time per operation, busbw and the ratio. Needs `npx tsc` (dist/).
+// through the Promise API, ranks started by `joule launch --pretend-nodes` (nodes of 2 ranks), the two
+// modes alternated per size in the same run; prints the time per operation, busbw and the ratio, and
+// exits 3 when any rank saw a wrong value or the hierarchy was not used. Needs `npx tsc` (dist/).
 // Usage: npm run bench:hierarchical -- [--ranks 4] [--sizes 65536,1048576,16777216] [--wire bf16] [--json]
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
-const { root, args, flag } = require('../cli');
+const { root, args, flag, run } = require('../cli');
 const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 
 async function rank() {
-  const { localWorld } = require(path.join(root, 'dist/src/comm/local-world.js'));
-  const { Communicator } = require(path.join(root, 'dist/src/comm/communicator.js'));
-  const me = Number(process.env.BENCH_RANK);
-  const size = Number(process.env.BENCH_SIZE);
+  const joule = require(path.join(root, 'dist/src/index.js'));
+  const world = await joule.init();
+  const size = world.size;
   const sizes = process.env.BENCH_SIZES.split(',').map(Number);
   const wire = process.env.BENCH_WIRE || 'native';
-  const world = localWorld(process.env.BENCH_DIR, me, size);
-  world.nodeRank = me >> 1;
-  const members = Array.from({ length: size }, (_, r) => ({ worldRank: r, nodeRank: r >> 1 }));
-  const modes = { flat: new Communicator(world, 'flat', members, { backend: 'tcp' }), hierarchical: new Communicator(world, 'hier', members, { backend: 'auto' }) };
+  const members = world.peers.map((p) => ({ worldRank: p.rank, nodeRank: p.nodeRank }));
+  const modes = { flat: new joule.Communicator(world, 'flat', members, { backend: 'tcp' }), hierarchical: world.comm };
   const rows = [];
   for (const bytes of sizes) {
     const count = bytes / 4;
@@ -29,24 +26,27 @@ async function rank() {
     const row = { bytes, iterations };
     for (const [mode, comm] of Object.entries(modes)) {
       // Equal values stay equal under avg, so the result is known exactly after the first operation.
-      const buffer = new Float32Array(count).fill(me + 1);
+      const buffer = new Float32Array(count).fill(world.rank + 1);
       for (let i = 0; i < 3; ++i) await comm.allreduce(buffer, { op: 'avg', wire });
       await comm.barrier();
       const start = process.hrtime.bigint();
       for (let i = 0; i < iterations; ++i) await comm.allreduce(buffer, { op: 'avg', wire });
       const seconds = Number(process.hrtime.bigint() - start) / 1e9 / iterations;
-      const slowest = new Float64Array([seconds]);
-      await modes.flat.allreduce(slowest, { op: 'max' });
       const want = (size + 1) / 2;
       let wrong = 0;
       for (let i = 0; i < count; ++i) if (buffer[i] !== want) wrong++;
-      row[mode] = { us: slowest[0] * 1e6, busbwGBs: ((2 * (size - 1)) / size) * bytes / slowest[0] / 1e9, wrong, backend: comm.backend };
+      // The slowest rank's time and every rank's wrong values.
+      const slowest = new Float64Array([seconds]);
+      await modes.flat.allreduce(slowest, { op: 'max' });
+      const wrongs = new Float64Array([wrong]);
+      await modes.flat.allreduce(wrongs);
+      row[mode] = { us: slowest[0] * 1e6, busbwGBs: ((2 * (size - 1)) / size) * bytes / slowest[0] / 1e9, wrong: wrongs[0], backend: comm.backend };
     }
     rows.push(row);
   }
-  for (const comm of Object.values(modes)) comm.close();
-  world.stop();
-  if (me === 0) process.stdout.write(`${JSON.stringify(rows)}\n`);
+  modes.flat.close();
+  if (world.rank === 0) process.stdout.write(`${JSON.stringify(rows)}\n`);
+  await world.finalize();
 }
 
 async function main() {
@@ -54,24 +54,18 @@ async function main() {
   const sizes = flag('--sizes', '65536,1048576,16777216');
   const wire = flag('--wire', 'native');
   const json = args.includes('--json');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'joule-bench-hier-'));
+  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'joule-bench-hier-'));
   const loadBefore = load();
-  let output = '';
+  let launched;
   try {
-    const codes = await Promise.all(
-      Array.from({ length: size }, (_, r) => {
-        const child = spawn(process.execPath, [__filename], {
-          env: { ...process.env, BENCH_CHILD: '1', BENCH_RANK: String(r), BENCH_SIZE: String(size), BENCH_SIZES: sizes, BENCH_WIRE: wire, BENCH_DIR: dir },
-          stdio: ['ignore', r === 0 ? 'pipe' : 'ignore', 'inherit'],
-        });
-        if (r === 0) child.stdout.on('data', (d) => (output += d));
-        return new Promise((resolve) => child.on('close', resolve));
-      }),
-    );
-    if (codes.some((c) => c !== 0)) throw new Error(`a rank failed (exit codes ${codes.join(',')})`);
+    const launchArgs = ['launch', '-n', String(size), '--pretend-nodes', String(Math.ceil(size / 2)), '--run-dir', runDir, '--', process.execPath, __filename];
+    launched = await run(process.execPath, [path.join(root, 'bin/joule.js'), ...launchArgs], { ...process.env, BENCH_CHILD: '1', BENCH_SIZES: sizes, BENCH_WIRE: wire, JOULE_POWER: 'off' });
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(runDir, { recursive: true, force: true });
   }
+  const line = launched.stdout.split('\n').find((l) => l.startsWith('[0] ['));
+  if (launched.code !== 0 || !line) throw new Error(`the launched ranks failed (exit ${launched.code}):\n${launched.stderr}`);
+  const output = line.slice(4);
   const rows = JSON.parse(output);
   const result = { ranks: size, nodes: Math.ceil(size / 2), op: 'avg', dtype: 'f32', wire, loadBefore, loadAfter: load(), cpus: os.cpus().length, rows };
   if (json) {

@@ -27,6 +27,8 @@ export interface PeerInfo {
   rank: number;
   host: string;
   pid: number;
+  /** The node the rank was given (SLURM_NODEID, or the launcher's node id, pretend nodes included). */
+  nodeRank: number;
 }
 
 /** A record a rank sends in a batch: log lines, metrics and named streams end up in the run directory. */

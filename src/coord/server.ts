@@ -42,7 +42,7 @@ export interface CoordinatorOptions {
   sink: CoordinatorSink;
 }
 
-export interface RankState extends PeerInfo {
+export interface RankState extends Omit<PeerInfo, 'nodeRank'> {
   routingId: Buffer;
   caps: Record<string, unknown>;
   lastSeenMs: number;
@@ -250,7 +250,7 @@ export class Coordinator {
   }
 
   private sendWelcome(state: RankState): void {
-    const peers = [...this.ranks.values()].sort((a, b) => a.rank - b.rank).map(({ rank, host, pid }) => ({ rank, host, pid }));
+    const peers = [...this.ranks.values()].sort((a, b) => a.rank - b.rank).map(({ rank, host, pid, caps }) => ({ rank, host, pid, nodeRank: Number.isSafeInteger(caps.nodeRank) ? (caps.nodeRank as number) : 0 }));
     this.send(state.routingId, {
       t: 'welcome',
       runId: this.options.runId,

@@ -41,6 +41,31 @@ describe('comm under joule launch', function () {
     });
   }
 
+  it('--pretend-nodes 2 places 5 ranks as srun would (3 + 2) and world.comm goes hierarchical across the pretend nodes', async () => {
+    const result = await joule(['launch', '-n', '5', '--pretend-nodes', '2', '--run-dir', runDir, '--', process.execPath, fixture], { JOULE_POWER: 'off' });
+    assert.equal(result.code, 0, result.stderr);
+    const reports = lines(result.stdout);
+    // [node, nodes, local rank, local size] by rank: block distribution, the first node takes the extra rank.
+    assert.deepEqual(reports.map((r) => r.node), [[0, 2, 0, 3], [0, 2, 1, 3], [0, 2, 2, 3], [1, 2, 0, 2], [1, 2, 1, 2]]);
+    for (const r of reports) {
+      assert.equal(r.backend, 'hierarchical');
+      assert.deepEqual(r.sum, [15, 50]);
+      assert.deepEqual(r.avg, [2, 5]);
+      assert.deepEqual(r.broadcast, [7, 8, 4]);
+      const levels = r.levels as { node: string; leaders?: string };
+      assert.equal(levels.node, 'shm');
+      assert.equal(levels.leaders, [0, 3].includes(r.rank as number) ? 'tcp' : undefined);
+    }
+    const manifest = JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8')) as { config: { pretendNodes: number } };
+    assert.equal(manifest.config.pretendNodes, 2);
+  });
+
+  it('--pretend-nodes is refused with JOULE_BAD_ARGUMENT beyond the rank count', async () => {
+    const result = await joule(['launch', '-n', '2', '--pretend-nodes', '3', '--run-dir', runDir, '--', process.execPath, fixture]);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /--pretend-nodes must be an integer from 1 to the rank count \(2\), got 3 \[JOULE_BAD_ARGUMENT\]/);
+  });
+
   it('a rank that dies ends the others\' collective with JOULE_ABORTED through the launcher', async () => {
     const result = await joule(['launch', '-n', '3', '--run-dir', runDir, '--', process.execPath, fixture], { TEST_DIE_RANK: '1' });
     assert.equal(result.code, 9);

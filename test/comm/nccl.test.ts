@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fakeNccl, fakesDir } from '../helpers/run';
-import { spawnRanks } from './spawn-ranks';
+import { launchRanks } from './launch-ranks';
 
 const fixture = path.join(__dirname, 'fixtures', 'nccl.ts');
 const fakeCuda = path.join(fakesDir, 'libjoule_cuda.so');
@@ -34,7 +34,8 @@ describe('comm: nccl backend (fake NCCL, fake CUDA module)', function () {
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
   const env = () => ({
     TEST_BACKEND: 'nccl',
-    TEST_GPUS: '1',
+    // Two GPUs on this pretend node: the launcher gives rank r GPU r.
+    JOULE_GPU_COUNT: '2',
     JOULE_NCCL_LIBRARY: fakeNccl,
     JOULE_CUDA_LIBRARY: fakeCuda,
     JOULE_FAKE_CUDA_DEVICES: '2',
@@ -42,7 +43,7 @@ describe('comm: nccl backend (fake NCCL, fake CUDA module)', function () {
   });
 
   it('passes rank 0\'s unique id, counts, dtypes, ops, roots and one stream per rank, and stages data both ways', async () => {
-    const results = await spawnRanks(fixture, 2, env());
+    const results = await launchRanks(fixture, 2, env());
     const reports = results.map((r) => r.report as Record<string, unknown>);
     for (const report of reports) assert.equal(report.error, undefined, JSON.stringify(report.error));
     // Outputs follow the fake's single-process rules, so they prove the host->device->host staging.
@@ -91,7 +92,7 @@ describe('comm: nccl backend (fake NCCL, fake CUDA module)', function () {
   });
 
   it('surfaces a NCCL error return with NCCL\'s error string', async () => {
-    const results = await spawnRanks(fixture, 2, { ...env(), JOULE_FAKE_NCCL_ERROR: '6' });
+    const results = await launchRanks(fixture, 2, { ...env(), JOULE_FAKE_NCCL_ERROR: '6' });
     for (const r of results) {
       const error = (r.report as { error: { code: string; message: string } }).error;
       assert.equal(error.code, 'JOULE_NATIVE_ERROR');
@@ -100,7 +101,7 @@ describe('comm: nccl backend (fake NCCL, fake CUDA module)', function () {
   });
 
   it('polls ncclCommGetAsyncError while a collective runs: an async failure becomes an error, not a hang', async () => {
-    const results = await spawnRanks(fixture, 2, { ...env(), JOULE_FAKE_NCCL_ASYNC_ERROR: '3', JOULE_FAKE_CUDA_STREAM_HANG: '1' });
+    const results = await launchRanks(fixture, 2, { ...env(), JOULE_FAKE_NCCL_ASYNC_ERROR: '3', JOULE_FAKE_CUDA_STREAM_HANG: '1' });
     for (const r of results) {
       const error = (r.report as { error: { code: string; message: string } }).error;
       assert.equal(error.code, 'JOULE_NATIVE_ERROR');
@@ -110,7 +111,7 @@ describe('comm: nccl backend (fake NCCL, fake CUDA module)', function () {
   });
 
   it('times out a collective that never completes, aborting the NCCL communicator', async () => {
-    const results = await spawnRanks(fixture, 2, { ...env(), JOULE_FAKE_CUDA_STREAM_HANG: '1', TEST_TIMEOUT_S: '0.5' });
+    const results = await launchRanks(fixture, 2, { ...env(), JOULE_FAKE_CUDA_STREAM_HANG: '1', TEST_TIMEOUT_S: '0.5' });
     for (const r of results) {
       const error = (r.report as { error: { code: string; message: string } }).error;
       assert.equal(error.code, 'JOULE_TIMEOUT');
@@ -119,13 +120,13 @@ describe('comm: nccl backend (fake NCCL, fake CUDA module)', function () {
   });
 
   it('refuses an explicit nccl backend that cannot run, naming why', async () => {
-    const missing = await spawnRanks(fixture, 2, { ...env(), JOULE_NCCL_LIBRARY: path.join(dir, 'nowhere', 'libnccl.so.2') });
+    const missing = await launchRanks(fixture, 2, { ...env(), JOULE_NCCL_LIBRARY: path.join(dir, 'nowhere', 'libnccl.so.2') });
     for (const r of missing) {
       const error = (r.report as { error: { code: string; message: string } }).error;
       assert.equal(error.code, 'JOULE_BACKEND_UNAVAILABLE');
       assert.match(error.message, /backend nccl: NCCL is unusable: not found/);
     }
-    const noGpu = await spawnRanks(fixture, 2, { ...env(), TEST_GPUS: '' });
+    const noGpu = await launchRanks(fixture, 2, { ...env(), JOULE_GPU_COUNT: '0' });
     for (const r of noGpu) {
       const error = (r.report as { error: { code: string; message: string } }).error;
       assert.equal(error.code, 'JOULE_BACKEND_UNAVAILABLE');
@@ -134,7 +135,7 @@ describe('comm: nccl backend (fake NCCL, fake CUDA module)', function () {
   });
 
   it('auto picks nccl when the rank has a GPU and NCCL and the CUDA module load, and says so once', async () => {
-    const results = await spawnRanks(fixture, 2, { ...env(), TEST_BACKEND: 'auto' });
+    const results = await launchRanks(fixture, 2, { ...env(), TEST_BACKEND: 'auto' });
     assert.deepEqual(results.map((r) => (r.report as { backend: string }).backend), ['nccl', 'nccl']);
     assert.equal((results[0].stderr.match(/collectives use the nccl backend/g) ?? []).length, 1);
     assert.equal(results[1].stderr, '');

@@ -1,6 +1,7 @@
 // Collectives across the private SLURM cluster's two nodes: bare srun -N2 -n4, so world.comm sees two
 // hosts, auto picks tcp between nodes and shm inside them (tcp dials the address other nodes can reach);
-// and the whole correctness matrix (every collective, op, dtype, size class) started by srun on both nodes.
+// and the whole correctness matrix (every collective, op, dtype, size class) started by srun on both nodes,
+// joined through joule.init() (no file shared between the nodes).
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -54,9 +55,9 @@ describe('comm across the two SLURM test nodes', function () {
   for (const [tasks, backend] of [['2', 'tcp'], ['4', 'hierarchical']] as const) {
     it(`srun -N2 -n${tasks}: every collective, op and dtype matches the reference across the nodes (${backend})`, async () => {
       const { env } = cluster();
-      const world = fs.mkdtempSync(path.join(dir, 'world-'));
+      // joule.init() under bare srun: rank 0 hosts the coordinator, every rank reaches it over the network.
       const result = await run('srun', ['-N2', `-n${tasks}`, '--kill-on-bad-exit=1', '--label', process.execPath, '--require', require.resolve('tsx/cjs'), correctness], {
-        env: { ...env, TEST_DIR: world, TEST_BACKEND: 'auto', TEST_COUNTS: '0,1,7,300,5003', JOULE_TCP_PIECE_BYTES: '4096', JOULE_TCP_SMALL_BYTES: '4096' },
+        env: { ...env, JOULE_JOB_SECRET: crypto.randomBytes(32).toString('hex'), JOULE_POWER: 'off', TEST_BACKEND: 'auto', TEST_COUNTS: '0,1,7,300,5003', JOULE_TCP_PIECE_BYTES: '4096', JOULE_TCP_SMALL_BYTES: '4096' },
         cwd: dir,
         timeoutMs: 80_000,
       });

@@ -18,6 +18,7 @@ interface LaunchArgs {
   'join-timeout': number;
   json: boolean;
   'idle-baseline'?: string;
+  'pretend-nodes'?: number;
   cmd?: string[];
   '--'?: string[];
 }
@@ -56,6 +57,7 @@ export const launchCommand: CommandModule<object, LaunchArgs> = {
       .option('join-timeout', { type: 'number', default: DEFAULT_JOIN_TIMEOUT_S, describe: 'Seconds for every rank to call joule.init(); the timeout names the ranks that never did' })
       .option('json', { type: 'boolean', default: false, describe: 'Print the final run summary as JSON (rank output then goes to stderr)' })
       .option('idle-baseline', { type: 'string', describe: 'Measure idle power this long before the run (e.g. 5s) to split static from dynamic energy' })
+      .option('pretend-nodes', { type: 'number', describe: 'Local launcher: give the ranks node ids as if they sat on this many nodes (block distribution like srun), to test or measure hierarchical collectives on one host' })
       .example('$0 launch -n 4 -- node train.js --epochs 3', 'Four ranks on this host; output prefixed [rank]')
       .example('$0 launch -n 2 --name smoke --json -- node examples/hello.js', 'Summary as JSON, run record in runs/<time>-smoke/')
       .example('salloc -N2 -n8 $0 launch --secure -- node train.js', 'Inside an allocation: ranks started by srun, traffic encrypted'),
@@ -66,6 +68,7 @@ export const launchCommand: CommandModule<object, LaunchArgs> = {
     positive(args.heartbeat, '--heartbeat', false);
     positive(args['heartbeat-misses'], '--heartbeat-misses', true);
     positive(args['join-timeout'], '--join-timeout', false);
+    positive(args['pretend-nodes'], '--pretend-nodes', true);
     if (args.name !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(args.name)) {
       throw new JouleError('JOULE_BAD_ARGUMENT', `--name "${args.name}" must be letters, digits, '_', '.' or '-' (it becomes a directory name)`);
     }
@@ -86,6 +89,7 @@ export const launchCommand: CommandModule<object, LaunchArgs> = {
       heartbeatMisses: args['heartbeat-misses'],
       joinTimeoutS: args['join-timeout'],
       abortGraceS: launchDefaults.abortGraceS,
+      pretendNodes: args['pretend-nodes'],
       idleBaselineS: args['idle-baseline'] === undefined ? undefined : (await import('../../power/world')).parseDurationS(args['idle-baseline']),
       out: args.json ? toStderr : (text) => process.stdout.write(text),
       err: toStderr,

@@ -1,35 +1,22 @@
-// Where a benchmark's ranks come from: the rank runtime inside `joule launch` or bare srun (with its
-// power windows for the energy columns), the local rendezvous its own `-N` launcher set up, or (with -N)
-// starting that many copies of this command on this node and waiting for them.
-import { spawn } from 'node:child_process';
+// Where a benchmark's ranks come from: the rank runtime inside `joule launch` or bare srun (with its power
+// windows for the energy columns), or (with -N) the launcher started here on this command itself.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { BenchContext } from '../../../bench/collective';
-import { Communicator } from '../../../comm/communicator';
-import { localWorld } from '../../../comm/local-world';
-import { bindRank } from '../../../world/cpu';
-import { init } from '../../../world/init';
 import type { BackendName } from '../../../comm/types';
 import { JouleError } from '../../../errors';
+import { init } from '../../../world/init';
 
-const env = process.env;
-
-async function runRank(dir: string, rank: number, size: number, backend: BackendName, body: (ctx: BenchContext) => Promise<number>): Promise<number> {
-  // Each rank on its own CPUs, as under joule launch (and as mpirun binds the ranks it compares with).
-  bindRank(rank, size);
-  const world = localWorld(dir, rank, size);
-  const members = Array.from({ length: size }, (_, r) => ({ worldRank: r, nodeRank: 0 }));
-  const comm = new Communicator(world, 'world', members, { backend });
-  try {
-    return await body({ comm });
-  } finally {
-    comm.close();
-    world.stop();
-  }
+export interface BenchRanksOptions {
+  /** -N: ranks to start here (0: this process is a rank already, or the only one). */
+  nranks: number;
+  /** --pretend-nodes: the launcher's node ids, as if the -N ranks sat on this many nodes. */
+  pretendNodes?: number;
+  backend: BackendName;
 }
 
-async function runLaunched(backend: BackendName, body: (ctx: BenchContext) => Promise<number>): Promise<number> {
+async function runRank(backend: BackendName, body: (ctx: BenchContext) => Promise<number>): Promise<number> {
   if (backend !== 'auto') process.env.JOULE_COMM_BACKEND = backend;
   const world = await init();
   let power: BenchContext['power'];
@@ -44,43 +31,45 @@ async function runLaunched(backend: BackendName, body: (ctx: BenchContext) => Pr
   return code;
 }
 
-/** Runs `body` on every rank; resolves to the exit code of the whole benchmark. */
-export async function benchRanks(nranks: number, backend: BackendName, body: (ctx: BenchContext) => Promise<number>): Promise<number> {
-  if (env.JOULE_LAUNCHER) {
-    if (nranks > 0) throw new JouleError('JOULE_BAD_ARGUMENT', '-N starts local ranks; inside `joule launch` the launcher decides how many');
-    return runLaunched(backend, body);
-  }
-  if (env.JOULE_BENCH_DIR) return runRank(env.JOULE_BENCH_DIR, Number(env.JOULE_BENCH_RANK), Number(env.JOULE_BENCH_SIZE), backend, body);
-  // Started by bare srun like nccl-tests (`srun -n 8 joule bench allreduce`): srun's tasks are the ranks.
-  if (nranks === 0 && env.SLURM_PROCID !== undefined && env.SLURM_NTASKS !== undefined) return runLaunched(backend, body);
-  const size = Math.max(1, nranks);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'joule-bench-'));
+/** Starts `nranks` copies of this command through the launcher; rank 0's output is the benchmark's. */
+async function launchRanks(options: BenchRanksOptions): Promise<number> {
+  const { launch, launchDefaults } = await import('../../../../launch/launcher');
+  const { loadProfile } = await import('../../../slurm/profile');
+  // The run record lives as long as the benchmark: the table (or JSON) is the result.
+  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'joule-bench-'));
   try {
-    if (size === 1) return await runRank(dir, 0, 1, backend, body);
-    const children = Array.from({ length: size }, (_, rank) =>
-      spawn(process.execPath, process.argv.slice(1), {
-        env: { ...env, JOULE_BENCH_DIR: dir, JOULE_BENCH_RANK: String(rank), JOULE_BENCH_SIZE: String(size) },
-        // Rank 0 prints the table; every rank's errors reach the terminal.
-        stdio: ['ignore', rank === 0 ? 'inherit' : 'ignore', 'inherit'],
-      }),
-    );
-    const codes = await Promise.all(
-      children.map(
-        (child, rank) =>
-          new Promise<number>((resolve) => {
-            child.on('close', (code, signal) => {
-              const status = code ?? 1;
-              // A rank that failed ends the others' collectives at once (they watch this file).
-              if (status !== 0 && status !== 3 && !fs.existsSync(path.join(dir, 'abort'))) {
-                fs.writeFileSync(path.join(dir, 'abort'), `rank ${rank} ${signal ? `was killed by ${signal}` : `exited with code ${status}`}`, { mode: 0o600 });
-              }
-              resolve(status);
-            });
-          }),
-      ),
-    );
-    return codes.find((c) => c !== 0 && c !== 3) ?? codes.find((c) => c === 3) ?? 0;
+    const result = await launch({
+      command: [process.execPath, ...process.execArgv, ...process.argv.slice(1)],
+      size: options.nranks,
+      runDir,
+      profile: loadProfile('local'),
+      launcher: 'local',
+      secure: false,
+      ...launchDefaults,
+      pretendNodes: options.pretendNodes,
+      // Rank 0 prints the table; every rank's errors reach the terminal.
+      out: (text) => {
+        for (const line of text.split('\n')) if (line.startsWith('[0] ')) process.stdout.write(`${line.slice(4)}\n`);
+      },
+      err: (text) => process.stderr.write(text),
+    });
+    return result.exitCode;
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(runDir, { recursive: true, force: true });
   }
+}
+
+/** Runs `body` on every rank; resolves to the exit code of the whole benchmark. */
+export async function benchRanks(options: BenchRanksOptions, body: (ctx: BenchContext) => Promise<number>): Promise<number> {
+  const env = process.env;
+  const launched = env.JOULE_LAUNCHER !== undefined || (env.SLURM_PROCID !== undefined && env.SLURM_NTASKS !== undefined);
+  if (launched) {
+    // -N is the launcher's rank count when it started this command itself; any other count is a mistake.
+    const size = Number(env.JOULE_SIZE ?? env.SLURM_NTASKS);
+    if (options.nranks > 0 && options.nranks !== size) throw new JouleError('JOULE_BAD_ARGUMENT', `-N ${options.nranks}: this job already has ${size} ranks (the launcher or srun decides how many)`);
+    return runRank(options.backend, body);
+  }
+  if (options.pretendNodes !== undefined && options.nranks < 2) throw new JouleError('JOULE_BAD_ARGUMENT', '--pretend-nodes needs -N ranks to place');
+  if (options.nranks <= 1) return runRank(options.backend, body);
+  return launchRanks(options);
 }
