@@ -26,6 +26,8 @@ export interface SbatchRequest {
   template?: string;
   /** Pass --secure to `joule launch` (CURVE-encrypted coordinator traffic). */
   secure?: boolean;
+  /** sbatch --array: a job array (e.g. `0-11%4`), one task per sweep point. */
+  array?: string;
 }
 
 /** The job as it will be submitted: every value after command line and profile defaults are merged. */
@@ -43,6 +45,7 @@ export interface ResolvedJob {
   qos: string | null;
   constraint: string | null;
   output: string | null;
+  array: string | null;
   command: string[];
 }
 
@@ -66,6 +69,11 @@ function positiveInt(value: number | undefined, flag: string, min = 1): number |
 function wordValue(value: string | undefined, flag: string): string | null {
   if (value === undefined) return null;
   if (!sbatchWord.test(value)) throw badValue(flag, 'must be letters, digits and _.,:=@+%/- (no spaces or quotes)', value);
+  return value;
+}
+
+function arrayValue(value: string): string {
+  if (!/^\d+(-\d+)?(:\d+)?(,\d+(-\d+)?(:\d+)?)*(%\d+)?$/.test(value)) throw badValue('--array', 'must be indexes like 0-11, 0-11%4 or 1,3,5', value);
   return value;
 }
 
@@ -101,6 +109,7 @@ export function resolveJob(request: SbatchRequest, profile: ClusterProfile): Res
     qos: wordValue(request.qos, '--qos') ?? slurm.qos ?? null,
     constraint: wordValue(request.constraint, '--constraint') ?? slurm.constraint ?? null,
     output,
+    array: request.array === undefined ? null : arrayValue(request.array),
     command: request.command,
   };
 }
@@ -116,6 +125,7 @@ function sbatchDirectives(job: ResolvedJob, profile: ClusterProfile): string {
   if (job.constraint !== null) options.push(`--constraint=${job.constraint}`);
   if (profile.slurm?.exclusive) options.push('--exclusive');
   if (job.output !== null) options.push(`--output=${job.output}`);
+  if (job.array !== null) options.push(`--array=${job.array}`);
   options.push(...(profile.slurm?.extraOptions ?? []));
   return options.map((option) => `#SBATCH ${option}`).join('\n');
 }
