@@ -20,6 +20,8 @@ import { slurmEndingState } from './slurm-ended';
 import type { ClusterProfile } from '../src/slurm/profile';
 import type { EnergyTotals } from '../src/power/attribution';
 import { energyProfileFrom } from '../src/power/profile';
+import { checkCommand, checkRankCount } from './preflight';
+import { StopSignals } from './signals';
 
 export interface LaunchOptions {
   command: string[];
@@ -39,6 +41,10 @@ export interface LaunchOptions {
   idleBaselineS?: number;
   /** Seconds ranks get to leave after an abort before SIGTERM, then SIGKILL after as long again. */
   abortGraceS: number;
+  /** Local launcher: start more than RANKS_PER_CPU_LIMIT ranks per CPU (launch/preflight.ts). */
+  oversubscribe?: boolean;
+  /** Seconds a rank that called finalize gets to exit before the launcher ends it (local launcher). */
+  exitGraceS?: number;
   /**
    * Local launcher only: give the ranks node ids as if they sat on this many nodes (block distribution, as
    * srun's default), so hierarchical collectives can be tested and measured on one host.
@@ -92,6 +98,14 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
   const pretendNodes = options.pretendNodes ?? 1;
   if (!Number.isSafeInteger(pretendNodes) || pretendNodes < 1 || pretendNodes > size) throw new JouleError('JOULE_BAD_ARGUMENT', `--pretend-nodes must be an integer from 1 to the rank count (${size}), got ${options.pretendNodes}`);
   if (useSrun && pretendNodes > 1) throw new JouleError('JOULE_BAD_ARGUMENT', '--pretend-nodes is for the local launcher; under srun the nodes are real');
+
+  if (!useSrun) {
+    const warning = checkRankCount(size, options.oversubscribe ?? false);
+    if (warning) options.err(`joule: warning: ${warning}\n`);
+    checkCommand(options.command[0]);
+  }
+  // From here on a signal stops the job cleanly, even before any rank is started.
+  const stop = new StopSignals();
 
   const started = new Date();
   const name = options.name ?? defaultName(options.command);
@@ -166,15 +180,16 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
 
   const supervisor = new Supervision(coordinator, options);
   coordinator.onFailure((failure, message) => supervisor.failed(failure, message));
-  const onSignal = (signal: NodeJS.Signals) => supervisor.signalled(signal);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  supervisor.record = (type, fields) => journal.event(type, fields);
+  journal.onEvent((type, fields) => {
+    if (type === 'rank-finalized' && typeof fields.rank === 'number') supervisor.finalized(fields.rank);
+  });
+  stop.listen((signal) => supervisor.signalled(signal));
   try {
     if (useSrun) await supervisor.runSrun(size, baseEnv);
     else await supervisor.runLocal(size, pretendNodes, baseEnv, host);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stop.dispose();
   }
 
   const failure = journal.manifest.failure;
@@ -203,6 +218,11 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
 class Supervision {
   signal?: NodeJS.Signals;
   private readonly children = new Set<ChildProcess>();
+  /** Local ranks by number, and those the launcher ended after they finalized without exiting. */
+  private readonly byRank = new Map<number, ChildProcess>();
+  private readonly endedAfterFinalize = new Set<number>();
+  /** Writes an event into the run record (set by launch()). */
+  record: (type: string, fields: Record<string, unknown>) => void = () => undefined;
   private killTimers: NodeJS.Timeout[] = [];
 
   constructor(
@@ -228,6 +248,24 @@ class Supervision {
     this.killAll('SIGTERM');
   }
 
+  /** A rank that finalized gets exitGraceS to exit; then it is ended, by name, instead of the job waiting forever. */
+  finalized(rank: number): void {
+    const child = this.byRank.get(rank);
+    const graceS = this.options.exitGraceS;
+    if (!child || graceS === undefined) return;
+    const running = () => child.exitCode === null && child.signalCode === null;
+    const timer = setTimeout(() => {
+      if (!running()) return;
+      this.options.err(`joule: rank ${rank} (pid ${child.pid}) called finalize but had not exited ${graceS} s later: ending it\n`);
+      this.endedAfterFinalize.add(rank);
+      this.record('rank-ended-after-finalize', { rank, pid: child.pid, graceS });
+      signalRank(child, 'SIGTERM');
+      setTimeout(() => running() && signalRank(child, 'SIGKILL'), graceS * 1000).unref();
+    }, graceS * 1000);
+    timer.unref();
+    child.once('exit', () => clearTimeout(timer));
+  }
+
   /** After an abort: give ranks `graceMs` to leave, then SIGTERM, then SIGKILL. */
   private stopAll(graceMs: number): void {
     if (this.killTimers.length) return;
@@ -239,12 +277,7 @@ class Supervision {
   private killAll(signal: NodeJS.Signals): void {
     for (const child of this.children) {
       if (child.exitCode !== null || child.signalCode !== null || !child.pid) continue;
-      try {
-        // Each rank leads its own process group, so wrappers (bash -c, npx) take their children with them.
-        process.kill(-child.pid, signal);
-      } catch {
-        child.kill(signal);
-      }
+      signalRank(child, signal);
     }
   }
 
@@ -287,8 +320,12 @@ class Supervision {
         prefixLines(child.stdout!, `[${rank}] `, this.options.out),
         prefixLines(child.stderr!, `[${rank}] `, this.options.err),
       ]);
-      const exited = this.track(child, (code, signal) => this.coordinator.rankExited(rank, code, signal, host, child.pid));
+      this.byRank.set(rank, child);
+      // Its work was done: ended for not exiting, it is not what failed the job (events.jsonl says what happened).
+      const exited = this.track(child, (code, signal) => (this.endedAfterFinalize.has(rank) ? this.coordinator.rankExited(rank, 0, null, host, child.pid) : this.coordinator.rankExited(rank, code, signal, host, child.pid)));
       done.push(exited.then(() => output.then(() => undefined)));
+      // Spawning is synchronous: let signals, exits and failures be handled between ranks.
+      await new Promise((resolve) => setImmediate(resolve));
     }
     await Promise.all(done);
   }
@@ -318,10 +355,20 @@ export function blockPlacement(size: number, nodes: number): { nodeRank: number;
   return placement;
 }
 
+/** Signals a rank's whole process group (each rank leads one, so wrappers like bash -c or npx take their children along). */
+function signalRank(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-child.pid!, signal);
+  } catch {
+    child.kill(signal);
+  }
+}
+
 export const launchDefaults = {
   heartbeatS: DEFAULT_HEARTBEAT_MS / 1000,
   heartbeatMisses: DEFAULT_HEARTBEAT_MISSES,
   joinTimeoutS: DEFAULT_JOIN_TIMEOUT_S,
   abortGraceS: 1.5,
+  exitGraceS: 10,
 };
 

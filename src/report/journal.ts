@@ -123,6 +123,7 @@ export class RunJournal implements CoordinatorSink {
   private readonly started = Date.now();
   /** Set by whoever hosts the coordinator, so run.json can count dropped frames. */
   droppedFrames: () => number = () => 0;
+  private readonly listeners: ((type: string, fields: Record<string, unknown>) => void)[] = [];
 
   constructor(options: JournalOptions) {
     this.recorder = options.recorder;
@@ -147,8 +148,14 @@ export class RunJournal implements CoordinatorSink {
     return this.recorder.writeManifest(this.manifest as unknown as Record<string, unknown>);
   }
 
+  /** Calls `listener` with every event once it is recorded (the launcher watches finalizes). */
+  onEvent(listener: (type: string, fields: Record<string, unknown>) => void): void {
+    this.listeners.push(listener);
+  }
+
   event(type: string, fields: Record<string, unknown>): void {
     this.recorder.event(type, fields);
+    for (const listener of this.listeners) listener(type, fields);
     const rank = typeof fields.rank === 'number' ? fields.rank : undefined;
     if (type === 'rank-joined' && rank !== undefined) {
       const caps = (fields.caps ?? {}) as Record<string, unknown>;

@@ -17,6 +17,8 @@ interface LaunchArgs {
   'heartbeat-misses': number;
   'join-timeout': number;
   json: boolean;
+  oversubscribe: boolean;
+  'exit-grace': number;
   'idle-baseline'?: string;
   'pretend-nodes'?: number;
   cmd?: string[];
@@ -56,6 +58,8 @@ export const launchCommand: CommandModule<object, LaunchArgs> = {
       .option('heartbeat-misses', { type: 'number', default: DEFAULT_HEARTBEAT_MISSES, describe: 'Missed heartbeats after which a rank (or the coordinator) counts as dead' })
       .option('join-timeout', { type: 'number', default: DEFAULT_JOIN_TIMEOUT_S, describe: 'Seconds for every rank to call joule.init(); the timeout names the ranks that never did' })
       .option('json', { type: 'boolean', default: false, describe: 'Print the final run summary as JSON (rank output then goes to stderr)' })
+      .option('oversubscribe', { type: 'boolean', default: false, describe: 'Local launcher: start more than 4 ranks per allowed CPU (refused otherwise; above 1 per CPU a warning says they share)' })
+      .option('exit-grace', { type: 'number', default: 10, describe: 'Seconds a rank that called finalize gets to exit before the launcher ends it (and names it)' })
       .option('idle-baseline', { type: 'string', describe: 'Measure idle power this long before the run (e.g. 5s) to split static from dynamic energy' })
       .option('pretend-nodes', { type: 'number', describe: 'Local launcher: give the ranks node ids as if they sat on this many nodes (block distribution like srun), to test or measure hierarchical collectives on one host' })
       .example('$0 launch -n 4 -- node train.js --epochs 3', 'Four ranks on this host; output prefixed [rank]')
@@ -68,6 +72,7 @@ export const launchCommand: CommandModule<object, LaunchArgs> = {
     positive(args.heartbeat, '--heartbeat', false);
     positive(args['heartbeat-misses'], '--heartbeat-misses', true);
     positive(args['join-timeout'], '--join-timeout', false);
+    positive(args['exit-grace'], '--exit-grace', false);
     positive(args['pretend-nodes'], '--pretend-nodes', true);
     if (args.name !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(args.name)) {
       throw new JouleError('JOULE_BAD_ARGUMENT', `--name "${args.name}" must be letters, digits, '_', '.' or '-' (it becomes a directory name)`);
@@ -89,6 +94,8 @@ export const launchCommand: CommandModule<object, LaunchArgs> = {
       heartbeatMisses: args['heartbeat-misses'],
       joinTimeoutS: args['join-timeout'],
       abortGraceS: launchDefaults.abortGraceS,
+      oversubscribe: args.oversubscribe,
+      exitGraceS: args['exit-grace'],
       pretendNodes: args['pretend-nodes'],
       idleBaselineS: args['idle-baseline'] === undefined ? undefined : (await import('../../power/world')).parseDurationS(args['idle-baseline']),
       out: args.json ? toStderr : (text) => process.stdout.write(text),
