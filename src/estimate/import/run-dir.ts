@@ -20,8 +20,11 @@ export interface RunInfo {
   cpus?: number;
   /** The cluster profile the run was launched with, as recorded (may be absent for old runs). */
   profile?: Record<string, unknown>;
-  /** The training configuration (run.json's config, or its `train` part): model, lbs, epochs, ... */
+  /** The training configuration: run.json's config with the trainer's (train-config.jsonl) over it: model, lbs, gbs, epochs, precision, ... */
   config: Record<string, unknown>;
+  /** The model's size as the trainer recorded it. */
+  model?: { name: string; parameters?: number; flopsPerSample?: number; inputSize?: number };
+  datasetSize?: number;
 }
 
 interface Clock {
@@ -48,9 +51,26 @@ export function isRunDirectory(dir: string): boolean {
   return fs.existsSync(path.join(dir, 'run.json')) || fs.existsSync(path.join(dir, 'power.jsonl')) || fs.existsSync(path.join(dir, 'epochs.jsonl'));
 }
 
+/** The trainer's own record of what it trained (train-config.jsonl, written by rank 0 at the start). */
+function trainConfig(dir: string): Partial<RunInfo> {
+  const file = path.join(dir, 'train-config.jsonl');
+  if (!fs.existsSync(file)) return {};
+  const records = readRecords(file);
+  const last = records[records.length - 1] ?? {};
+  const model = (last.model ?? {}) as Record<string, unknown>;
+  const dataset = (last.dataset ?? {}) as Record<string, unknown>;
+  const shape = Array.isArray(model.inputShape) ? (model.inputShape as number[]) : undefined;
+  return {
+    config: (last.config ?? {}) as Record<string, unknown>,
+    model: typeof model.name === 'string' ? { name: model.name, parameters: num(model.parameters), flopsPerSample: num(model.flopsPerSample), inputSize: shape?.reduce((a, b) => a * b, 1) } : undefined,
+    datasetSize: num(dataset.trainSize),
+  };
+}
+
 export function readRunInfo(dir: string): RunInfo {
   const file = path.join(dir, 'run.json');
-  if (!fs.existsSync(file)) return { dir, config: {} };
+  const trained = trainConfig(dir);
+  if (!fs.existsSync(file)) return { dir, ...trained, config: trained.config ?? {} };
   const run = readJson(file);
   const totals = ((run.energy as Record<string, unknown> | null)?.totals ?? {}) as Record<string, unknown>;
   const ranks = Array.isArray(run.ranks) ? (run.ranks as Record<string, unknown>[]).filter(Boolean) : [];
@@ -67,7 +87,9 @@ export function readRunInfo(dir: string): RunInfo {
     gpus: count('gpus'),
     cpus: count('cpus'),
     profile: (run.profile ?? undefined) as Record<string, unknown> | undefined,
-    config: (typeof config.train === 'object' && config.train !== null ? { ...config, ...(config.train as Record<string, unknown>) } : config),
+    config: { ...config, ...trained.config },
+    model: trained.model,
+    datasetSize: trained.datasetSize,
   };
 }
 
@@ -144,14 +166,30 @@ function seriesFromPower(records: Record<string, unknown>[], file: string, issue
 }
 
 /**
- * The trainer's epochs (epochs.jsonl: {epoch, startS, endS, durationS, energyJ, modelEnergyJ,
- * energySource, samples}), times in the power records' clock (CLOCK_MONOTONIC seconds, like power
- * windows) mapped to wall time through rank 0's clock; times above 1e9 are taken as wall seconds
- * already. Several records of one epoch (one per rank) add up. Each epoch carries the measured figure
+ * Where the trainer's epoch times (seconds since training started, epochs.jsonl) fall on the power
+ * records' monotonic clock: rank 0's `step` power windows, counted off by each epoch's `steps`, give
+ * each epoch's first step start; the offset is taken from the first epoch (a resumed run's epochs keep
+ * their own counts). Null without step windows.
+ */
+function epochOffsetS(records: Record<string, unknown>[], power: Record<string, unknown>[]): number | null {
+  const steps = power
+    .filter((r) => r.type === 'power-window' && r.name === 'step' && (num(r.rank) ?? 0) === 0)
+    .map((r) => num(r.startS)!)
+    .filter((t) => t !== undefined)
+    .sort((a, b) => a - b);
+  const firstStart = num(records[0]?.startS);
+  if (steps.length === 0 || firstStart === undefined) return null;
+  return steps[0] - firstStart;
+}
+
+/**
+ * The trainer's epochs (epochs.jsonl: {epoch, steps, startS, endS, durationS, energyJ, modelEnergyJ,
+ * energySource}, written once per epoch by rank 0 with job-wide figures), moved onto wall-clock seconds
+ * through `offsetS` (to the power clock) and rank 0's clock. Each epoch carries the measured figure
  * when `measured` (the trace's series are measured) and the model's otherwise, never a mix.
  */
-function epochsFromRecords(records: Record<string, unknown>[], clock: Clock | undefined, measured: boolean, file: string, issues: TraceIssue[]): EpochSpan[] {
-  const byEpoch = new Map<number, EpochSpan & { missing: boolean }>();
+function epochsFromRecords(records: Record<string, unknown>[], toWall: (t: number) => number, measured: boolean, file: string, issues: TraceIssue[]): EpochSpan[] {
+  const epochs: EpochSpan[] = [];
   records.forEach((r, i) => {
     const epoch = num(r.epoch);
     const startS = num(r.startS);
@@ -160,22 +198,14 @@ function epochsFromRecords(records: Record<string, unknown>[], clock: Clock | un
       issues.push({ file, line: i + 1, kind: 'malformed', message: 'an epoch record without epoch, startS < endS: left out' });
       return;
     }
-    const toWall = (t: number) => (t > 1e9 || !clock ? t : clock.epochMs / 1000 + (t - clock.monotonicS));
-    const figure = measured ? num(r.energyJ) : num(r.modelEnergyJ) ?? (r.energySource === 'model' ? num(r.energyJ) : undefined);
-    const source = (measured ? String(r.energySource ?? 'nvml').split(/[+,]/)[0] : 'model') as TraceSource;
-    const entry = byEpoch.get(epoch);
-    if (!entry) {
-      byEpoch.set(epoch, { epoch, startS: toWall(startS), endS: toWall(endS), energyJ: figure, source, missing: figure === undefined });
-    } else {
-      entry.startS = Math.min(entry.startS, toWall(startS));
-      entry.endS = Math.max(entry.endS, toWall(endS));
-      entry.missing ||= figure === undefined;
-      entry.energyJ = (entry.energyJ ?? 0) + (figure ?? 0);
-    }
+    const label = String(r.energySource ?? '');
+    const figure = measured ? num(r.energyJ) : num(r.modelEnergyJ);
+    const source = (measured ? (label.includes('nvml') ? 'nvml' : 'rapl') : 'model') as TraceSource;
+    const span: EpochSpan = { epoch, startS: toWall(startS), endS: toWall(endS) };
+    if (figure !== undefined) Object.assign(span, { energyJ: figure, source });
+    epochs.push(span);
   });
-  return [...byEpoch.values()]
-    .sort((a, b) => a.epoch - b.epoch)
-    .map(({ missing, ...e }) => (missing ? { epoch: e.epoch, startS: e.startS, endS: e.endS } : e));
+  return epochs.sort((a, b) => a.startS - b.startS);
 }
 
 /** A joule run directory as a trace plus what its run.json says. */
@@ -184,15 +214,21 @@ export function readRunTrace(dir: string): { trace: PowerTrace; info: RunInfo } 
   const info = readRunInfo(dir);
   const issues: TraceIssue[] = [];
   const powerFile = ['power.jsonl', path.join('streams', 'power.jsonl')].map((f) => path.join(dir, f)).find((f) => fs.existsSync(f));
-  const { series, clocks } = powerFile ? seriesFromPower(readRecords(powerFile), powerFile, issues) : { series: [], clocks: new Map<number, Clock>() };
+  const power = powerFile ? readRecords(powerFile) : [];
+  const { series, clocks } = seriesFromPower(power, powerFile ?? dir, issues);
   if (!powerFile) issues.push({ file: dir, kind: 'note', message: 'no power.jsonl: no power trace, epochs only' });
   const epochsFile = path.join(dir, 'epochs.jsonl');
-  const measured = series.some((s) => s.source !== 'model');
-  const epochs = fs.existsSync(epochsFile) ? epochsFromRecords(readRecords(epochsFile), clocks.get(0), measured || !powerFile, epochsFile, issues) : [];
-  if (!powerFile && epochs.length > 0 && epochs.every((e) => e.energyJ === undefined)) {
-    // Without power records the epochs' own figures are all there is: take the model's if nothing was measured.
-    epochs.splice(0, epochs.length, ...epochsFromRecords(readRecords(epochsFile), clocks.get(0), false, epochsFile, issues));
+  const epochRecords = fs.existsSync(epochsFile) ? readRecords(epochsFile) : [];
+  const offsetS = epochOffsetS(epochRecords, power);
+  const clock = clocks.get(0);
+  if (epochRecords.length > 0 && (offsetS === null || !clock)) {
+    issues.push({ file: epochsFile, kind: 'note', message: 'no step power windows of rank 0: epochs placed from the trace\'s start' });
   }
+  const traceStartS = series.length ? Math.min(...series.map((s) => s.timesS[0])) : 0;
+  const toWall = (t: number) => (offsetS !== null && clock ? clock.epochMs / 1000 + (t + offsetS - clock.monotonicS) : traceStartS + t);
+  // Measured epoch figures when the trace is measured, or when there is no trace and some epoch was measured.
+  const measured = series.length ? series.some((s) => s.source !== 'model') : epochRecords.some((r) => num(r.energyJ) !== undefined);
+  const epochs = epochsFromRecords(epochRecords, toWall, measured, epochsFile, issues);
   if (series.length === 0 && epochs.length === 0) {
     throw new JouleError('JOULE_BAD_ARGUMENT', `${dir}: no power samples and no epochs.jsonl: nothing to estimate from`, { dir });
   }

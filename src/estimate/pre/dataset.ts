@@ -77,8 +77,8 @@ export function preRowFromRun(dir: string): PreRow {
   const totalS = epochs.reduce((s, e) => s + e.durationS, 0);
   const hardware = info.profile ? hardwareFrom(info.profile as unknown as ClusterProfile) : undefined;
   const modelName = str(c.model);
-  let model: { parameters?: number; flopsPerSample?: number; inputSize?: number } = {};
-  if (modelName) {
+  let model: { parameters?: number; flopsPerSample?: number; inputSize?: number } = info.model ?? {};
+  if (!info.model && modelName) {
     try {
       model = modelInfo(modelName, {});
     } catch {
@@ -94,7 +94,7 @@ export function preRowFromRun(dir: string): PreRow {
       inputSize: model.inputSize,
       flopsPerSample: model.flopsPerSample,
       parameters: model.parameters,
-      datasetSize: num(c.trainSize) ?? num(c.datasetSize),
+      datasetSize: info.datasetSize ?? num(c.trainSize) ?? num(c.datasetSize),
       gpuCudaCores: gpus > 0 ? hardware?.gpuCudaCores : 0,
       gpuMemoryGB: gpus > 0 ? hardware?.gpuMemoryGB : 0,
       gpuTdpW: gpus > 0 ? hardware?.gpuTdpW : 0,
