@@ -8,11 +8,11 @@ import { dialableAddress, nodeFacingAddress } from '../src/coord/address';
 import { failureExitCode, failureStatus } from '../src/coord/failure';
 import type { FailureInfo } from '../src/coord/protocol';
 import { checkJobSecret, newJobSecret, SECRET_ENV } from '../src/coord/security';
-import { Coordinator } from '../src/coord/server';
+import type { Coordinator } from '../src/coord/server';
 import { JouleError } from '../src/errors';
 import { packageRoot } from '../src/paths';
-import { fillGit, newManifest, RunJournal, type RunStatus } from '../src/report/journal';
-import { RunRecorder } from '../src/report/run-record';
+import type { RunJournal, RunStatus } from '../src/report/journal';
+import { hostRun } from '../src/world/host';
 import { chooseGpuBinding } from '../src/world/gpu';
 import { DEFAULT_HEARTBEAT_MISSES, DEFAULT_HEARTBEAT_MS, DEFAULT_JOIN_TIMEOUT_S } from '../src/world/defaults';
 import { prefixLines, relabelSrunLines } from './output';
@@ -114,53 +114,34 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
   // A job script (slurm/templates/) makes the job's secret inside the job; use it rather than a second one.
   const secret = process.env[SECRET_ENV] ? checkJobSecret(process.env[SECRET_ENV], 'joule launch') : newJobSecret();
   const host = os.hostname();
-  const heartbeatMs = Math.round(options.heartbeatS * 1000);
-
-  const recorder = await RunRecorder.create(runDir);
-  const journal = new RunJournal({
-    recorder,
-    manifest: newManifest({
-      runId,
-      name,
-      command: options.command,
-      profile: options.profile as unknown as Record<string, unknown>,
-      config: {
-        size,
-        secure: options.secure,
-        iface: options.iface ?? null,
-        heartbeatS: options.heartbeatS,
-        heartbeatMisses: options.heartbeatMisses,
-        joinTimeoutS: options.joinTimeoutS,
-        abortGraceS: options.abortGraceS,
-        pretendNodes,
-      },
-      launcher: { mode: useSrun ? 'srun' : 'local', host, pid: process.pid },
-      size,
-    }),
-    print: (line, stream) => (stream === 'stdout' ? options.out : options.err)(`${line}\n`),
-  });
-  fillGit(journal.manifest);
 
   const bindHost = useSrun ? await nodeFacingAddress(options.iface, host) : '127.0.0.1';
-  const coordinator = new Coordinator({
-    secret,
-    size,
-    bindHost,
-    port: 0,
+  const hosted = await hostRun({
     runId,
     runDir,
-    heartbeatMs,
-    heartbeatMisses: options.heartbeatMisses,
-    joinTimeoutMs: Math.round(options.joinTimeoutS * 1000),
-    secure: options.secure,
-    sink: journal,
+    name,
+    command: options.command,
+    profile: options.profile as unknown as Record<string, unknown>,
+    config: {
+      size,
+      secure: options.secure,
+      iface: options.iface ?? null,
+      heartbeatS: options.heartbeatS,
+      heartbeatMisses: options.heartbeatMisses,
+      joinTimeoutS: options.joinTimeoutS,
+      abortGraceS: options.abortGraceS,
+      pretendNodes,
+    },
+    launcher: { mode: useSrun ? 'srun' : 'local', host, pid: process.pid },
+    secret,
+    bindHost,
+    port: 0,
+    print: (line, stream) => (stream === 'stdout' ? options.out : options.err)(`${line}\n`),
   });
-  const endpoint = await coordinator.start();
-  const port = Number(/:(\d+)$/.exec(endpoint)?.[1]);
+  const { coordinator, port } = hosted;
+  const journal = hosted.journal as RunJournal; // a launcher always keeps a record
   const coordAddress = `tcp://${useSrun ? await dialableAddress(bindHost, host) : '127.0.0.1'}:${port}`;
-  journal.droppedFrames = () => coordinator.droppedFrameCount;
-  journal.manifest.launcher.coordinator = coordAddress;
-  await journal.save();
+  await hosted.announce(coordAddress);
 
   const baseEnv: NodeJS.ProcessEnv = {
     ...process.env,

@@ -3,9 +3,9 @@ import path from 'node:path';
 import { CoordClient } from '../coord/client';
 import { nodeFacingAddress, resolveHost } from '../coord/address';
 import { failureExitCode, failureStatus } from '../coord/failure';
-import { Coordinator } from '../coord/server';
-import { RunRecorder } from '../report/run-record';
-import { fillGit, newManifest, RunJournal } from '../report/journal';
+import type { Coordinator } from '../coord/server';
+import type { RunJournal } from '../report/journal';
+import { hostRun } from './host';
 import { bindRank } from './cpu';
 import { rankEnvironment, type RankEnvironment } from './identity';
 import { RankWorld } from './runtime';
@@ -84,51 +84,30 @@ interface Hosted {
 async function hostCoordinator(identity: RankEnvironment): Promise<Hosted> {
   const bindHost = identity.mode === 'singleton' ? '127.0.0.1' : await nodeFacingAddress(identity.iface, identity.coordHost);
   const runDir = identity.runDir ? path.resolve(identity.runDir) : '';
-  let journal: RunJournal | undefined;
-  const print = (line: string, stream: 'stdout' | 'stderr') => process[stream].write(`${line}\n`);
-  if (runDir) {
-    journal = new RunJournal({
-      recorder: await RunRecorder.create(runDir),
-      manifest: newManifest({
-        runId: identity.runId,
-        name: path.basename(runDir),
-        command: process.argv.slice(1),
-        profile: null,
-        config: { heartbeatMs: identity.heartbeatMs, heartbeatMisses: identity.heartbeatMisses, joinTimeoutMs: identity.joinTimeoutMs, secure: identity.secure },
-        launcher: { mode: identity.mode, host: identity.host, pid: process.pid, jobId: identity.jobId ?? null, stepId: identity.stepId ?? null },
-        size: identity.size,
-      }),
-      print,
-    });
-    fillGit(journal.manifest);
-  }
-  const sink = journal ?? {
-    event: () => undefined,
-    records: (rank: number, items: Parameters<RunJournal['records']>[1]) => {
-      for (const item of items) if (item.k === 'log') print(`[${rank}] ${item.message}`, 'stdout');
-    },
-    warn: (message: string) => print(`joule: ${message}`, 'stderr'),
-  };
-  const coordinator = new Coordinator({
-    secret: identity.secret,
-    size: identity.size,
-    bindHost,
-    port: identity.coordPort,
+  const { coordinator, journal, port, announce } = await hostRun({
     runId: identity.runId,
     runDir,
-    heartbeatMs: identity.heartbeatMs,
-    heartbeatMisses: identity.heartbeatMisses,
-    joinTimeoutMs: identity.joinTimeoutMs,
-    secure: identity.secure,
-    sink,
+    name: path.basename(runDir),
+    command: process.argv.slice(1),
+    profile: null,
+    config: {
+      size: identity.size,
+      secure: identity.secure,
+      iface: identity.iface ?? null,
+      heartbeatS: identity.heartbeatMs / 1000,
+      heartbeatMisses: identity.heartbeatMisses,
+      joinTimeoutS: identity.joinTimeoutMs / 1000,
+      abortGraceS: null,
+      pretendNodes: 1,
+    },
+    launcher: { mode: identity.mode, host: identity.host, pid: process.pid, jobId: identity.jobId ?? null, stepId: identity.stepId ?? null },
+    secret: identity.secret,
+    bindHost,
+    port: identity.coordPort,
+    print: (line, stream) => process[stream].write(`${line}\n`),
   });
-  const endpoint = await coordinator.start();
-  if (journal) {
-    journal.droppedFrames = () => coordinator.droppedFrameCount;
-    journal.manifest.launcher.coordinator = endpoint;
-    await journal.save();
-    coordinator.onFailure((failure) => void journal!.finish(failureStatus(failure), failureExitCode(failure)));
-  }
-  const port = Number(/:(\d+)$/.exec(endpoint)?.[1]);
+  await announce(`tcp://${bindHost}:${port}`);
+  // No launcher watches this run: the first failure ends its record here.
+  if (journal) coordinator.onFailure((failure) => void journal.finish(failureStatus(failure), failureExitCode(failure)));
   return { coordinator, journal, dialHost: bindHost === '0.0.0.0' ? '127.0.0.1' : bindHost, port };
 }

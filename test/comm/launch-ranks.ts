@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { launch, launchDefaults, type LaunchResult } from '../../launch/launcher';
 import { loadProfile } from '../../src/slurm/profile';
+import { assertValidRunDir } from '../helpers/run-schema';
 
 export interface RankResult {
   rank: number;
@@ -53,6 +54,7 @@ export async function launchRanks(script: string, size: number, env: Record<stri
       out: stdout.write,
       err: stderr.write,
     });
+    assertValidRunDir(runDir);
     const manifest = JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8')) as { ranks: { exitCode?: number | null }[] };
     const results = Array.from({ length: size }, (_, rank): RankResult => {
       const last = stdout.texts[rank].trim().split('\n').pop() ?? '';

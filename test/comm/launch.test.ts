@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { joule } from '../helpers/run';
+import { assertValidRunDir } from '../helpers/run-schema';
 
 const fixture = path.join(__dirname, 'fixtures', 'launched.js');
 
@@ -20,7 +21,10 @@ describe('comm under joule launch', function () {
   this.timeout(60_000);
   let runDir: string;
   beforeEach(() => (runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'joule-comm-launch-'))));
-  afterEach(() => fs.rmSync(runDir, { recursive: true, force: true }));
+  afterEach(() => {
+    if (fs.existsSync(`${runDir}/run.json`)) assertValidRunDir(runDir);
+    fs.rmSync(runDir, { recursive: true, force: true });
+  });
 
   for (const [backend, ranks] of [['auto', 4], ['tcp', 3]] as const) {
     it(`world.comm allreduces and world.split groups ranks (${backend}, ${ranks} ranks)`, async () => {

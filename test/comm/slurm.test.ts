@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { jouleBin, run } from '../helpers/run';
 import { useSlurmCluster } from '../helpers/slurm-cluster';
+import { assertValidRunDir } from '../helpers/run-schema';
 
 const fixture = path.join(__dirname, 'fixtures', 'launched.js');
 const correctness = path.join(__dirname, 'fixtures', 'correctness.ts');
@@ -28,6 +29,8 @@ describe('comm across the two SLURM test nodes', function () {
       timeoutMs: 60_000,
     });
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+    // Rank 0 hosted the coordinator and wrote the record.
+    assertValidRunDir(path.join(dir, 'run'));
     const reports = result.stdout
       .split('\n')
       .map((l) => /(\{"rank".*\})\s*$/.exec(l)?.[1])
@@ -86,6 +89,7 @@ describe('comm across the two SLURM test nodes', function () {
       timeoutMs: 60_000,
     });
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+    assertValidRunDir(path.join(dir, 'bench-run'));
     const report = JSON.parse(result.stdout) as { ranks: number; backend: string; loop: string; wrong: number; rows: { bytes: number }[] };
     assert.equal(report.ranks, 4);
     assert.equal(report.backend, 'hierarchical');
