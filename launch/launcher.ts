@@ -10,12 +10,13 @@ import type { FailureInfo } from '../src/coord/protocol';
 import { checkJobSecret, newJobSecret, SECRET_ENV } from '../src/coord/security';
 import type { Coordinator } from '../src/coord/server';
 import { JouleError } from '../src/errors';
+import { linkLastRun, makeFreshRunDir } from '../src/report/run-dir';
 import { packageRoot } from '../src/paths';
 import type { RunJournal, RunStatus } from '../src/report/journal';
 import { hostRun } from '../src/world/host';
 import { chooseGpuBinding } from '../src/world/gpu';
 import { DEFAULT_HEARTBEAT_MISSES, DEFAULT_HEARTBEAT_MS, DEFAULT_JOIN_TIMEOUT_S } from '../src/world/defaults';
-import { prefixLines, relabelSrunLines } from './output';
+import { exceptionLine, prefixLines, relabelSrunLines, StderrTails } from './output';
 import { slurmEndingState } from './slurm-ended';
 import type { ClusterProfile } from '../src/slurm/profile';
 import type { EnergyTotals } from '../src/power/attribution';
@@ -70,9 +71,14 @@ function timestamp(date: Date): string {
   return date.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 }
 
-function defaultName(command: string[]): string {
-  const script = command.find((arg, i) => i > 0 && !arg.startsWith('-')) ?? command[0];
-  return path.basename(script).replace(/\.[^.]+$/, '').replace(/[^A-Za-z0-9_.-]/g, '_') || 'run';
+/** Options of interpreters whose value is code or a module, not the script that names the run. */
+const VALUE_OPTIONS = new Set(['-e', '--eval', '-p', '--print', '-c', '-r', '--require', '--import', '-m']);
+
+/** The run's name from its command: the script's base name (e.g. train for `node train.js`), else the program's; short and plain. */
+export function defaultName(command: string[]): string {
+  const script = command.find((arg, i) => i > 0 && !arg.startsWith('-') && !VALUE_OPTIONS.has(command[i - 1]) && /^[\w@+.,/-]+$/.test(arg)) ?? command[0];
+  const name = path.basename(script).replace(/\.[^.]+$/, '').replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 32);
+  return /^[A-Za-z0-9]/.test(name) ? name : 'run';
 }
 
 function uniqueDir(base: string): string {
@@ -109,7 +115,8 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
 
   const started = new Date();
   const name = options.name ?? defaultName(options.command);
-  const runDir = path.resolve(options.runDir ?? uniqueDir(path.join('runs', `${timestamp(started)}-${name}`)));
+  const runDir = makeFreshRunDir(options.runDir ?? uniqueDir(path.join('runs', `${timestamp(started)}-${name}`)));
+  if (options.runDir === undefined) linkLastRun(path.dirname(runDir), path.basename(runDir));
   const runId = path.basename(runDir);
   // A job script (slurm/templates/) makes the job's secret inside the job; use it rather than a second one.
   const secret = process.env[SECRET_ENV] ? checkJobSecret(process.env[SECRET_ENV], 'joule launch') : newJobSecret();
@@ -159,7 +166,9 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
     ...(options.iface ? { JOULE_IFACE: options.iface } : {}),
   };
 
-  const supervisor = new Supervision(coordinator, options);
+  // Each rank's last stderr lines, for run.json's failure (the console gets every line as before).
+  const tails = new StderrTails();
+  const supervisor = new Supervision(coordinator, { ...options, err: (text) => (tails.add(text), options.err(text)) });
   coordinator.onFailure((failure, message) => supervisor.failed(failure, message));
   supervisor.record = (type, fields) => journal.event(type, fields);
   journal.onEvent((type, fields) => {
@@ -191,6 +200,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
     exitCode = failureExitCode(coordinator.failure);
   }
   await coordinator.close();
+  if (failure && failure.rank >= 0) journal.failureOutput(failure.rank, tails.of(failure.rank), exceptionLine(tails.of(failure.rank)));
   await journal.finish(status, exitCode);
   return { runDir, runId, status, exitCode, failure, durationS: journal.manifest.durationS ?? 0, energy: journal.manifest.energy?.totals ?? null };
 }

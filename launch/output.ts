@@ -30,3 +30,35 @@ export function relabelSrunLines(input: Readable, write: LineWriter): Promise<vo
     write(match ? `[${match[1]}] ${match[2]}` : line);
   });
 }
+
+/** The last lines each rank wrote to stderr (as `[rank] text` lines), bounded, for the run record's failure. */
+export class StderrTails {
+  private readonly lines = new Map<number, string[]>();
+
+  constructor(
+    private readonly maxLines = 20,
+    private readonly maxLineChars = 300,
+  ) {}
+
+  /** Takes text as the launcher prints it; lines without a `[rank] ` prefix (its own messages) are not kept. */
+  add(text: string): void {
+    for (const line of text.split('\n')) {
+      const match = /^\[(\d+)\] (.*)$/s.exec(line);
+      if (!match) continue;
+      const rank = Number(match[1]);
+      const kept = this.lines.get(rank) ?? [];
+      kept.push(match[2].length > this.maxLineChars ? `${match[2].slice(0, this.maxLineChars)}…` : match[2]);
+      if (kept.length > this.maxLines) kept.shift();
+      this.lines.set(rank, kept);
+    }
+  }
+
+  of(rank: number): string[] {
+    return [...(this.lines.get(rank) ?? [])];
+  }
+}
+
+/** The exception a rank died of, from its last stderr lines: Node's `Error: text` line (the last one). */
+export function exceptionLine(lines: string[]): string | undefined {
+  return lines.filter((line) => /^(Uncaught )?([A-Z]\w*)?(Error|Exception)\b(\s*\[[A-Z_]+\])?:? /.test(line)).at(-1);
+}

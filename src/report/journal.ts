@@ -57,7 +57,8 @@ export interface RunManifest {
   endedAt: string | null;
   durationS: number | null;
   exitCode: number | null;
-  failure: (FailureInfo & { message: string }) | null;
+  /** The failure; for a rank that died, its exception line and last stderr lines when the launcher saw them. */
+  failure: (FailureInfo & { message: string; exception?: string; stderrTail?: string[] }) | null;
   streams: string[];
   /** Energy by node and rank with the run's totals, from power.jsonl when the run ends (src/power). */
   energy: Attribution | null;
@@ -222,6 +223,14 @@ export class RunJournal implements CoordinatorSink {
       this.warn(`cannot summarise energy: ${(error as Error).message}`);
       return null;
     }
+  }
+
+  /** Adds what the failed rank printed last (bounded by the caller) to run.json's failure and to events.jsonl. */
+  failureOutput(rank: number, stderrTail: string[], exception: string | undefined): void {
+    const failure = this.manifest.failure;
+    if (!failure || failure.rank !== rank || stderrTail.length === 0) return;
+    Object.assign(failure, { ...(exception ? { exception } : {}), stderrTail });
+    this.recorder.event('rank-output', { rank, ...(exception ? { exception } : {}), stderrTail });
   }
 
   warn(message: string): void {
