@@ -8,7 +8,7 @@ import { JouleError } from '../../errors';
 export const syntheticImageDefaults = { sampleShape: [28, 28, 1], numClasses: 10, trainSize: 8192, testSize: 1024 };
 
 /** Weight of the class pattern in a pixel; the rest is uniform noise, so single pixels say little. */
-const signal = 0.25;
+const signal = 0.4;
 const patternStream = 0x9a77e2;
 
 /**
