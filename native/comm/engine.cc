@@ -50,7 +50,7 @@ void Engine::Loop() {
       completion.code = error.code();
       completion.message = error.what();
     } catch (const std::exception& error) {
-      completion.code = "JOULE_NATIVE_ERROR";
+      completion.code = ErrorCode::NativeError;
       completion.message = error.what();
     }
     completion.seconds = static_cast<double>(NowNs() - start) * 1e-9;

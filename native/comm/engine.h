@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -19,7 +20,7 @@ namespace joule::comm {
 struct Completion {
   uint64_t id = 0;
   OpResult result;
-  std::string code;  // empty on success
+  std::optional<ErrorCode> code;  // empty on success
   std::string message;
   double seconds = 0;  // wall time of all iterations, measured on the communicator thread
 };

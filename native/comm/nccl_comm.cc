@@ -64,18 +64,18 @@ void NcclComm::Abort(const std::string& reason) {
 
 std::string NcclComm::Label(const Op& op) const { return std::string(KindName(op.kind)) + " #" + std::to_string(seq_); }
 
-void NcclComm::Fail(const std::string& code, const std::string& message) {
-  if (code != "JOULE_COLLECTIVE_MISMATCH" && code != "JOULE_BAD_ARGUMENT") broken_ = message;
+void NcclComm::Fail(ErrorCode code, const std::string& message) {
+  if (code != ErrorCode::CollectiveMismatch && code != ErrorCode::BadArgument) broken_ = message;
   throw CommError(code, message);
 }
 
 void NcclComm::CheckCuda(const char* call, int rc) {
-  if (rc != 0) Fail("JOULE_NATIVE_ERROR", std::string("nccl: ") + call + " failed on rank " + std::to_string(rank_) + ": CUDA error " + std::to_string(rc) + ": " + cuda_.ErrorString(rc));
+  if (rc != 0) Fail(ErrorCode::NativeError, std::string("nccl: ") + call + " failed on rank " + std::to_string(rank_) + ": CUDA error " + std::to_string(rc) + ": " + cuda_.ErrorString(rc));
 }
 
 void NcclComm::Check(const Op& op, const char* call, nccl::Result rc) {
   if (rc == nccl::kSuccess || rc == nccl::kInProgress) return;
-  Fail("JOULE_NATIVE_ERROR", "nccl: " + Label(op) + " on rank " + std::to_string(rank_) + ": " + nccl_.Describe(call, rc));
+  Fail(ErrorCode::NativeError, "nccl: " + Label(op) + " on rank " + std::to_string(rank_) + ": " + nccl_.Describe(call, rc));
 }
 
 void* NcclComm::Device(void** buffer, size_t* capacity, size_t bytes) {
@@ -110,7 +110,7 @@ void NcclComm::Wait(const Op& op) {
     if (polled == nccl::kSuccess && async != nccl::kSuccess && async != nccl::kInProgress) {
       api_.CommAbort(comm_);
       comm_ = nullptr;
-      Fail("JOULE_NATIVE_ERROR", "nccl: " + Label(op) + " on rank " + std::to_string(rank_) + ": " + nccl_.Describe("ncclCommGetAsyncError", async));
+      Fail(ErrorCode::NativeError, "nccl: " + Label(op) + " on rank " + std::to_string(rank_) + ": " + nccl_.Describe("ncclCommGetAsyncError", async));
     }
     if (aborted_.load()) {
       std::string reason;
@@ -120,12 +120,12 @@ void NcclComm::Wait(const Op& op) {
       }
       api_.CommAbort(comm_);
       comm_ = nullptr;
-      Fail("JOULE_ABORTED", "nccl: " + Label(op) + " on rank " + std::to_string(rank_) + " aborted: " + reason);
+      Fail(ErrorCode::Aborted, "nccl: " + Label(op) + " on rank " + std::to_string(rank_) + " aborted: " + reason);
     }
     if (NowNs() >= deadline) {
       api_.CommAbort(comm_);
       comm_ = nullptr;
-      Fail("JOULE_TIMEOUT", "nccl: " + Label(op) + " timed out after " + std::to_string(op.timeoutS) + " s on rank " + std::to_string(rank_) +
+      Fail(ErrorCode::Timeout, "nccl: " + Label(op) + " timed out after " + std::to_string(op.timeoutS) + " s on rank " + std::to_string(rank_) +
                                 " (NCCL cannot say which ranks are missing; the communicator was aborted)");
     }
     // Poll quickly at first (small collectives finish in microseconds), then gently.
@@ -155,15 +155,15 @@ void NcclComm::CheckHeaders(const Op& op) {
   std::string text = MismatchText(headers);
   if (!text.empty()) {
     const uint64_t seq = seq_++;
-    Fail("JOULE_COLLECTIVE_MISMATCH", "nccl: collective mismatch at operation #" + std::to_string(seq) + " (seen on rank " + std::to_string(rank_) + "): " + text);
+    Fail(ErrorCode::CollectiveMismatch, "nccl: collective mismatch at operation #" + std::to_string(seq) + " (seen on rank " + std::to_string(rank_) + "): " + text);
   }
 }
 
 OpResult NcclComm::Run(const Op& op) {
-  if (!broken_.empty()) throw CommError("JOULE_ABORTED", "nccl: the communicator cannot be used after an earlier failure: " + broken_);
-  if (op.wire != Wire::None) Fail("JOULE_BAD_ARGUMENT", "nccl: a wire precision is not supported by the nccl backend (reduce in bf16/f16 buffers instead)");
+  if (!broken_.empty()) throw CommError(ErrorCode::Aborted, "nccl: the communicator cannot be used after an earlier failure: " + broken_);
+  if (op.wire != Wire::None) Fail(ErrorCode::BadArgument, "nccl: a wire precision is not supported by the nccl backend (reduce in bf16/f16 buffers instead)");
   // ncclAvg always divides by the communicator's size.
-  if (op.redop == RedOp::Avg && AvgDivisorOf(op, size_) != size_) Fail("JOULE_BAD_ARGUMENT", "nccl: avg with a divisor other than the communicator's size is not supported");
+  if (op.redop == RedOp::Avg && AvgDivisorOf(op, size_) != size_) Fail(ErrorCode::BadArgument, "nccl: avg with a divisor other than the communicator's size is not supported");
   if (comm_ == nullptr) Init(op);
   OpResult result;
   const size_t eb = DTypeBytes(op.dtype);
@@ -215,7 +215,7 @@ OpResult NcclComm::Run(const Op& op) {
       ToHost(op.out, a + rank_ * op.count * eb, op.count * eb);
       break;
     }
-    default: Fail("JOULE_BAD_ARGUMENT", "nccl: unknown operation");
+    default: Fail(ErrorCode::BadArgument, "nccl: unknown operation");
   }
   ++seq_;
   return result;

@@ -43,7 +43,7 @@ class NcclComm : public Backend {
   void CheckCuda(const char* call, int rc);
   // Waits for the stream, polling NCCL's async error, the abort flag and the deadline.
   void Wait(const Op& op);
-  [[noreturn]] void Fail(const std::string& code, const std::string& message);
+  [[noreturn]] void Fail(ErrorCode code, const std::string& message);
   std::string Label(const Op& op) const;
 
   int rank_, size_, device_;

@@ -161,7 +161,7 @@ uint64_t ConvertCopy(DType from, DType to, const void* src, void* dst, size_t co
     WidenBlock(static_cast<const uint16_t*>(src), static_cast<float*>(dst), count, from == DType::BF16);
     return 0;
   }
-  throw CommError("JOULE_NATIVE_ERROR", std::string("no conversion from ") + DTypeName(from) + " to " + DTypeName(to));
+  throw CommError(ErrorCode::NativeError, std::string("no conversion from ") + DTypeName(from) + " to " + DTypeName(to));
 }
 
 }  // namespace joule::comm

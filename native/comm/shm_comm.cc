@@ -87,20 +87,20 @@ ShmComm::ShmComm(const ShmConfig& config)
 
   int fd = config.create ? shm_open(name_.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600) : shm_open(name_.c_str(), O_RDWR, 0);
   if (fd < 0) {
-    throw CommError("JOULE_BACKEND_UNAVAILABLE", std::string("shm: cannot ") + (config.create ? "create" : "open") +
+    throw CommError(ErrorCode::BackendUnavailable, std::string("shm: cannot ") + (config.create ? "create" : "open") +
                                                      " shared memory " + name_ + ": " + std::strerror(errno));
   }
   if (config.create && ftruncate(fd, static_cast<off_t>(mappedBytes_)) != 0) {
     int error = errno;
     close(fd);
     shm_unlink(name_.c_str());
-    throw CommError("JOULE_BACKEND_UNAVAILABLE", "shm: cannot size " + name_ + ": " + std::strerror(error));
+    throw CommError(ErrorCode::BackendUnavailable, "shm: cannot size " + name_ + ": " + std::strerror(error));
   }
   if (!config.create) {
     struct stat st{};
     if (fstat(fd, &st) != 0 || static_cast<size_t>(st.st_size) != mappedBytes_) {
       close(fd);
-      throw CommError("JOULE_BACKEND_UNAVAILABLE", "shm: segment " + name_ + " has the wrong size (ranks disagree on the layout)");
+      throw CommError(ErrorCode::BackendUnavailable, "shm: segment " + name_ + " has the wrong size (ranks disagree on the layout)");
     }
   }
   base_ = mmap(nullptr, mappedBytes_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -109,7 +109,7 @@ ShmComm::ShmComm(const ShmConfig& config)
   if (base_ == MAP_FAILED) {
     base_ = nullptr;
     if (config.create) shm_unlink(name_.c_str());
-    throw CommError("JOULE_BACKEND_UNAVAILABLE", "shm: cannot map " + name_ + ": " + std::strerror(error));
+    throw CommError(ErrorCode::BackendUnavailable, "shm: cannot map " + name_ + ": " + std::strerror(error));
   }
   linked_ = config.create;
   auto* bytes = static_cast<unsigned char*>(base_);
@@ -128,7 +128,7 @@ ShmComm::ShmComm(const ShmConfig& config)
              header_->chunkBytes != chunkBytes_) {
     munmap(base_, mappedBytes_);
     base_ = nullptr;
-    throw CommError("JOULE_BACKEND_UNAVAILABLE", "shm: segment " + name_ + " was created for another layout");
+    throw CommError(ErrorCode::BackendUnavailable, "shm: segment " + name_ + " was created for another layout");
   }
 }
 
@@ -176,8 +176,8 @@ std::string ShmComm::OpLabel(const Op& op) const {
   return out.str();
 }
 
-void ShmComm::Fail(const Op& op, const std::string& code, const std::string& message) {
-  if (code == "JOULE_TIMEOUT" || code == "JOULE_ABORTED") broken_ = message;
+void ShmComm::Fail(const Op& op, ErrorCode code, const std::string& message) {
+  if (code == ErrorCode::Timeout || code == ErrorCode::Aborted) broken_ = message;
   (void)op;
   throw CommError(code, message);
 }
@@ -189,11 +189,11 @@ void ShmComm::ThrowIfAborted(const Op& op) {
       std::lock_guard<std::mutex> lock(abortMutex);
       reason = abortReason_;
     }
-    Fail(op, "JOULE_ABORTED", "shm: " + OpLabel(op) + " on rank " + std::to_string(rank_) + " aborted: " + reason);
+    Fail(op, ErrorCode::Aborted, "shm: " + OpLabel(op) + " on rank " + std::to_string(rank_) + " aborted: " + reason);
   }
   uint32_t by = header_->aborted.load(std::memory_order_acquire);
   if (by != 0) {
-    Fail(op, "JOULE_ABORTED", "shm: " + OpLabel(op) + " on rank " + std::to_string(rank_) + " aborted by rank " +
+    Fail(op, ErrorCode::Aborted, "shm: " + OpLabel(op) + " on rank " + std::to_string(rank_) + " aborted by rank " +
                                   std::to_string(by - 1) + ": " + std::string(header_->abortReason));
   }
 }
@@ -219,7 +219,7 @@ void ShmComm::WaitUntil(const Op& op, Ready ready, Describe describe) {
     if (now >= deadline) {
       std::ostringstream out;
       out << "shm: " << OpLabel(op) << " timed out after " << op.timeoutS << " s on rank " << rank_ << ": " << describe();
-      Fail(op, "JOULE_TIMEOUT", out.str());
+      Fail(op, ErrorCode::Timeout, out.str());
     }
     if (now - start < kYieldNs) {
       sched_yield();
@@ -276,7 +276,7 @@ void ShmComm::CheckHeaders() {
   std::ostringstream out;
   out << "shm: collective mismatch at operation #" << seq_ << " (seen on rank " << rank_ << "): " << MismatchText(headers);
   ++seq_;
-  throw CommError("JOULE_COLLECTIVE_MISMATCH", out.str());
+  throw CommError(ErrorCode::CollectiveMismatch, out.str());
 }
 
 void ShmComm::PublishOverflows(uint64_t mine) { slots_[rank_].overflows[seq_ & 1] = mine; }
@@ -289,7 +289,7 @@ uint64_t ShmComm::SumOverflows() {
 
 OpResult ShmComm::Run(const Op& op) {
   if (!broken_.empty()) {
-    throw CommError("JOULE_ABORTED", "shm: the communicator cannot be used after an earlier failure: " + broken_);
+    throw CommError(ErrorCode::Aborted, "shm: the communicator cannot be used after an earlier failure: " + broken_);
   }
   ThrowIfAborted(op);
   OpResult result;
@@ -317,7 +317,7 @@ OpResult ShmComm::Run(const Op& op) {
     case Kind::Broadcast: Broadcast(op); break;
     case Kind::Allgather: Allgather(op); break;
     case Kind::ReduceScatter: ReduceScatter(op, &result); break;
-    default: throw CommError("JOULE_BAD_ARGUMENT", "shm: unknown operation");
+    default: throw CommError(ErrorCode::BadArgument, "shm: unknown operation");
   }
   ++seq_;
   return result;
@@ -493,7 +493,7 @@ void ShmComm::Send(const Op& op) {
   auto checkError = [&]() {
     if (ch->error.load(std::memory_order_acquire) != 0) {
       broken_ = std::string(ch->errorText);
-      throw CommError("JOULE_COLLECTIVE_MISMATCH", "shm: send to rank " + std::to_string(peer) + " failed: " + std::string(ch->errorText));
+      throw CommError(ErrorCode::CollectiveMismatch, "shm: send to rank " + std::to_string(peer) + " failed: " + std::string(ch->errorText));
     }
   };
   do {
@@ -550,7 +550,7 @@ void ShmComm::Recv(const Op& op) {
         ch->error.store(1, std::memory_order_seq_cst);
         FutexWakeAll(&ch->acked);
         broken_ = text;
-        throw CommError("JOULE_COLLECTIVE_MISMATCH", "shm: send/recv mismatch: " + text);
+        throw CommError(ErrorCode::CollectiveMismatch, "shm: send/recv mismatch: " + text);
       }
       first = false;
     }

@@ -66,7 +66,7 @@ class ShmComm : public Backend {
   template <typename Ready, typename Describe>
   void WaitUntil(const Op& op, Ready ready, Describe describe);
   void ThrowIfAborted(const Op& op);
-  [[noreturn]] void Fail(const Op& op, const std::string& code, const std::string& message);
+  [[noreturn]] void Fail(const Op& op, ErrorCode code, const std::string& message);
   std::string OpLabel(const Op& op) const;
 
   unsigned char* Stage(int rank, int half) const;

@@ -60,7 +60,7 @@ TcpComm::TcpComm(const TcpConfig& config)
       aheadPieces_(std::max<size_t>(1, config.aheadPieces)),
       fds_(config.size, -1) {
   listenFd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (listenFd_ < 0) throw CommError("JOULE_BACKEND_UNAVAILABLE", Errno("tcp: socket"));
+  if (listenFd_ < 0) throw CommError(ErrorCode::BackendUnavailable, Errno("tcp: socket"));
   int one = 1;
   setsockopt(listenFd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in addr{};
@@ -72,13 +72,13 @@ TcpComm::TcpComm(const TcpConfig& config)
       getsockname(listenFd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
     std::string error = Errno("tcp: bind/listen");
     close(listenFd_);
-    throw CommError("JOULE_BACKEND_UNAVAILABLE", error);
+    throw CommError(ErrorCode::BackendUnavailable, error);
   }
   port_ = ntohs(addr.sin_port);
   int pipeFds[2];
   if (pipe2(pipeFds, O_CLOEXEC | O_NONBLOCK) != 0) {
     close(listenFd_);
-    throw CommError("JOULE_BACKEND_UNAVAILABLE", Errno("tcp: pipe"));
+    throw CommError(ErrorCode::BackendUnavailable, Errno("tcp: pipe"));
   }
   wakeRead_ = pipeFds[0];
   wakeWrite_ = pipeFds[1];
@@ -110,15 +110,15 @@ std::string TcpComm::Label(const Op& op) const {
   return std::string(KindName(op.kind)) + " #" + std::to_string(seq_);
 }
 
-void TcpComm::Fail(const std::string& code, const std::string& message) {
-  if (code != "JOULE_COLLECTIVE_MISMATCH") broken_ = message;
+void TcpComm::Fail(ErrorCode code, const std::string& message) {
+  if (code != ErrorCode::CollectiveMismatch) broken_ = message;
   throw CommError(code, message);
 }
 
 void TcpComm::FailTimeout(const Op& op, const std::vector<int>& late) {
   std::ostringstream text;
   text << "tcp: " << Label(op) << " timed out after " << op.timeoutS << " s on rank " << rank_ << ": " << RankList(late) << " did not arrive";
-  Fail("JOULE_TIMEOUT", text.str());
+  Fail(ErrorCode::Timeout, text.str());
 }
 
 void TcpComm::ThrowIfAborted(const Op& op) {
@@ -128,7 +128,7 @@ void TcpComm::ThrowIfAborted(const Op& op) {
     std::lock_guard<std::mutex> lock(abortMutex_);
     reason = abortReason_;
   }
-  Fail("JOULE_ABORTED", "tcp: " + Label(op) + " on rank " + std::to_string(rank_) + " aborted: " + reason);
+  Fail(ErrorCode::Aborted, "tcp: " + Label(op) + " on rank " + std::to_string(rank_) + " aborted: " + reason);
 }
 
 // Waits until one of `wants` (fd, events) is ready, the abort pipe fires, or the deadline passes.
@@ -161,7 +161,7 @@ bool TcpComm::Step(const Op& op, Transfer& t) {
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
     if (n < 0 && errno == EINTR) continue;
-    Fail("JOULE_RANK_FAILED", "tcp: " + Label(op) + " on rank " + std::to_string(rank_) + ": the connection to rank " + std::to_string(t.peer) +
+    Fail(ErrorCode::RankFailed, "tcp: " + Label(op) + " on rank " + std::to_string(rank_) + ": the connection to rank " + std::to_string(t.peer) +
                                   " closed (" + (n == 0 ? std::string("end of stream") : std::string(std::strerror(errno))) + "): it died or aborted");
   }
   return true;
@@ -188,7 +188,7 @@ void TcpComm::Progress(const Op& op, std::vector<Transfer>& transfers) {
 
 // The mesh: rank i dials every lower rank and accepts every higher one; a dialer presents the token.
 void TcpComm::Connect(const Op& op) {
-  if (static_cast<int>(hosts_.size()) != size_) throw CommError("JOULE_NATIVE_ERROR", "tcp: peers were not set before the first operation");
+  if (static_cast<int>(hosts_.size()) != size_) throw CommError(ErrorCode::NativeError, "tcp: peers were not set before the first operation");
   const int64_t deadline = NowNs() + static_cast<int64_t>(op.timeoutS * 1e9);
   for (int peer = 0; peer < rank_; ++peer) {
     addrinfo hints{};
@@ -196,7 +196,7 @@ void TcpComm::Connect(const Op& op) {
     hints.ai_socktype = SOCK_STREAM;
     addrinfo* found = nullptr;
     int rc = getaddrinfo(hosts_[peer].c_str(), std::to_string(ports_[peer]).c_str(), &hints, &found);
-    if (rc != 0) Fail("JOULE_BACKEND_UNAVAILABLE", "tcp: cannot resolve rank " + std::to_string(peer) + "'s host " + hosts_[peer] + ": " + gai_strerror(rc));
+    if (rc != 0) Fail(ErrorCode::BackendUnavailable, "tcp: cannot resolve rank " + std::to_string(peer) + "'s host " + hosts_[peer] + ": " + gai_strerror(rc));
     int fd = -1;
     for (;;) {
       fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -205,7 +205,7 @@ void TcpComm::Connect(const Op& op) {
       close(fd);
       if (NowNs() >= deadline) {
         freeaddrinfo(found);
-        Fail("JOULE_TIMEOUT", "tcp: rank " + std::to_string(rank_) + " cannot connect to rank " + std::to_string(peer) + " at " + hosts_[peer] + ":" +
+        Fail(ErrorCode::Timeout, "tcp: rank " + std::to_string(rank_) + " cannot connect to rank " + std::to_string(peer) + " at " + hosts_[peer] + ":" +
                                   std::to_string(ports_[peer]) + ": " + error);
       }
       ThrowIfAborted(op);
@@ -225,11 +225,11 @@ void TcpComm::Connect(const Op& op) {
   while (missing > 0) {
     int fd = accept4(listenFd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) {
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) Fail("JOULE_BACKEND_UNAVAILABLE", Errno("tcp: accept"));
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) Fail(ErrorCode::BackendUnavailable, Errno("tcp: accept"));
       if (NowNs() >= deadline) {
         std::vector<int> late;
         for (int r = rank_ + 1; r < size_; ++r) if (fds_[r] < 0) late.push_back(r);
-        Fail("JOULE_TIMEOUT", "tcp: rank " + std::to_string(rank_) + " timed out waiting for " + RankList(late) + " to connect");
+        Fail(ErrorCode::Timeout, "tcp: rank " + std::to_string(rank_) + " timed out waiting for " + RankList(late) + " to connect");
       }
       WaitFor(op, {{listenFd_, POLLIN}}, deadline);
       continue;
@@ -297,11 +297,11 @@ void TcpComm::ExchangeHeaders(const Op& op, unsigned char* frame) {
   }
   Progress(op, transfers);
   const uint64_t seq = seq_++;
-  Fail("JOULE_COLLECTIVE_MISMATCH", "tcp: collective mismatch at operation #" + std::to_string(seq) + " (seen on rank " + std::to_string(rank_) + "): " + text);
+  Fail(ErrorCode::CollectiveMismatch, "tcp: collective mismatch at operation #" + std::to_string(seq) + " (seen on rank " + std::to_string(rank_) + "): " + text);
 }
 
 OpResult TcpComm::Run(const Op& op) {
-  if (!broken_.empty()) throw CommError("JOULE_ABORTED", "tcp: the communicator cannot be used after an earlier failure: " + broken_);
+  if (!broken_.empty()) throw CommError(ErrorCode::Aborted, "tcp: the communicator cannot be used after an earlier failure: " + broken_);
   ThrowIfAborted(op);
   if (!connected_) Connect(op);
   OpResult result;
@@ -316,7 +316,7 @@ OpResult TcpComm::Run(const Op& op) {
     if (op.kind == Kind::Recv && !SameHeader(mine, theirs)) {
       // The sender's payload is already on its way: the stream cannot be trusted any more.
       broken_ = "send/recv mismatch with rank " + std::to_string(peer);
-      throw CommError("JOULE_COLLECTIVE_MISMATCH", "tcp: send/recv mismatch: rank " + std::to_string(peer) + " passed " + Describe(theirs) + ", rank " + std::to_string(rank_) +
+      throw CommError(ErrorCode::CollectiveMismatch, "tcp: send/recv mismatch: rank " + std::to_string(peer) + " passed " + Describe(theirs) + ", rank " + std::to_string(rank_) +
                                             " passed " + Describe(mine));
     }
     t = {{peer, op.kind == Kind::Send, static_cast<unsigned char*>(op.kind == Kind::Send ? const_cast<void*>(op.in) : op.out), bytes, 0}};
@@ -346,7 +346,7 @@ OpResult TcpComm::Run(const Op& op) {
     case Kind::Broadcast: Broadcast(op); break;
     case Kind::Allgather: Allgather(op); break;
     case Kind::ReduceScatter: ReduceScatter(op, &result); break;
-    default: throw CommError("JOULE_BAD_ARGUMENT", "tcp: unknown operation");
+    default: throw CommError(ErrorCode::BadArgument, "tcp: unknown operation");
   }
   ++seq_;
   return result;

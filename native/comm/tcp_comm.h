@@ -80,7 +80,7 @@ class TcpComm : public Backend {
   uint64_t SumCounts(const Op& op, uint64_t mine);
 
   void ThrowIfAborted(const Op& op);
-  [[noreturn]] void Fail(const std::string& code, const std::string& message);
+  [[noreturn]] void Fail(ErrorCode code, const std::string& message);
   // JOULE_TIMEOUT naming the ranks this one was still waiting for.
   [[noreturn]] void FailTimeout(const Op& op, const std::vector<int>& late);
   std::string Label(const Op& op) const;

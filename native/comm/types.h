@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "errors.h"
+
 namespace joule::comm {
 
 enum class DType : uint32_t { F32 = 0, F64 = 1, I32 = 2, I64 = 3, BF16 = 4, F16 = 5 };
@@ -52,11 +54,11 @@ struct OpResult {
 // A failure with the machine-readable code JS puts on the JouleError.
 class CommError : public std::runtime_error {
  public:
-  CommError(std::string code, const std::string& message) : std::runtime_error(message), code_(std::move(code)) {}
-  const std::string& code() const { return code_; }
+  CommError(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  ErrorCode code() const { return code_; }
 
  private:
-  std::string code_;
+  ErrorCode code_;
 };
 
 }  // namespace joule::comm

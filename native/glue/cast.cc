@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "addon.h"
+#include "errors.h"
 #include "cast/convert.h"
 
 namespace joule {
@@ -228,7 +229,7 @@ class CudaCastWorker : public ArrayCastWorker {
     std::string reason;
     const cuda::Api* api = addon_.CudaApi(&reason);
     if (api == nullptr) {
-      code_ = "JOULE_BACKEND_UNAVAILABLE";
+      code_ = CodeName(ErrorCode::BackendUnavailable);
       *error = "CUDA cast unavailable: " + reason;
       return false;
     }
@@ -236,7 +237,7 @@ class CudaCastWorker : public ArrayCastWorker {
     int rc = api->CastHost(static_cast<int>(request_.direction), request_.input, request_.output, request_.count,
                            request_.options.scale, request_.wantStats ? &stats : nullptr);
     if (rc != 0) {
-      code_ = "JOULE_NATIVE_ERROR";
+      code_ = CodeName(ErrorCode::NativeError);
       *error = "joule_cuda_cast_host failed: CUDA error " + std::to_string(rc) + ": " + api->ErrorString(rc);
       return false;
     }
@@ -282,13 +283,13 @@ class CudaBenchWorker : public Napi::AsyncWorker {
     std::string reason;
     const cuda::Api* api = addon_.CudaApi(&reason);
     if (api == nullptr) {
-      code_ = "JOULE_BACKEND_UNAVAILABLE";
+      code_ = CodeName(ErrorCode::BackendUnavailable);
       SetError("CUDA cast unavailable: " + reason);
       return;
     }
     int rc = api->CastBench(direction_, count_, scale_, iterations_, &castS_, &copyS_);
     if (rc != 0) {
-      code_ = "JOULE_NATIVE_ERROR";
+      code_ = CodeName(ErrorCode::NativeError);
       SetError("joule_cuda_cast_bench failed: CUDA error " + std::to_string(rc) + ": " + api->ErrorString(rc));
     }
   }

@@ -19,15 +19,15 @@ using comm::Completion;
 // Both libraries load once per process (capabilities() usually did it already on a worker thread).
 void LoadGpuLibraries(JouleAddon& addon) {
   std::lock_guard<std::mutex> lock(addon.librariesMutex);
-  if (!addon.libraries.nccl.Load()) throw comm::CommError("JOULE_BACKEND_UNAVAILABLE", "backend nccl: NCCL is unusable: " + addon.libraries.nccl.reason());
+  if (!addon.libraries.nccl.Load()) throw comm::CommError(ErrorCode::BackendUnavailable, "backend nccl: NCCL is unusable: " + addon.libraries.nccl.reason());
   if (!addon.libraries.cuda.Load(addon.addonDir)) {
-    throw comm::CommError("JOULE_BACKEND_UNAVAILABLE", "backend nccl: the CUDA module is unusable: " + addon.libraries.cuda.reason());
+    throw comm::CommError(ErrorCode::BackendUnavailable, "backend nccl: the CUDA module is unusable: " + addon.libraries.cuda.reason());
   }
 }
 
-Napi::Error CommErrorToJs(Napi::Env env, const std::string& code, const std::string& message) {
+Napi::Error CommErrorToJs(Napi::Env env, ErrorCode code, const std::string& message) {
   Napi::Error error = Napi::Error::New(env, message);
-  error.Set("code", code);
+  error.Set("code", CodeName(code));
   return error;
 }
 
@@ -89,11 +89,11 @@ class CommHandle : public Napi::ObjectWrap<CommHandle> {
         nccl.size = config.Get("size").As<Napi::Number>().Int32Value();
         nccl.device = config.Get("device").As<Napi::Number>().Int32Value();
         const std::string hex = config.Get("uniqueId").As<Napi::String>();
-        if (hex.size() != 2 * sizeof nccl.id.internal) throw comm::CommError("JOULE_BAD_ARGUMENT", "nccl: the unique id must be 256 hex digits");
+        if (hex.size() != 2 * sizeof nccl.id.internal) throw comm::CommError(ErrorCode::BadArgument, "nccl: the unique id must be 256 hex digits");
         for (size_t i = 0; i < sizeof nccl.id.internal; ++i) nccl.id.internal[i] = static_cast<char>(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
         impl = std::make_unique<comm::NcclComm>(nccl, addon.libraries.nccl, addon.libraries.cuda);
       } else {
-        throw comm::CommError("JOULE_BACKEND_UNAVAILABLE", "unknown native backend " + backend);
+        throw comm::CommError(ErrorCode::BackendUnavailable, "unknown native backend " + backend);
       }
     } catch (const comm::CommError& error) {
       throw CommErrorToJs(env, error.code(), error.what());
@@ -121,7 +121,7 @@ class CommHandle : public Napi::ObjectWrap<CommHandle> {
   // op: { kind, dtype, redop, wire, count, root, tag, timeoutS, avgDivisor?, in, out? }, iterations
   Napi::Value Submit(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!engine_) throw CommErrorToJs(env, "JOULE_ABORTED", "the communicator is closed");
+    if (!engine_) throw CommErrorToJs(env, ErrorCode::Aborted, "the communicator is closed");
     Napi::Object spec = info[0].As<Napi::Object>();
     const int iterations = info.Length() > 1 ? info[1].As<Napi::Number>().Int32Value() : 1;
     comm::Op op;
@@ -149,7 +149,7 @@ class CommHandle : public Napi::ObjectWrap<CommHandle> {
     if (op.kind == comm::Kind::Send || op.kind == comm::Kind::Barrier) needOut = 0;
     if (op.kind == comm::Kind::Recv || op.kind == comm::Kind::Barrier) needIn = 0;
     if ((needIn > 0 && (op.in == nullptr || inBytes < needIn)) || (needOut > 0 && (op.out == nullptr || outBytes < needOut))) {
-      throw CommErrorToJs(env, "JOULE_BAD_ARGUMENT", "buffer too small for the operation");
+      throw CommErrorToJs(env, ErrorCode::BadArgument, "buffer too small for the operation");
     }
     const uint64_t id = nextId_++;
     Pending pending{Napi::Promise::Deferred::New(env), {}, {}};
@@ -173,13 +173,13 @@ class CommHandle : public Napi::ObjectWrap<CommHandle> {
       if (found == pending_.end()) continue;
       Napi::Promise::Deferred deferred = found->second.deferred;
       pending_.erase(found);
-      if (completion.code.empty()) {
+      if (!completion.code) {
         Napi::Object result = Napi::Object::New(env);
         result.Set("wireOverflows", static_cast<double>(completion.result.wireOverflows));
         result.Set("seconds", completion.seconds);
         deferred.Resolve(result);
       } else {
-        deferred.Reject(CommErrorToJs(env, completion.code, completion.message).Value());
+        deferred.Reject(CommErrorToJs(env, *completion.code, completion.message).Value());
       }
     }
     if (pending_.empty() && engine_) tsfn_.Unref(env);
@@ -246,7 +246,7 @@ Napi::Value NcclUniqueId(const Napi::CallbackInfo& info) {
   try {
     LoadGpuLibraries(addon);
     nccl::Result rc = addon.libraries.nccl.api().GetUniqueId(&id);
-    if (rc != nccl::kSuccess) throw comm::CommError("JOULE_NATIVE_ERROR", "nccl: " + addon.libraries.nccl.Describe("ncclGetUniqueId", rc));
+    if (rc != nccl::kSuccess) throw comm::CommError(ErrorCode::NativeError, "nccl: " + addon.libraries.nccl.Describe("ncclGetUniqueId", rc));
   } catch (const comm::CommError& error) {
     throw CommErrorToJs(env, error.code(), error.what());
   }

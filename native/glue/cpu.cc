@@ -1,5 +1,6 @@
 // N-API glue for CPU affinity: the CPUs this process may use, and binding all its threads to some of them.
 #include "addon.h"
+#include "errors.h"
 #include "cpu/affinity.h"
 
 namespace joule {
@@ -16,7 +17,7 @@ Napi::Value BindProcess(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() != 1 || !info[0].IsArray()) {
     Napi::Error error = Napi::TypeError::New(env, "bindProcess(cpus): cpus must be an array of CPU numbers");
-    error.Set("code", "JOULE_BAD_ARGUMENT");
+    error.Set("code", CodeName(ErrorCode::BadArgument));
     throw error;
   }
   Napi::Array list = info[0].As<Napi::Array>();
@@ -26,7 +27,7 @@ Napi::Value BindProcess(const Napi::CallbackInfo& info) {
     return Napi::Number::New(env, cpu::BindProcess(cpus));
   } catch (const std::exception& failure) {
     Napi::Error error = Napi::Error::New(env, std::string("CPU binding failed: ") + failure.what());
-    error.Set("code", "JOULE_NATIVE_ERROR");
+    error.Set("code", CodeName(ErrorCode::NativeError));
     throw error;
   }
 }

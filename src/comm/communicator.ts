@@ -1,7 +1,7 @@
 // A communicator: collectives and point-to-point over a group of ranks, run by a native backend on the
 // communicator's own thread. It connects lazily on its first operation (every member calls the same
 // operations in the same order, so the rendezvous happens inside the first collective on every rank).
-import { JouleError, type JouleErrorCode } from '../errors';
+import { JouleError, knownErrorCode } from '../errors';
 import type { NativeComm, NativeOpResult, NativeOpSpec } from '../native';
 import { badArgument, checkLength, checkRank, checkSameKind, checkTimeout, dtypeOf } from './buffers';
 import { dtypeCode, kindCode, redopCode, wireCode, type OpKind } from './native-types';
@@ -282,9 +282,8 @@ export class Communicator {
   }
 
   private wrap(error: unknown): JouleError {
-    const code = (error as { code?: string }).code as JouleErrorCode | undefined;
     const message = (error as Error).message ?? String(error);
-    return new JouleError(code ?? 'JOULE_NATIVE_ERROR', `communicator ${this.id} (${this.backendName}): ${message}`, {
+    return new JouleError(knownErrorCode((error as { code?: unknown }).code) ?? 'JOULE_NATIVE_ERROR', `communicator ${this.id} (${this.backendName}): ${message}`, {
       rank: this.world.rank,
       host: this.world.host,
       backend: this.backendName,

@@ -15,7 +15,7 @@
 // Because each node agrees internally (1) and the leaders agree (2), a rank that passed different
 // arguments fails every rank; a mismatch is then explained with the arguments of every rank, gathered
 // over the flat communicator (only on that failure path), in the flat path's words.
-import { JouleError, type JouleErrorCode } from '../errors';
+import { JouleError, knownErrorCode, type JouleErrorCode } from '../errors';
 import type { Communicator, OpArgs } from './communicator';
 import { dtypeCode, kindCode, redopCode, wireCode, type OpKind } from './native-types';
 import { wireOverflowError } from './wire';
@@ -251,12 +251,13 @@ export class Hierarchy {
 
 // A failure as the number a leader sends to its node: 1 + its code's place in statusCodes.
 function statusOf(error: unknown): number {
-  const index = statusCodes.indexOf(codeOf(error) as JouleErrorCode);
+  const code = codeOf(error);
+  const index = code ? statusCodes.indexOf(code) : -1;
   return 1 + (index >= 0 ? index : statusCodes.length - 1);
 }
 
 function codeOf(error: unknown): JouleErrorCode | undefined {
-  return (error as { code?: JouleErrorCode } | undefined)?.code;
+  return knownErrorCode((error as { code?: unknown } | undefined)?.code);
 }
 
 const byCode = <T extends string>(codes: Record<T, number>, code: number): T | undefined => (Object.keys(codes) as T[]).find((k) => codes[k] === code);

@@ -1,15 +1,13 @@
 // The CUDA twin of cast()/castStats(): the same arguments, run by libjoule_cuda.so's kernels through
 // host-staged buffers. For tests that compare GPU bits with the CPU's and for `joule bench cast --device cuda`.
-import { JouleError, type JouleErrorCode } from '../errors';
+import { JouleError, knownErrorCode } from '../errors';
 import { native } from '../native';
 import { castArgs, toStats, type CastArray, type CastOptions, type CastStats } from './cast';
 
 function cudaError(error: unknown): never {
-  const code = (error as { code?: string }).code;
-  const known: JouleErrorCode[] = ['JOULE_BACKEND_UNAVAILABLE', 'JOULE_NATIVE_ERROR'];
   const message = (error as Error).message;
   if (error instanceof JouleError) throw error;
-  throw new JouleError(known.includes(code as JouleErrorCode) ? (code as JouleErrorCode) : 'JOULE_NATIVE_ERROR', message, {
+  throw new JouleError(knownErrorCode((error as { code?: unknown }).code) ?? 'JOULE_NATIVE_ERROR', message, {
     device: 'cuda',
     libraryError: message,
   });
