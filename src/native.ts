@@ -20,6 +20,14 @@ export interface NativeGpu {
   energyCounter: boolean;
 }
 
+export interface NativeGpuPowerLimit {
+  index: number;
+  limitW: number;
+  minW: number | null;
+  maxW: number | null;
+  defaultW: number | null;
+}
+
 export interface NativeRaplDomain {
   path: string;
   name: string;
@@ -223,6 +231,12 @@ export interface NativeAddon {
   allowedCpus(): number[];
   /** Binds every thread of this process to `cpus`; returns how many threads it bound. */
   bindProcess(cpus: number[]): number;
+  /**
+   * GPU `index`'s power management limit (W) with NVML's bounds and default (null where NVML cannot say);
+   * with `setW`, sets the limit first. Rejects with JOULE_BACKEND_UNAVAILABLE (no NVML) or
+   * JOULE_NATIVE_ERROR (the NVML call's error, e.g. Insufficient Permissions).
+   */
+  gpuPowerLimit(index: number, setW?: number): Promise<NativeGpuPowerLimit>;
 }
 
 /** The paths tried, in order: JOULE_ADDON alone when set, else the cmake-js/node-gyp outputs. */

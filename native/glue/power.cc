@@ -2,6 +2,7 @@
 #include <memory>
 
 #include "addon.h"
+#include "errors.h"
 #include "power/sampler.h"
 
 namespace joule {
@@ -162,10 +163,79 @@ class PowerSampler : public Napi::ObjectWrap<PowerSampler> {
   bool needsNvml_ = false;
 };
 
+// Reads (and, given watts, first sets) one GPU's power limit on a worker thread: nvmlInit can take seconds.
+class GpuPowerLimitWorker : public Napi::AsyncWorker {
+ public:
+  GpuPowerLimitWorker(Napi::Env env, unsigned int index, double set_w)
+      : Napi::AsyncWorker(env), addon_(JouleAddon::Of(env)), index_(index), setW_(set_w),
+        deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    std::lock_guard<std::mutex> lock(addon_.librariesMutex);
+    nvml::Nvml& nvml = addon_.libraries.nvml;
+    if (!nvml.Load()) {
+      code_ = CodeName(ErrorCode::BackendUnavailable);
+      error_ = "NVML is not usable: " + nvml.reason();
+      return;
+    }
+    code_ = CodeName(ErrorCode::NativeError);
+    if (setW_ >= 0 && !nvml.SetPowerLimit(index_, setW_, &error_)) return;
+    if (!nvml.PowerLimit(index_, &info_, &error_)) return;
+    code_.clear();
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (!code_.empty()) {
+      Napi::Error error = Napi::Error::New(env, "GPU " + std::to_string(index_) + " power limit: " + error_);
+      error.Set("code", code_);
+      error.Set("device", std::to_string(index_));
+      error.Set("libraryError", error_);
+      deferred_.Reject(error.Value());
+      return;
+    }
+    auto watts = [&](double w) { return w < 0 ? env.Null() : Napi::Number::New(env, w); };
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("index", index_);
+    out.Set("limitW", watts(info_.limitW));
+    out.Set("minW", watts(info_.minW));
+    out.Set("maxW", watts(info_.maxW));
+    out.Set("defaultW", watts(info_.defaultW));
+    deferred_.Resolve(out);
+  }
+  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+
+ private:
+  JouleAddon& addon_;
+  unsigned int index_;
+  double setW_;
+  Napi::Promise::Deferred deferred_;
+  nvml::PowerLimitInfo info_;
+  std::string code_;
+  std::string error_;
+};
+
+Napi::Value GpuPowerLimit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const bool has_watts = info.Length() > 1 && !info[1].IsUndefined();
+  if (info.Length() < 1 || !info[0].IsNumber() || info[0].As<Napi::Number>().DoubleValue() < 0 ||
+      (has_watts && (!info[1].IsNumber() || !(info[1].As<Napi::Number>().DoubleValue() > 0)))) {
+    Napi::Error error = Napi::TypeError::New(env, "gpuPowerLimit(index, watts?): index >= 0, watts > 0");
+    error.Set("code", CodeName(ErrorCode::BadArgument));
+    throw error;
+  }
+  auto* worker = new GpuPowerLimitWorker(env, info[0].As<Napi::Number>().Uint32Value(),
+                                         has_watts ? info[1].As<Napi::Number>().DoubleValue() : -1);
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
 }  // namespace
 
 void RegisterPower(Napi::Env env, Napi::Object exports) {
   exports.Set("PowerSampler", PowerSampler::Define(env));
+  exports.Set("gpuPowerLimit", Napi::Function::New(env, GpuPowerLimit, "gpuPowerLimit"));
 }
 
 }  // namespace joule

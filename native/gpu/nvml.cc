@@ -26,6 +26,10 @@ bool Nvml::Load() {
   library_.BindOptional(api_.DeviceGetUtilizationRates, "nvmlDeviceGetUtilizationRates");
   library_.BindOptional(api_.DeviceGetClockInfo, "nvmlDeviceGetClockInfo");
   library_.BindOptional(api_.DeviceGetTemperature, "nvmlDeviceGetTemperature");
+  library_.BindOptional(api_.DeviceGetPowerManagementLimit, "nvmlDeviceGetPowerManagementLimit");
+  library_.BindOptional(api_.DeviceGetPowerManagementLimitConstraints, "nvmlDeviceGetPowerManagementLimitConstraints");
+  library_.BindOptional(api_.DeviceGetPowerManagementDefaultLimit, "nvmlDeviceGetPowerManagementDefaultLimit");
+  library_.BindOptional(api_.DeviceSetPowerManagementLimit, "nvmlDeviceSetPowerManagementLimit");
   if (!library_.missing().empty()) {
     reason_ = "symbol missing in " + library_.path() + ": " + dl::Join(library_.missing(), ", ");
     return false;
@@ -76,6 +80,53 @@ bool Nvml::Devices(std::vector<GpuInfo>* out, std::string* error) const {
     info.hasEnergyCounter = api_.DeviceGetTotalEnergyConsumption != nullptr &&
                             api_.DeviceGetTotalEnergyConsumption(device, &energy_mj) == kSuccess;
     out->push_back(info);
+  }
+  return true;
+}
+
+bool Nvml::PowerLimit(unsigned int index, PowerLimitInfo* out, std::string* error) const {
+  if (api_.DeviceGetPowerManagementLimit == nullptr) {
+    *error = "nvmlDeviceGetPowerManagementLimit is missing in " + library_.path();
+    return false;
+  }
+  Device device = nullptr;
+  Return rc = api_.DeviceGetHandleByIndex(index, &device);
+  if (rc != kSuccess) {
+    *error = Describe("nvmlDeviceGetHandleByIndex_v2", rc);
+    return false;
+  }
+  unsigned int mw = 0;
+  rc = api_.DeviceGetPowerManagementLimit(device, &mw);
+  if (rc != kSuccess) {
+    *error = Describe("nvmlDeviceGetPowerManagementLimit", rc);
+    return false;
+  }
+  out->limitW = mw / 1000.0;
+  unsigned int min_mw = 0, max_mw = 0;
+  if (api_.DeviceGetPowerManagementLimitConstraints != nullptr &&
+      api_.DeviceGetPowerManagementLimitConstraints(device, &min_mw, &max_mw) == kSuccess) {
+    out->minW = min_mw / 1000.0;
+    out->maxW = max_mw / 1000.0;
+  }
+  unsigned int default_mw = 0;
+  if (api_.DeviceGetPowerManagementDefaultLimit != nullptr &&
+      api_.DeviceGetPowerManagementDefaultLimit(device, &default_mw) == kSuccess) {
+    out->defaultW = default_mw / 1000.0;
+  }
+  return true;
+}
+
+bool Nvml::SetPowerLimit(unsigned int index, double watts, std::string* error) const {
+  if (api_.DeviceSetPowerManagementLimit == nullptr) {
+    *error = "nvmlDeviceSetPowerManagementLimit is missing in " + library_.path();
+    return false;
+  }
+  Device device = nullptr;
+  Return rc = api_.DeviceGetHandleByIndex(index, &device);
+  if (rc == kSuccess) rc = api_.DeviceSetPowerManagementLimit(device, static_cast<unsigned int>(watts * 1000.0 + 0.5));
+  if (rc != kSuccess) {
+    *error = Describe("nvmlDeviceSetPowerManagementLimit", rc);
+    return false;
   }
   return true;
 }

@@ -17,6 +17,13 @@ struct GpuInfo {
   bool hasEnergyCounter = false;
 };
 
+struct PowerLimitInfo {
+  double limitW = -1;
+  double minW = -1;  // -1 when NVML cannot say
+  double maxW = -1;
+  double defaultW = -1;
+};
+
 // One per addon instance: NVML is opened and initialised once, on first use.
 class Nvml {
  public:
@@ -31,6 +38,9 @@ class Nvml {
   // "NVML call X failed: error N: text" for a return code.
   std::string Describe(const char* call, Return code) const;
   bool Devices(std::vector<GpuInfo>* out, std::string* error) const;
+  // The power management limit of GPU `index`, with its bounds and default when NVML gives them.
+  bool PowerLimit(unsigned int index, PowerLimitInfo* out, std::string* error) const;
+  bool SetPowerLimit(unsigned int index, double watts, std::string* error) const;
 
  private:
   bool attempted_ = false;

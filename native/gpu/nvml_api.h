@@ -40,6 +40,11 @@ struct Api {
   Return (*DeviceGetUtilizationRates)(Device, Utilization*) = nullptr;
   Return (*DeviceGetClockInfo)(Device, unsigned int, unsigned int*) = nullptr;       // MHz
   Return (*DeviceGetTemperature)(Device, unsigned int, unsigned int*) = nullptr;     // °C
+  // Power-limit control (sweeps): setting needs root or the admin's permission on real nodes.
+  Return (*DeviceGetPowerManagementLimit)(Device, unsigned int*) = nullptr;          // mW
+  Return (*DeviceGetPowerManagementLimitConstraints)(Device, unsigned int*, unsigned int*) = nullptr;  // mW
+  Return (*DeviceGetPowerManagementDefaultLimit)(Device, unsigned int*) = nullptr;   // mW
+  Return (*DeviceSetPowerManagementLimit)(Device, unsigned int) = nullptr;           // mW
 };
 
 }  // namespace joule::nvml

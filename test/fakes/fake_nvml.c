@@ -141,6 +141,7 @@ const char* nvmlErrorString(nvmlReturn_t code) {
   switch (code) {
     case 0: return "Success";
     case 1: return "Uninitialized";
+    case 2: return "Invalid Argument";
     case 3: return "Not Supported";
     case 4: return "Insufficient Permissions";
     case 9: return "Driver Not Loaded";
@@ -199,9 +200,62 @@ nvmlReturn_t nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t device, unsigned l
   return 0;
 }
 
+/* Power limits persist across processes as on a real driver: JOULE_FAKE_NVML_LIMIT_FILE holds one
+ * line per GPU (milliwatts); without it every GPU reports the default 400 W and setting is refused
+ * with NO_PERMISSION, as for a user who is not root. JOULE_FAKE_NVML_LIMIT_RANGE_MW="min max". */
+enum { DEFAULT_LIMIT_MW = 400000 };
+
+static void limit_range(unsigned int* min_mw, unsigned int* max_mw) {
+  const char* value = getenv("JOULE_FAKE_NVML_LIMIT_RANGE_MW");
+  *min_mw = 100000;
+  *max_mw = 500000;
+  if (value) sscanf(value, "%u %u", min_mw, max_mw);
+}
+
+static unsigned int read_limit(unsigned int gpu) {
+  const char* path = getenv("JOULE_FAKE_NVML_LIMIT_FILE");
+  unsigned int limits[MAX_DEVICES], n = 0, value;
+  FILE* file = path ? fopen(path, "r") : NULL;
+  if (!file) return DEFAULT_LIMIT_MW;
+  while (n < MAX_DEVICES && fscanf(file, "%u", &value) == 1) limits[n++] = value;
+  fclose(file);
+  return gpu < n ? limits[gpu] : DEFAULT_LIMIT_MW;
+}
+
 nvmlReturn_t nvmlDeviceGetEnforcedPowerLimit(nvmlDevice_t device, unsigned int* milliwatts) {
+  *milliwatts = read_limit(device->index);
+  return 0;
+}
+
+nvmlReturn_t nvmlDeviceGetPowerManagementLimit(nvmlDevice_t device, unsigned int* milliwatts) {
+  *milliwatts = read_limit(device->index);
+  return 0;
+}
+
+nvmlReturn_t nvmlDeviceGetPowerManagementDefaultLimit(nvmlDevice_t device, unsigned int* milliwatts) {
   (void)device;
-  *milliwatts = 400000;
+  *milliwatts = DEFAULT_LIMIT_MW;
+  return 0;
+}
+
+nvmlReturn_t nvmlDeviceGetPowerManagementLimitConstraints(nvmlDevice_t device, unsigned int* min_mw, unsigned int* max_mw) {
+  (void)device;
+  limit_range(min_mw, max_mw);
+  return 0;
+}
+
+nvmlReturn_t nvmlDeviceSetPowerManagementLimit(nvmlDevice_t device, unsigned int milliwatts) {
+  const char* path = getenv("JOULE_FAKE_NVML_LIMIT_FILE");
+  unsigned int min_mw, max_mw, limits[MAX_DEVICES];
+  if (!path) return 4; /* NVML_ERROR_NO_PERMISSION */
+  limit_range(&min_mw, &max_mw);
+  if (milliwatts < min_mw || milliwatts > max_mw) return 2; /* NVML_ERROR_INVALID_ARGUMENT */
+  for (unsigned int i = 0; i < MAX_DEVICES; ++i) limits[i] = read_limit(i);
+  limits[device->index] = milliwatts;
+  FILE* file = fopen(path, "w");
+  if (!file) return 999;
+  for (unsigned int i = 0; i < device_count(); ++i) fprintf(file, "%u\n", limits[i]);
+  fclose(file);
   return 0;
 }
 
