@@ -13,7 +13,8 @@ const heldOutEvery = 5;
 
 /**
  * The package stores each digit's images one after another (digits/<d>.json: {"data": [784 floats per image]});
- * it holds 1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944 and 978 images of 0 to 9. Its own loader shuffles
+ * it holds 1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944 and 978 images of 0 to 9 (not MNIST's official test
+ * set, whose counts differ), grey levels k/255 rounded to 3 decimals. Its own loader shuffles
  * with Math.random, so the files are read directly. Both splits interleave the digits (0, 1, ..., 9, 0, ...), so
  * a shortened split (trainSize, testSize) keeps every class.
  */
