@@ -11,6 +11,8 @@ export interface RankPower {
   idle?: WindowResult;
   /** Samples the rank's sampler dropped because its ring was full (0 when JavaScript kept up). */
   overrunSamples?: number;
+  /** The run window never closed (the rank failed): `run` is its last progress record. */
+  incomplete?: boolean;
 }
 
 export interface RankShare {
@@ -48,10 +50,11 @@ export interface NodeEnergy {
   ranks: RankShare[];
 }
 
+/** The energy totals. As everywhere in joule, energyJ (and kWh, facility and CO2e) means measured only; the model's part is separate. */
 export interface EnergyTotals {
   measuredJ: number;
   modelJ: number;
-  /** measuredJ + modelJ: the model part is an estimate, see sources. */
+  /** Measured only (= measuredJ), as a node's and a rank's energyJ. */
   energyJ: number;
   kWh: number;
   gpuHours: number;
@@ -63,7 +66,15 @@ export interface EnergyTotals {
   profile: string;
   /** Energy by source over the whole run. */
   sources: Record<string, number>;
-  /** With an idle baseline: the idle power times the run's length, and the rest. */
+  /** The model's estimate for what nothing measured, with its own kWh and CO2e (same PUE and carbon intensity). */
+  model: { energyJ: number; kWh: number; facilityEnergyJ: number; co2eG: number };
+  /** Ranks whose run never finished (a failure): their figures run to their last progress record. */
+  incompleteRanks: number[];
+  /**
+   * With an idle baseline: the idle power times the run's length, and the rest. The idle power is measured
+   * where the run's energy is (then static/dynamic split energyJ), else the model's (then they split model.energyJ).
+   */
+  idleSource?: 'measured' | 'model';
   idlePowerW?: number;
   staticJ?: number;
   dynamicJ?: number;
@@ -89,6 +100,7 @@ export function attribute(ranks: RankPower[], profile: EnergyProfile): Attributi
   const nodes: NodeEnergy[] = [];
   const sources: Record<string, number> = {};
   let idlePowerW: number | undefined;
+  let idleMeasured = true;
   let maxDurationS = 0;
   for (const [host, members] of byHost) {
     const domains: Record<string, number> = {};
@@ -145,11 +157,13 @@ export function attribute(ranks: RankPower[], profile: EnergyProfile): Attributi
     });
     const idle = members.filter((m) => m.idle);
     if (idle.length) idlePowerW = (idlePowerW ?? 0) + sum(idle.map((m) => m.idle!.meanPowerW));
+    idleMeasured &&= idle.every((m) => m.idle!.energyJ !== null);
   }
   const measuredJ = sum(nodes.map((n) => n.energyJ));
   const modelJ = sum(nodes.map((n) => n.modelEnergyJ));
-  const energyJ = measuredJ + modelJ;
+  const energyJ = measuredJ;
   const kWh = energyJ / 3.6e6;
+  const modelKWh = modelJ / 3.6e6;
   const totals: EnergyTotals = {
     measuredJ,
     modelJ,
@@ -163,11 +177,16 @@ export function attribute(ranks: RankPower[], profile: EnergyProfile): Attributi
     co2eG: kWh * profile.pue * profile.carbonGPerKWh,
     profile: profile.name,
     sources,
+    model: { energyJ: modelJ, kWh: modelKWh, facilityEnergyJ: modelJ * profile.pue, co2eG: modelKWh * profile.pue * profile.carbonGPerKWh },
+    incompleteRanks: ranks.filter((r) => r.incomplete).map((r) => r.rank).sort((a, b) => a - b),
   };
   if (idlePowerW !== undefined) {
+    // An idle power from the model splits the model's total, never the measured one.
+    const idleSource = idleMeasured && measuredJ > 0 ? 'measured' : 'model';
+    totals.idleSource = idleSource;
     totals.idlePowerW = idlePowerW;
     totals.staticJ = idlePowerW * maxDurationS;
-    totals.dynamicJ = energyJ - totals.staticJ;
+    totals.dynamicJ = (idleSource === 'measured' ? energyJ : modelJ) - totals.staticJ;
   }
   return { nodes, ranks: nodes.flatMap((n) => n.ranks), totals };
 }

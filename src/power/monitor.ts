@@ -9,6 +9,14 @@ import type { EnergyFigure, PowerWindows, WindowResult } from './types';
 /** Where power records go: world.stream in a launched job, a JSON-lines file standalone. */
 export type PowerSink = (stream: string, record: Record<string, unknown>) => void;
 
+/**
+ * A window's peak power: the highest total seen at a reading inside it, and never below its mean (some
+ * part of the window drew at least the mean, whatever the readings caught); null when no reading fell inside.
+ */
+export function peakOf(highestReadingW: number | null, meanPowerW: number): number | null {
+  return highestReadingW === null ? null : Math.max(highestReadingW, meanPowerW);
+}
+
 export interface PowerMonitorOptions {
   /** Sampling period, default 100 ms (10 ms minimum with GPUs, 1 ms for RAPL alone). */
   periodMs?: number;
@@ -25,6 +33,8 @@ export interface PowerMonitorOptions {
   drainIntervalMs?: number;
   /** Seconds of samples the ring holds between drains, default 60. */
   bufferSeconds?: number;
+  /** How often the run so far is written as a power-progress record (what a failed rank leaves), default 2 s. */
+  progressIntervalS?: number;
   /** Who is measuring, written into every record. */
   identity?: { rank: number; localRank: number; host: string };
 }
@@ -84,6 +94,7 @@ export class PowerMonitor implements PowerWindows {
   private pollTimer?: NodeJS.Timeout;
   private lastKickS = -Infinity;
   private stopped = false;
+  private lastProgressS = -Infinity;
   private readonly options: Required<Omit<PowerMonitorOptions, 'sink' | 'identity' | 'profile'>>;
 
   constructor(private readonly opts: PowerMonitorOptions = {}) {
@@ -96,6 +107,7 @@ export class PowerMonitor implements PowerWindows {
       streamSamples: opts.streamSamples ?? true,
       drainIntervalMs: opts.drainIntervalMs ?? 250,
       bufferSeconds: opts.bufferSeconds ?? 60,
+      progressIntervalS: opts.progressIntervalS ?? 2,
     };
   }
 
@@ -199,6 +211,24 @@ export class PowerMonitor implements PowerWindows {
     return { run: result, stats };
   }
 
+  /**
+   * Writes the run so far (up to the last sample) as a power-progress record: a rank that dies never
+   * writes its power-run record, and the run's energy then counts up to its last progress.
+   */
+  progress(): void {
+    if (!this.run || this.stopped) return;
+    // Every sample taken so far first (drain comes back here only once the interval has passed again).
+    const previousS = this.lastProgressS;
+    this.lastProgressS = Infinity;
+    this.drain();
+    if (!Number.isFinite(this.lastTickS) || this.lastTickS <= this.run.startS) {
+      this.lastProgressS = previousS;
+      return;
+    }
+    this.lastProgressS = this.lastTickS;
+    this.emit('power', { type: 'power-progress', ...this.result({ ...this.run, endS: this.lastTickS }) });
+  }
+
   /** Stops the monitor unless already stopped: what a World runs for its attached modules at finalize. */
   async finalize(): Promise<void> {
     if (this.sampler && !this.stopped) await this.stop();
@@ -287,6 +317,7 @@ export class PowerMonitor implements PowerWindows {
     }
     this.finishWindows();
     this.lastTickS = tickS;
+    if (tickS - this.lastProgressS >= this.options.progressIntervalS) this.progress();
     this.tickWaiters = this.tickWaiters.filter((w) => {
       if (this.lastTickS > w.afterS) w.resolve();
       return this.lastTickS <= w.afterS;
@@ -448,6 +479,7 @@ export class PowerMonitor implements PowerWindows {
       }
     });
     figures.push(...this.gpuModelFigures(window));
+    for (const figure of figures) figure.peakPowerW = peakOf(figure.peakPowerW, figure.meanPowerW);
     return this.summarise(window, durationS, cpuTimeS, figures);
   }
 
@@ -509,7 +541,7 @@ export class PowerMonitor implements PowerWindows {
       modelEnergyJ: modelJ,
       bySource,
       meanPowerW: durationS > 0 ? shownJ / durationS : 0,
-      peakPowerW: measuredJ !== null ? window.peakMeasuredW : window.peakModelW,
+      peakPowerW: peakOf(measuredJ !== null ? window.peakMeasuredW : window.peakModelW, durationS > 0 ? shownJ / durationS : 0),
       cpuTimeS,
       interpolated: figures.some((f) => f.interpolated),
       coverage: figures.length ? Math.min(...figures.map((f) => f.coverage)) : 0,

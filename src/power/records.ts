@@ -54,8 +54,11 @@ export function energySummary(records: Record<string, unknown>[], profile: Energ
   const idle = new Map<number, WindowResult>();
   for (const record of records) {
     const rank = typeof record.rank === 'number' ? record.rank : 0;
-    if (record.type === 'power-run') {
+    // A rank's power-run record (written when it finishes) wins; until then, its latest progress stands.
+    const progress = record.type === 'power-progress' && !(ranks.get(rank)?.incomplete === false) && (ranks.get(rank)?.run.endS ?? -Infinity) <= Number(record.endS);
+    if (record.type === 'power-run' || progress) {
       ranks.set(rank, {
+        incomplete: progress,
         rank,
         localRank: typeof record.localRank === 'number' ? record.localRank : 0,
         host: typeof record.host === 'string' ? record.host : 'localhost',

@@ -19,7 +19,7 @@ export interface EnergyFigure {
   /** Fraction of the window covered by readings (1 = every part of it lies between two readings). */
   coverage: number;
   meanPowerW: number;
-  /** Highest power seen in the window (readings, or counter differences); null when none fell inside. */
+  /** Highest power in the window: the highest reading inside it, at least meanPowerW (monitor.ts peakOf); null when no reading fell inside. */
   peakPowerW: number | null;
   /** Counter wraps (RAPL) and resets (NVML driver reloads) seen during the window. */
   wraps: number;
@@ -49,7 +49,7 @@ export interface WindowResult {
   /** Sum of the model figures, for what was not measured; null when everything was. */
   modelEnergyJ: number | null;
   bySource: Partial<Record<EnergySource, number>>;
-  /** Mean and peak of the measured power when there is any, else of the model's. */
+  /** Mean and peak (at least the mean, as for figures) of the measured power when there is any, else of the model's. */
   meanPowerW: number;
   peakPowerW: number | null;
   /** This process's CPU time in the window (the RAPL split between ranks uses it). */

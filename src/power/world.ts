@@ -61,6 +61,8 @@ export async function attachPower<W extends PowerHost>(world: W, options: WorldP
   });
   await monitor.start();
   if (world.attachModule) world.attachModule('power', monitor);
+  // An aborted rank never finalizes: its energy so far goes out with its last records.
+  world.onAbort(() => monitor.progress());
   if (!('power' in world)) Object.defineProperty(world, 'power', { value: monitor, enumerable: false });
   if (idleBaselineS !== undefined) {
     // Every rank of the node must be idle at once for the node's RAPL reading to mean anything.

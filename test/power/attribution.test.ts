@@ -36,7 +36,7 @@ describe('power: attribution', function () {
         { rank: 0, localRank: 0, host: 'a', run: window(3, [figure('gpu0', 'nvml-counter', 1000), figure('package-0@intel-rapl:0', 'rapl', 600, true), figure('dram@intel-rapl:0:0', 'rapl', 200, true)]) },
         { rank: 1, localRank: 1, host: 'a', run: window(1, [figure('gpu1', 'nvml-power', 500), figure('cpu', 'model', 40)]) },
         // A node without RAPL: its CPU model stays, labelled as model.
-        { rank: 2, localRank: 0, host: 'b', run: window(2, [figure('gpu0', 'nvml-counter', 700), figure('cpu', 'model', 30)]), idle: { ...window(0, []), meanPowerW: 50 } },
+        { rank: 2, localRank: 0, host: 'b', run: window(2, [figure('gpu0', 'nvml-counter', 700), figure('cpu', 'model', 30)]), idle: { ...window(0, []), energyJ: 500, meanPowerW: 50 } },
       ],
       profile,
     );
@@ -52,12 +52,25 @@ describe('power: attribution', function () {
     assert.equal(result.totals.measuredJ, 3000);
     assert.equal(result.totals.modelJ, 30);
     assert.deepEqual(result.totals.sources, { 'nvml-counter': 1700, 'nvml-power': 500, rapl: 800, model: 30 });
-    assert.equal(result.totals.kWh, 3030 / 3.6e6);
-    assert.equal(result.totals.facilityEnergyJ, 3030 * 1.5);
-    assert.ok(Math.abs(result.totals.co2eG - (3030 / 3.6e6) * 1.5 * 400) < 1e-12);
+    // energyJ, kWh, facility and CO2e are measured only, as at node and rank level; the model's part apart.
+    assert.equal(result.totals.energyJ, 3000);
+    assert.equal(result.totals.energyJ, result.nodes.reduce((sum, n) => sum + n.energyJ, 0));
+    assert.equal(result.totals.kWh, 3000 / 3.6e6);
+    assert.equal(result.totals.facilityEnergyJ, 3000 * 1.5);
+    assert.ok(Math.abs(result.totals.co2eG - (3000 / 3.6e6) * 1.5 * 400) < 1e-12);
+    assert.deepEqual(result.totals.model, { energyJ: 30, kWh: 30 / 3.6e6, facilityEnergyJ: 45, co2eG: (30 / 3.6e6) * 1.5 * 400 });
     assert.equal(result.totals.gpuHours, (3 * 10) / 3600);
+    assert.equal(result.totals.idleSource, 'measured');
     assert.equal(result.totals.staticJ, 500);
-    assert.equal(result.totals.dynamicJ, 3030 - 500);
+    assert.equal(result.totals.dynamicJ, 3000 - 500);
+  });
+
+  it('labels an idle baseline that only the model gave, and splits the model total with it, never the measured one', () => {
+    const result = attribute([{ rank: 0, localRank: 0, host: 'a', run: window(1, [figure('cpu', 'model', 300)]), idle: { ...window(0, []), modelEnergyJ: 100, meanPowerW: 10 } }], defaultEnergyProfile);
+    assert.equal(result.totals.energyJ, 0);
+    assert.equal(result.totals.idleSource, 'model');
+    assert.equal(result.totals.staticJ, 100);
+    assert.equal(result.totals.dynamicJ, 300 - 100);
   });
 
   it('two ranks on a node with the fakes: the node total is the sum of the shares', async () => {

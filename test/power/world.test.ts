@@ -54,7 +54,7 @@ describe('power: world.power', function () {
       assert.equal(energy.name, 'step');
       await Promise.all([zero.modules.get('power')!.finalize!(), one.modules.get('power')!.finalize!()]);
       const types = (records: Record<string, unknown>[]) => new Set(records.map((r) => r.type));
-      assert.deepEqual([...types(zero.records)].sort(), ['power-channels', 'power-run', 'power-samples', 'power-window']);
+      assert.deepEqual([...types(zero.records)].sort(), ['power-channels', 'power-progress', 'power-run', 'power-samples', 'power-window']);
       assert.ok(zero.records.every((r) => r.stream === 'power' && r.rank === 0 && r.host === 'node-a'));
       const summary = energySummary([...zero.records, ...one.records]);
       assert.equal(summary.nodes.length, 1);

@@ -25,12 +25,17 @@ interface LaunchArgs {
   '--'?: string[];
 }
 
-/** "12.3 J measured (rapl 10.1 J, nvml-counter 2.2 J) + 4.5 J model, 0.0000047 kWh, 2.3 g CO2e (profile local)". */
+/**
+ * "12.3 J measured (rapl 10.1 J, nvml-counter 2.2 J), 0.0000034 kWh, 0.0016 g CO2e; model (not measured): 4.5 J,
+ * 0.0000013 kWh, 0.00060 g CO2e (profile local, PUE 1)": measured and model figures never added together.
+ */
 function describeEnergy(totals: EnergyTotals): string {
   const sources = Object.entries(totals.sources).filter(([source]) => source !== 'model').map(([source, joules]) => `${source} ${joules.toFixed(1)} J`);
-  const measured = sources.length ? `${totals.measuredJ.toFixed(1)} J measured (${sources.join(', ')})` : 'nothing measured (no NVML GPU, no readable RAPL counter)';
-  const model = totals.modelJ > 0 ? `${sources.length ? ' +' : ';'} ${totals.modelJ.toFixed(1)} J estimated by the model` : '';
-  return `${measured}${model}, ${totals.kWh.toPrecision(3)} kWh, ${totals.co2eG.toPrecision(3)} g CO2e (profile ${totals.profile}, PUE ${totals.pue})`;
+  const parts = [sources.length ? `${totals.measuredJ.toFixed(1)} J measured (${sources.join(', ')}), ${totals.kWh.toPrecision(3)} kWh, ${totals.co2eG.toPrecision(3)} g CO2e` : 'nothing measured (no NVML GPU, no readable RAPL counter)'];
+  if (totals.modelJ > 0) parts.push(`model (not measured): ${totals.modelJ.toFixed(1)} J, ${totals.model.kWh.toPrecision(3)} kWh, ${totals.model.co2eG.toPrecision(3)} g CO2e`);
+  if (totals.idlePowerW !== undefined) parts.push(`idle ${totals.idlePowerW.toFixed(1)} W (${totals.idleSource})`);
+  if (totals.incompleteRanks.length) parts.push(`rank(s) ${totals.incompleteRanks.join(', ')} counted to their last power record (they did not finish)`);
+  return `${parts.join('; ')} (profile ${totals.profile}, PUE ${totals.pue})`;
 }
 
 function positive(value: number | undefined, flag: string, integer: boolean): void {
