@@ -38,7 +38,8 @@ interface EstimateArgs {
   json: boolean;
 }
 
-const kJ = (j: number | null | undefined) => (j === null || j === undefined || !Number.isFinite(j) ? '-' : j >= 1e6 ? `${(j / 3.6e6).toFixed(3)} kWh` : `${(j / 1000).toFixed(2)} kJ`);
+const kJ = (j: number | null | undefined) =>
+  j === null || j === undefined || !Number.isFinite(j) ? '-' : j >= 1e6 ? `${(j / 3.6e6).toFixed(3)} kWh` : j >= 1000 ? `${(j / 1000).toFixed(2)} kJ` : `${j.toFixed(1)} J`;
 const hours = (s: number | null | undefined) => (s === null || s === undefined ? '-' : s >= 3600 ? `${(s / 3600).toFixed(2)} h` : `${s.toFixed(1)} s`);
 const pct = (p: number | null | undefined) => (p === null || p === undefined || !Number.isFinite(p) ? '-' : `${p.toFixed(1)} %`);
 
@@ -220,7 +221,7 @@ function printValidation(v: Validation): void {
     rows.push([
       m.method,
       String(m.n),
-      m.n ? `${m.rmseKJ.toFixed(2)} kJ` : '-',
+      m.n ? `${Number(m.rmseKJ.toPrecision(3))} kJ` : '-',
       pct(m.mapePct),
       m.worst ? `${m.worst.errorPct >= 0 ? '+' : ''}${m.worst.errorPct.toFixed(1)} % (${m.worst.name})` : '-',
       m.unanswered ? `${m.unanswered}: ${m.firstLack}` : '0',
