@@ -145,6 +145,8 @@ describe('train models', function () {
     assert.ok(Math.abs(loss.dataSync()[0] - expected) < 1e-6, `${loss.dataSync()[0]} vs ${expected}`);
     assert.equal(correct.dataSync()[0], 1);
     assert.equal(counted, 2);
+    assert.throws(() => lossAndCorrect({ task: 'classification', numClasses: 3 }, logits, tf.tensor1d([0, 1], 'float32')), (e: unknown) => isJouleError(e, 'JOULE_BAD_DATA'));
+    assert.throws(() => lossAndCorrect({ task: 'classification', numClasses: 4 }, logits, labels), (e: unknown) => isJouleError(e, 'JOULE_BAD_DATA'));
   });
 
   it('lossAndCorrect, masked-lm: only masked positions count', function () {

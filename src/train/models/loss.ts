@@ -1,5 +1,6 @@
 // The training objective of each task: loss over the counted targets and the number predicted right.
 import * as tf from '@tensorflow/tfjs';
+import { JouleError } from '../../errors';
 import type { ModelSpec } from './index';
 
 export interface LossAndCorrect {
@@ -18,8 +19,9 @@ export interface LossAndCorrect {
  */
 export function lossAndCorrect(spec: Pick<ModelSpec, 'task' | 'numClasses'>, logits: tf.Tensor, labels: tf.Tensor): LossAndCorrect {
   const expectedRank = spec.task === 'classification' ? 1 : 2;
-  if (labels.rank !== expectedRank || logits.rank !== expectedRank + 1 || logits.shape[logits.rank - 1] !== spec.numClasses) {
-    throw new Error(`${spec.task}: logits [${logits.shape}] and labels [${labels.shape}] do not fit ${spec.numClasses} classes`);
+  if (labels.dtype !== 'int32' || labels.rank !== expectedRank || logits.rank !== expectedRank + 1 || logits.shape[logits.rank - 1] !== spec.numClasses) {
+    // Labels come from a data set (perhaps a user's): say what does not fit.
+    throw new JouleError('JOULE_BAD_DATA', `${spec.task}: logits [${logits.shape}] and ${labels.dtype} labels [${labels.shape}] do not fit ${spec.numClasses} classes (labels: int32 [n]${spec.task === 'masked-lm' ? ', seqLength' : ''})`);
   }
   const counted = spec.task === 'classification' ? labels.shape[0] : countMasked(labels);
   return tf.tidy(() => {
