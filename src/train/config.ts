@@ -37,6 +37,11 @@ export interface TrainConfig {
   trainSize: number | null;
   testSize: number | null;
   tfBackend: TfBackendChoice;
+  /**
+   * Emulated compute precision for accuracy studies: weights rounded to this format before every forward
+   * pass (activations stay float32). It costs time and energy instead of saving any: tfjs has no 16-bit math.
+   */
+  emulate: 'bf16' | 'f16' | null;
   /** Let the adaptive policy act on modelled energy (recorded as such). */
   allowModelEnergy: boolean;
   /** Power windows, checksums and per-step metrics; off only to measure what they cost. */

@@ -22,6 +22,7 @@ export interface TrainArgs {
   'test-size'?: number;
   'tf-backend': TfBackendChoice;
   'allow-model-energy': boolean;
+  emulate?: 'bf16' | 'fp16';
   instrument: boolean;
 }
 
@@ -32,6 +33,7 @@ export function configFrom(args: TrainArgs, dpRanks: number): TrainConfig {
   if (!Number.isInteger(args.seed) || args.seed < 0) throw new JouleError('JOULE_BAD_ARGUMENT', `--seed must be a non-negative integer, got ${args.seed}`);
   const learningRate = args.lr ?? defaultLearningRate[args.optimizer];
   if (!(learningRate > 0) || !Number.isFinite(learningRate)) throw new JouleError('JOULE_BAD_ARGUMENT', `--lr must be a positive number, got ${args.lr}`);
+  if (args.emulate !== undefined && args.emulate !== 'bf16' && args.emulate !== 'fp16') throw new JouleError('JOULE_BAD_ARGUMENT', `--emulate must be bf16 or fp16, got ${args.emulate}`);
   positiveInteger(args['bucket-bytes'], '--bucket-bytes');
   if (args['bucket-bytes'] % 4 !== 0) throw new JouleError('JOULE_BAD_ARGUMENT', `--bucket-bytes must be a multiple of 4 (float32 gradients), got ${args['bucket-bytes']}`);
   for (const flag of ['max-steps', 'train-size', 'test-size'] as const) if (args[flag] !== undefined) positiveInteger(args[flag], `--${flag}`);
@@ -54,6 +56,7 @@ export function configFrom(args: TrainArgs, dpRanks: number): TrainConfig {
     trainSize: args['train-size'] ?? null,
     testSize: args['test-size'] ?? null,
     tfBackend: args['tf-backend'],
+    emulate: args.emulate === undefined ? null : args.emulate === 'fp16' ? 'f16' : 'bf16',
     allowModelEnergy: args['allow-model-energy'],
     instrument: args.instrument,
   };

@@ -103,6 +103,7 @@ export function summaryTable(s: TrainSummary): string {
     ['time split', `compute ${share(s.time.computeS)}, communication ${share(s.time.commS)}, idle ${share(s.time.idleS)} (summed over steps, mean over ranks)`],
     ...decisions.map((d, i) => [i === 0 ? 'precision' : '', d]),
   ];
+  if (s.precision.emulated) rows.push(['emulated', `${s.precision.emulated} compute emulated by rounding the weights before every forward pass (activations f32): for accuracy studies; it costs time, it saves no energy`]);
   if (s.skippedSteps) rows.push(['skipped', `${s.skippedSteps} step(s) skipped by the loss scaler (f16 overflow)`]);
   if (s.runDir) rows.push(['run record', s.runDir]);
   return formatTable(rows);

@@ -16,7 +16,8 @@ export const SUMMARY_FILE = 'train-summary.json';
 export async function runRank(args: TrainArgs & { resume?: string; json: boolean }): Promise<number> {
   const resume: Checkpoint | undefined = args.resume ? loadCheckpoint(path.resolve(args.resume)) : undefined;
   const world = (await init()) as unknown as TrainWorld;
-  const config = resume ? resume.state.config : configFrom(args, world.size);
+  // A resumed run keeps the checkpoint's configuration (the same curve), except a new step budget.
+  const config = resume ? { ...resume.state.config, maxSteps: args['max-steps'] ?? resume.state.config.maxSteps } : configFrom(args, world.size);
   let stop = false;
   const onSignal = () => {
     stop = true;

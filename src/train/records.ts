@@ -24,6 +24,8 @@ export interface StepRecord {
   commS: number;
   idleS: number;
   compute: Precision;
+  /** The compute precision emulated by rounding weights (null: none); the math itself is float32. */
+  emulated: 'bf16' | 'f16' | null;
   wire: Precision;
   /** Bytes all ranks handed the wire for gradients this step. */
   wireBytes: number;
@@ -89,7 +91,7 @@ export interface TrainSummary {
   communicatedBytes: number;
   time: { computeS: number; commS: number; idleS: number };
   skippedSteps: number;
-  precision: { choice: string; kind: string; wire: Record<string, number>; decisions: unknown[] };
+  precision: { choice: string; kind: string; emulated: 'bf16' | 'f16' | null; wire: Record<string, number>; decisions: unknown[] };
   position: Position;
 }
 
@@ -278,7 +280,7 @@ export class Totals {
       communicatedBytes: c.wireBytes,
       time: { computeS: c.computeS, commS: c.commS, idleS: c.idleS },
       skippedSteps: c.skipped,
-      precision: { choice: run.config.precision, kind: run.policy.kind, wire: { f32: c.wireF32, bf16: c.wireBf16, f16: c.wireF16 }, decisions: run.policy.history },
+      precision: { choice: run.config.precision, kind: run.policy.kind, emulated: run.config.emulate, wire: { f32: c.wireF32, bf16: c.wireBf16, f16: c.wireF16 }, decisions: run.policy.history },
       position: run.position,
     };
   }

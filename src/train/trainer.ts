@@ -72,7 +72,6 @@ export async function train(world: TrainWorld, config: TrainConfig, hooks: Train
   if (resume) {
     checkResumable(resume, { strategy: 'dp', ranks: world.size }, weights.size, buffers.size);
     weights.values.set(resume.arrays.weights);
-    weights.upload();
     buffers.values.set(resume.arrays.buffers);
     buffers.upload();
     optimizer.load({ name: resume.state.optimizer.name, step: resume.state.optimizer.step, m: resume.arrays.m, v: resume.arrays.v });
@@ -82,6 +81,8 @@ export async function train(world: TrainWorld, config: TrainConfig, hooks: Train
     position = resume.state.position;
   }
 
+  // The first forward pass sees the emulated precision too.
+  weights.upload(config.emulate ?? undefined);
   const sync = new GradientSync(weights.slots, weights.size, config.bucketBytes, comm);
   const variables = weights.variables;
   const dp = world.size;
@@ -180,7 +181,7 @@ export async function train(world: TrainWorld, config: TrainConfig, hooks: Train
       if (!skipped) {
         optimizer.apply(weights.values, sync.grads);
         hooks.afterUpdate?.(globalStep, weights.values);
-        weights.upload();
+        weights.upload(config.emulate ?? undefined);
       }
       const energyOf = windows.end();
       pendingEnergy.push({ step: globalStep, fields: energyOf });
@@ -209,6 +210,7 @@ export async function train(world: TrainWorld, config: TrainConfig, hooks: Train
         idleS: Math.max(0, stepS - (metrics[3] + metrics[4]) / dp),
         wire: decision.wire,
         compute: decision.compute,
+        emulated: config.emulate,
         wireBytes: syncResult.wireBytes * dp,
         skipped,
         lossScale: scaler ? scaler.scale : null,

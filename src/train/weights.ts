@@ -1,6 +1,8 @@
 // The model's weights as one flat float32 array (the master copy the optimizer updates and the wire
 // carries), with views per variable, and the way back into the tfjs variables.
 import * as tf from '@tensorflow/tfjs';
+import { cast } from '../precision/cast';
+import type { HalfDType } from '../precision/cast';
 
 export interface WeightSlot {
   name: string;
@@ -34,11 +36,15 @@ export class FlatWeights {
     this.variables.forEach((v, i) => this.values.set(v.dataSync() as Float32Array, this.slots[i].offset));
   }
 
-  /** Writes the flat array into the variables. */
-  upload(): void {
+  /**
+   * Writes the flat array into the variables; with `roundTo`, each value rounded to that 16-bit format
+   * first (compute-precision emulation: the master copy stays float32).
+   */
+  upload(roundTo?: HalfDType): void {
+    const source = roundTo ? cast(cast(this.values, { to: roundTo }), { to: 'f32', from: roundTo }) : this.values;
     this.variables.forEach((v, i) => {
       const { offset, size, shape } = this.slots[i];
-      const value = tf.tensor(this.values.subarray(offset, offset + size), shape, 'float32');
+      const value = tf.tensor(source.subarray(offset, offset + size), shape, 'float32');
       v.assign(value);
       value.dispose();
     });

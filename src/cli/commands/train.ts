@@ -9,6 +9,8 @@ export const trainCommand: CommandModule<object, JobArgs> = {
   describe: 'Train a model data-parallel over N ranks; print time, loss, accuracy and joules; record everything in runs/<time>-train-<model>/',
   builder: (yargs) =>
     yargs
+      // A flag given twice takes its last value (as in a script that appends overrides), never an array.
+      .parserConfiguration({ 'duplicate-arguments-array': false })
       .option('ntasks', { alias: 'n', type: 'number', describe: 'Ranks (default: 2 here, at most one per CPU; inside an allocation, SLURM_NTASKS)' })
       .option('profile', { type: 'string', default: 'local', describe: 'Cluster profile: a name in slurm/profiles/ or a path to a .json' })
       .option('model', { type: 'string', default: trainDefaults.model, describe: 'mlp | resnet-mini | resnet18 | resnet50 | bert-mini' })
@@ -23,11 +25,12 @@ export const trainCommand: CommandModule<object, JobArgs> = {
       .option('bucket-bytes', { type: 'number', default: trainDefaults.bucketBytes, describe: 'Gradient bytes per fused allreduce bucket' })
       .option('checksum-every', { type: 'string', default: '1epoch', describe: 'Compare a checksum of every rank\'s weights this often (e.g. 50 steps, 1epoch)' })
       .option('checkpoint-every', { type: 'string', describe: 'Write a checkpoint this often (e.g. 100 steps, 1epoch); SIGTERM always writes one' })
-      .option('resume', { type: 'string', describe: 'Continue the run in this run directory from its latest checkpoint (its configuration applies)' })
+      .option('resume', { type: 'string', describe: 'Continue the run in this run directory (or checkpoint directory) from its latest checkpoint; its configuration applies, except --max-steps' })
       .option('max-steps', { type: 'number', describe: 'Stop after this many optimizer steps in all' })
       .option('train-size', { type: 'number', describe: 'Use only the first N training samples' })
       .option('test-size', { type: 'number', describe: 'Use only the first N held-out samples' })
       .option('tf-backend', { choices: tfBackendChoices, default: 'auto' as const, describe: 'tfjs backend: auto picks tfjs-node-gpu, then tfjs-node, then wasm, then cpu' })
+      .option('emulate', { choices: ['bf16', 'fp16'] as const, describe: 'Emulate a 16-bit compute precision by rounding weights before every forward pass (accuracy studies; costs energy, saves none)' })
       .option('allow-model-energy', { type: 'boolean', default: false, describe: 'Let the adaptive policy act on modelled energy (recorded as such)' })
       .option('instrument', { type: 'boolean', default: true, describe: 'Power windows, checksums and per-step records (--no-instrument only to measure their cost)' })
       .option('name', { type: 'string', describe: 'Run name (default train-<model>)' })
