@@ -27,6 +27,7 @@ JouleAddon::JouleAddon(Napi::Env env, Napi::Object exports) : addonDir(Directory
   RegisterPower(env, exports);
   RegisterComm(env, exports);
   RegisterCpu(env, exports);
+  RegisterTrain(env, exports);
 }
 
 const cuda::Api* JouleAddon::CudaApi(std::string* reason) {

@@ -32,5 +32,6 @@ void RegisterCast(Napi::Env env, Napi::Object exports);
 void RegisterPower(Napi::Env env, Napi::Object exports);
 void RegisterComm(Napi::Env env, Napi::Object exports);
 void RegisterCpu(Napi::Env env, Napi::Object exports);
+void RegisterTrain(Napi::Env env, Napi::Object exports);
 
 }  // namespace joule

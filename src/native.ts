@@ -237,6 +237,18 @@ export interface NativeAddon {
    * JOULE_NATIVE_ERROR (the NVML call's error, e.g. Insufficient Permissions).
    */
   gpuPowerLimit(index: number, setW?: number): Promise<NativeGpuPowerLimit>;
+  /**
+   * Training kernels (native/train), NHWC, on the calling thread, writing `out` in place (tfjs-wasm heap views
+   * work). `shape`: the 15 fields of NativeConvShape in order (see src/train/backend/conv-shape.ts). Bad
+   * arguments throw with code JOULE_BAD_ARGUMENT.
+   */
+  conv2d(shape: Int32Array, x: Float32Array, filter: Float32Array, y: Float32Array): void;
+  conv2dBackpropInput(shape: Int32Array, dy: Float32Array, filter: Float32Array, dx: Float32Array): void;
+  conv2dBackpropFilter(shape: Int32Array, x: Float32Array, dy: Float32Array, dFilter: Float32Array): void;
+  depthwiseConv2dBackpropInput(shape: Int32Array, dy: Float32Array, filter: Float32Array, dx: Float32Array): void;
+  depthwiseConv2dBackpropFilter(shape: Int32Array, x: Float32Array, dy: Float32Array, dFilter: Float32Array): void;
+  /** out[s] = sum of the rows of x whose id is s (ids outside [0, numSegments) dropped); out's type is x's. */
+  unsortedSegmentSum<T extends Float32Array | Int32Array>(x: T, segmentIds: Int32Array, numSegments: number, out: T): void;
 }
 
 /** The paths tried, in order: JOULE_ADDON alone when set, else the cmake-js/node-gyp outputs. */
