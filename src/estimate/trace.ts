@@ -96,7 +96,7 @@ function median(values: number[]): number {
 
 /**
  * The trace's energy by the trapezoid rule, per device and per source, with every gap listed. A gap is
- * an interval longer than `gapThresholdS` (default: 5 × the series' median interval, at least 2 s);
+ * an interval longer than `gapThresholdS` (default: 3 × the series' median interval: two readings missed);
  * its energy is still counted (linear between the readings around it) but reported as such.
  */
 export function traceEnergy(trace: PowerTrace, options: { gapThresholdS?: number; fromS?: number; toS?: number } = {}): TraceEnergy {
@@ -108,7 +108,7 @@ export function traceEnergy(trace: PowerTrace, options: { gapThresholdS?: number
   let threshold = 0;
   for (const series of trace.series) {
     const intervals = series.timesS.slice(1).map((t, i) => t - series.timesS[i]);
-    const gapThresholdS = options.gapThresholdS ?? Math.max(2, 5 * median(intervals));
+    const gapThresholdS = options.gapThresholdS ?? 3 * median(intervals);
     threshold = Math.max(threshold, gapThresholdS);
     const energyJ = integrate(series, fromS, toS);
     bySource[series.source] = (bySource[series.source] ?? 0) + energyJ;
