@@ -4,7 +4,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import type { Batch, Dataset, DatasetOptions } from './index';
 import { firstWordId, maskingRng, maskSequence, specialTokenNames, specialTokens } from './masking';
-import { checkIndices, splitSize } from './split';
+import { checkIndices, splitSize } from './checks';
 import { JouleError } from '../../errors';
 
 export const brownDefaults = { seqLength: 32, vocabSize: 4096 };

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import type { Batch, Dataset, DatasetOptions } from './index';
-import { checkFixed, checkIndices, splitSize } from './split';
+import { checkFixed, checkIndices, splitSize } from './checks';
 
 const side = 28;
 const pixels = side * side;

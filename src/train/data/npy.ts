@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { JouleError } from '../../errors';
 import type { Batch, Dataset, DatasetOptions } from './index';
 import { NpyFile } from './npy-file';
-import { checkFixed, checkIndices, splitSize } from './split';
+import { checkFixed, checkIndices, splitSize } from './checks';
 
 /** Held out when there is no x_test.npy: the last tenth of the rows (at least one). */
 const heldOutFraction = 0.1;

@@ -2,8 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../rng';
 import type { Batch, Dataset, DatasetOptions } from './index';
-import { checkIndices } from './split';
-import { JouleError } from '../../errors';
+import { checkIndices, checkSyntheticOptions } from './checks';
 
 export const syntheticImageDefaults = { sampleShape: [28, 28, 1], numClasses: 10, trainSize: 8192, testSize: 1024 };
 
@@ -19,7 +18,7 @@ export function loadSyntheticImages(options: DatasetOptions): Dataset {
   const sampleShape = options.sampleShape ?? syntheticImageDefaults.sampleShape;
   const numClasses = options.numClasses ?? syntheticImageDefaults.numClasses;
   const sizes = { train: options.trainSize ?? syntheticImageDefaults.trainSize, test: options.testSize ?? syntheticImageDefaults.testSize };
-  checkSyntheticOptions('synthetic-images', sampleShape, numClasses, sizes, 2);
+  checkSyntheticOptions('synthetic-images', { sampleShape, numClasses, sizes, minClasses: 2 });
   const sampleElements = sampleShape.reduce((p, d) => p * d, 1);
 
   const patterns = new Float32Array(numClasses * sampleElements);
@@ -49,16 +48,4 @@ export function loadSyntheticImages(options: DatasetOptions): Dataset {
       return { x: tf.tensor(x, [indices.length, ...sampleShape]), labels: tf.tensor1d(labels, 'int32'), size: indices.length };
     },
   };
-}
-
-export function checkSyntheticOptions(dataset: string, sampleShape: number[], numClasses: number, sizes: { train: number; test: number }, minClasses: number): void {
-  const positive = (n: number) => Number.isInteger(n) && n > 0;
-  const problems: string[] = [];
-  if (sampleShape.length === 0 || !sampleShape.every(positive)) problems.push(`sampleShape must be positive whole numbers, got [${sampleShape.join(', ')}]`);
-  if (!Number.isInteger(numClasses) || numClasses < minClasses) problems.push(`numClasses must be a whole number ≥ ${minClasses}, got ${numClasses}`);
-  // Stream numbers are index × 4 + tag in 32 bits.
-  for (const split of ['train', 'test'] as const) {
-    if (!positive(sizes[split]) || sizes[split] > 2 ** 30) problems.push(`${split}Size must be a whole number from 1 to 2^30, got ${sizes[split]}`);
-  }
-  if (problems.length > 0) throw new JouleError('JOULE_BAD_ARGUMENT', `${dataset}: ${problems.join('; ')}`, { dataset });
 }

@@ -3,8 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../rng';
 import type { Batch, Dataset, DatasetOptions } from './index';
 import { firstWordId, maskingRng, maskSequence, specialTokenNames } from './masking';
-import { checkIndices } from './split';
-import { checkSyntheticOptions } from './synthetic-images';
+import { checkIndices, checkSyntheticOptions } from './checks';
 
 export const syntheticTokenDefaults = { seqLength: 32, vocabSize: 1024, trainSize: 8192, testSize: 1024 };
 
@@ -16,8 +15,8 @@ export function loadSyntheticTokens(options: DatasetOptions): Dataset {
   const sampleShape = options.sampleShape ?? [syntheticTokenDefaults.seqLength];
   const vocabSize = options.numClasses ?? syntheticTokenDefaults.vocabSize;
   const sizes = { train: options.trainSize ?? syntheticTokenDefaults.trainSize, test: options.testSize ?? syntheticTokenDefaults.testSize };
-  // The special tokens plus at least two words; sequences are one-dimensional.
-  checkSyntheticOptions('synthetic-tokens', sampleShape.length === 1 ? sampleShape : [], vocabSize, sizes, firstWordId + 2);
+  // The special tokens plus at least two words.
+  checkSyntheticOptions('synthetic-tokens', { sampleShape, numClasses: vocabSize, sizes, minClasses: firstWordId + 2, rank: 1 });
   const seqLength = sampleShape[0];
   const words = vocabSize - firstWordId;
 

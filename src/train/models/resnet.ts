@@ -42,6 +42,8 @@ export function buildResNet(layout: ResNetLayout, inputShape: number[], numClass
   const init = new SeededInitializers(seed);
   // PyTorch's batch norm defaults (momentum 0.1 there is 0.9 here; eps 1e-5), so runs compare with torch's.
   const batchNorm = (x: Symbolic, name: string) => tf.layers.batchNormalization({ name, momentum: 0.9, epsilon: 1e-5 }).apply(x) as Symbolic;
+  // 'same' padding: at stride 2 on even sizes TensorFlow pads only bottom/right where PyTorch's padding=1 pads both
+  // sides, so a 3×3 conv samples a grid one pixel off torch's; shapes, parameters and FLOPs agree.
   const conv = (x: Symbolic, filters: number, kernelSize: number, strides: number, name: string) =>
     tf.layers.conv2d({ name, filters, kernelSize, strides, padding: 'same', useBias: false, kernelInitializer: init.he() }).apply(x) as Symbolic;
   const relu = (x: Symbolic, name: string) => tf.layers.reLU({ name }).apply(x) as Symbolic;
