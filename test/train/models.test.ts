@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { isJouleError } from '../../src/errors';
-import { buildModel, lossAndCorrect, modelNames, type ModelSpec } from '../../src/train/models';
+import { buildModel, lossAndCorrect, modelDefaults, modelNames, type ModelSpec } from '../../src/train/models';
 
 /** Every weight's bytes, trainable or not, in model order. */
 function weightBytes(spec: ModelSpec): Buffer[] {
@@ -40,6 +40,9 @@ describe('train models', function () {
     assert.throws(() => buildModel('resnet-9000', { seed: 1 }), (e: unknown) => isJouleError(e, 'JOULE_UNKNOWN_MODEL') && /resnet-mini/.test(e.message));
     assert.throws(() => buildModel('toString', { seed: 1 }), (e: unknown) => isJouleError(e, 'JOULE_UNKNOWN_MODEL'));
     assert.throws(() => buildModel('resnet-mini', { seed: 1, inputShape: [28, 28] }), (e: unknown) => isJouleError(e, 'JOULE_BAD_ARGUMENT'));
+    assert.deepEqual(modelDefaults('resnet50'), { task: 'classification', inputShape: [224, 224, 3], numClasses: 1000 });
+    assert.deepEqual(modelDefaults('bert-mini'), { task: 'masked-lm', inputShape: [32], numClasses: 4096 });
+    assert.throws(() => modelDefaults('gpt'), (e: unknown) => isJouleError(e, 'JOULE_UNKNOWN_MODEL'));
   });
 
   it('mlp: 784·128+128 + 128·10+10 parameters, 2·(784·128 + 128·10) FLOPs', function () {

@@ -64,10 +64,21 @@ const definitions: Record<string, ModelDefinition> = {
 
 export const modelNames: readonly string[] = Object.keys(definitions);
 
-/** The model `name` with seeded weights; inputShape and numClasses override the defaults (e.g. from the data set). */
-export function buildModel(name: string, options: BuildOptions): ModelSpec {
+function definitionOf(name: string): ModelDefinition {
   const definition = Object.prototype.hasOwnProperty.call(definitions, name) ? definitions[name] : undefined;
   if (!definition) throw new JouleError('JOULE_UNKNOWN_MODEL', `unknown model "${name}"; known models: ${modelNames.join(', ')}`, { model: name });
+  return definition;
+}
+
+/** A model's task, sample shape and class count when nothing overrides them, without building it (e.g. to shape synthetic data). */
+export function modelDefaults(name: string): Pick<ModelSpec, 'task' | 'inputShape' | 'numClasses'> {
+  const { task, inputShape, numClasses } = definitionOf(name);
+  return { task, inputShape: [...inputShape], numClasses };
+}
+
+/** The model `name` with seeded weights; inputShape and numClasses override the defaults (e.g. from the data set). */
+export function buildModel(name: string, options: BuildOptions): ModelSpec {
+  const definition = definitionOf(name);
   const inputShape = options.inputShape ?? definition.inputShape;
   const numClasses = options.numClasses ?? definition.numClasses;
   checkShape(name, definition, inputShape, numClasses);
