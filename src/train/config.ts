@@ -44,6 +44,10 @@ export interface TrainConfig {
   emulate: 'bf16' | 'f16' | null;
   /** Let the adaptive policy act on modelled energy (recorded as such). */
   allowModelEnergy: boolean;
+  /** Project the run's total energy, time and CO2e after this many epochs, then every epoch (null: never). */
+  predictAfter: number | null;
+  /** Stop cleanly (checkpoint, status "budget") when the projected energy exceeds this many joules. */
+  energyBudgetJ: number | null;
   /** Power windows, checksums and per-step metrics; off only to measure what they cost. */
   instrument: boolean;
 }
@@ -75,6 +79,16 @@ export function parseEvery(text: string, flag: string): Every {
   if (!match || Number(match[1]) <= 0) throw bad(`${flag} takes a positive count of steps or epochs, e.g. 200 (steps) or 1epoch; got "${text}"`);
   const unit = match[2]?.startsWith('e') ? 'epochs' : 'steps';
   return { every: Number(match[1]), unit };
+}
+
+/** "5000", "5000J", "12kJ", "0.5kWh" → joules. */
+export function parseEnergyJ(text: string, flag: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*(j|kj|mj|wh|kwh|mwh)?\s*$/i.exec(String(text));
+  const unit = (match?.[2] ?? 'j').toLowerCase();
+  const factor: Record<string, number> = { j: 1, kj: 1e3, mj: 1e6, wh: 3600, kwh: 3.6e6, mwh: 3.6e9 };
+  const value = match ? Number(match[1]) * factor[unit] : NaN;
+  if (!(value > 0)) throw bad(`${flag} takes an energy such as 50000, 50kJ or 0.5kWh; got "${text}"`);
+  return value;
 }
 
 /** The global batch and accumulation from --lbs and --gbs over `dpRanks` data-parallel ranks. */

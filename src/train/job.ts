@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../paths';
 import { loadProfile } from '../slurm/profile';
-import { DEFAULT_HEARTBEAT_MISSES, DEFAULT_HEARTBEAT_MS, DEFAULT_JOIN_TIMEOUT_S } from '../world/defaults';
+import { readEnv } from '../env';
 import { printJson } from '../cli/output';
 import { loadCheckpoint } from './checkpoint';
 import { configFrom, type TrainArgs } from './options';
@@ -57,10 +57,10 @@ export async function runJob(args: JobArgs, argv: string[]): Promise<number> {
     profile,
     launcher: profile.launcher ?? 'auto',
     secure: args.secure,
-    iface: process.env.JOULE_IFACE,
-    heartbeatS: DEFAULT_HEARTBEAT_MS / 1000,
-    heartbeatMisses: DEFAULT_HEARTBEAT_MISSES,
-    joinTimeoutS: DEFAULT_JOIN_TIMEOUT_S,
+    iface: readEnv('JOULE_IFACE'),
+    heartbeatS: launchDefaults.heartbeatS,
+    heartbeatMisses: launchDefaults.heartbeatMisses,
+    joinTimeoutS: launchDefaults.joinTimeoutS,
     abortGraceS: launchDefaults.abortGraceS,
     out: rankOut,
     err: (text) => {
@@ -83,7 +83,7 @@ export async function runJob(args: JobArgs, argv: string[]): Promise<number> {
 
 /** True when this process is one of a job's ranks rather than the one starting them. */
 export function runningAsRank(env: NodeJS.ProcessEnv = process.env): boolean {
-  if (env.JOULE_LAUNCHER) return true;
+  if (readEnv('JOULE_LAUNCHER', env)) return true;
   // An srun task (bare `srun joule train`); the batch script itself has no step id and starts ranks.
   return env.SLURM_PROCID !== undefined && env.SLURM_STEP_ID !== undefined && /^\d+$/.test(env.SLURM_STEP_ID);
 }

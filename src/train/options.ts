@@ -1,7 +1,7 @@
 // `joule train`'s flags → a TrainConfig, validated the same way on the launcher side (before any rank
 // starts) and in every rank (which knows the real world size).
 import { JouleError } from '../errors';
-import { parseEvery, positiveInteger, precisionChoices, resolveBatch, tfBackendChoices, trainDefaults, type OptimizerName, type PrecisionChoice, type TfBackendChoice, type TrainConfig } from './config';
+import { parseEnergyJ, parseEvery, positiveInteger, precisionChoices, resolveBatch, tfBackendChoices, trainDefaults, type OptimizerName, type PrecisionChoice, type TfBackendChoice, type TrainConfig } from './config';
 import { defaultLearningRate } from './optimizer';
 
 export interface TrainArgs {
@@ -22,6 +22,8 @@ export interface TrainArgs {
   'test-size'?: number;
   'tf-backend': TfBackendChoice;
   'allow-model-energy': boolean;
+  'predict-after'?: number;
+  'energy-budget'?: string;
   emulate?: 'bf16' | 'fp16';
   instrument: boolean;
 }
@@ -36,7 +38,7 @@ export function configFrom(args: TrainArgs, dpRanks: number): TrainConfig {
   if (args.emulate !== undefined && args.emulate !== 'bf16' && args.emulate !== 'fp16') throw new JouleError('JOULE_BAD_ARGUMENT', `--emulate must be bf16 or fp16, got ${args.emulate}`);
   positiveInteger(args['bucket-bytes'], '--bucket-bytes');
   if (args['bucket-bytes'] % 4 !== 0) throw new JouleError('JOULE_BAD_ARGUMENT', `--bucket-bytes must be a multiple of 4 (float32 gradients), got ${args['bucket-bytes']}`);
-  for (const flag of ['max-steps', 'train-size', 'test-size'] as const) if (args[flag] !== undefined) positiveInteger(args[flag], `--${flag}`);
+  for (const flag of ['max-steps', 'train-size', 'test-size', 'predict-after'] as const) if (args[flag] !== undefined) positiveInteger(args[flag], `--${flag}`);
   const { gbs, accumulation } = resolveBatch(args.lbs, args.gbs, dpRanks);
   return {
     model: args.model,
@@ -58,6 +60,8 @@ export function configFrom(args: TrainArgs, dpRanks: number): TrainConfig {
     tfBackend: args['tf-backend'],
     emulate: args.emulate === undefined ? null : args.emulate === 'fp16' ? 'f16' : 'bf16',
     allowModelEnergy: args['allow-model-energy'],
+    predictAfter: args['predict-after'] ?? (args['energy-budget'] !== undefined ? 1 : null),
+    energyBudgetJ: args['energy-budget'] === undefined ? null : parseEnergyJ(args['energy-budget'], '--energy-budget'),
     instrument: args.instrument,
   };
 }

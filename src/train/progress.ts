@@ -29,7 +29,9 @@ function energyText(e: ProgressUpdate['energySoFar']): string {
 export function progressLine(u: ProgressUpdate): string {
   if (u.kind === 'epoch' && u.epoch) {
     const e = u.epoch;
-    return `epoch ${e.epoch}/${u.epochs} done in ${duration(e.durationS)}: train loss ${fmt(e.trainLoss)} acc ${fmt(e.trainAccuracy)}, held-out loss ${fmt(e.heldOutLoss)} acc ${fmt(e.heldOutAccuracy)}, ${fmt(e.samplesPerS, 1)} samples/s, ${energyText(u.energySoFar)} so far`;
+    const p = u.projection;
+    const projected = p ? `; projected total ${(p.energyJ / 1000).toFixed(2)} kJ (${p.source}, ${p.method}${p.method === 'step' ? ` s=${p.stabilizingEpoch} w=${p.window}` : ''}), ${duration(p.durationS)}${p.co2eG !== null ? `, ${p.co2eG.toPrecision(3)} g CO2e` : ''}${p.budgetJ !== null ? `, budget ${(p.budgetJ / 1000).toFixed(2)} kJ${p.overBudget ? ' EXCEEDED' : ''}` : ''}` : '';
+    return `epoch ${e.epoch}/${u.epochs} done in ${duration(e.durationS)}: train loss ${fmt(e.trainLoss)} acc ${fmt(e.trainAccuracy)}, held-out loss ${fmt(e.heldOutLoss)} acc ${fmt(e.heldOutAccuracy)}, ${fmt(e.samplesPerS, 1)} samples/s, ${energyText(u.energySoFar)} so far${projected}`;
   }
   const s = u.step!;
   const done = s.step + 1;
@@ -89,7 +91,7 @@ export function summaryTable(s: TrainSummary): string {
     ? s.precision.decisions.map((d) => { const e = d as { step: number; event: string; from: string; to: string; reason: string }; return `step ${e.step} ${e.event} ${e.from} → ${e.to}: ${e.reason}`; })
     : [`${s.precision.choice}: compute f32 (tfjs computes in float32), wire ${Object.entries(s.precision.wire).filter(([, n]) => n > 0).map(([w, n]) => `${w} ${n} steps`).join(', ') || 'n/a'}`];
   const rows: string[][] = [
-    ['status', `${s.status}${s.status === 'terminated' ? ` at step ${s.position.globalStep} (checkpoint written; resume with --resume)` : ''}`],
+    ['status', `${s.status}${s.status === 'terminated' ? ` at step ${s.position.globalStep} (checkpoint written; resume with --resume)` : s.status === 'budget' ? ` (the projected energy exceeded --energy-budget; checkpoint written at step ${s.position.globalStep})` : ''}`],
     ['model', `${s.model.name} (${s.model.parameters.toLocaleString('en-US')} parameters, ${(s.model.flopsPerSample / 1e6).toFixed(1)} MFLOP/sample forward) on ${s.dataset.name}`],
     ['layout', `${s.ranks} rank(s), data parallel, LBS ${s.lbs}, GBS ${s.gbs}${s.accumulation > 1 ? ` (${s.accumulation} accumulation steps)` : ''}, tfjs ${s.backend.backend}`],
     ['wall time', `${s.wallTimeS.toFixed(1)} s for ${s.steps} steps, ${s.samples} samples`],

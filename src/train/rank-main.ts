@@ -2,6 +2,7 @@
 // in the run directory for whoever started the job, and print it when nobody else will.
 import fs from 'node:fs';
 import path from 'node:path';
+import { readEnv, type EnvName } from '../env';
 import { init } from '../world/init';
 import { printJson } from '../cli/output';
 import { loadCheckpoint, type Checkpoint } from './checkpoint';
@@ -10,7 +11,7 @@ import { PROGRESS_MARKER, ProgressDisplay, summaryTable } from './progress';
 import { train, type TrainHooks, type TrainWorld } from './trainer';
 
 /** Set by the launcher side of `joule train`: rank 0 sends progress as marked lines and leaves the summary to it. */
-export const PROGRESS_ENV = 'JOULE_TRAIN_PROGRESS';
+export const PROGRESS_ENV = 'JOULE_TRAIN_PROGRESS' satisfies EnvName;
 export const SUMMARY_FILE = 'train-summary.json';
 
 export async function runRank(args: TrainArgs & { resume?: string; json: boolean }): Promise<number> {
@@ -24,7 +25,7 @@ export async function runRank(args: TrainArgs & { resume?: string; json: boolean
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  const piped = process.env[PROGRESS_ENV] === 'pipe';
+  const piped = readEnv(PROGRESS_ENV) === 'pipe';
   const display = new ProgressDisplay((text) => process.stdout.write(text), false);
   const hooks: TrainHooks = {
     stopRequested: () => stop,
@@ -52,7 +53,7 @@ export async function runRank(args: TrainArgs & { resume?: string; json: boolean
  * catch it (the test of that guard; never set in real runs).
  */
 function faultInjection(rank: number): TrainHooks['afterUpdate'] {
-  const spec = process.env.JOULE_TEST_DIVERGE;
+  const spec = readEnv('JOULE_TEST_DIVERGE');
   if (!spec) return undefined;
   const [r, s] = spec.split(':').map(Number);
   if (r !== rank) return undefined;

@@ -1,6 +1,7 @@
 // What training records: one line per step and per epoch (steps.jsonl, epochs.jsonl) and the run's
 // summary, with running totals that survive a checkpoint so a resumed run reports the whole training.
 import type { Precision } from '../precision/policy';
+import type { TrainStatus } from './trainer';
 import type { TfRuntime } from './backend';
 import type { Position } from './checkpoint';
 import type { TrainConfig } from './config';
@@ -59,7 +60,7 @@ export interface EpochRecord {
 }
 
 export interface TrainSummary {
-  status: 'completed' | 'terminated';
+  status: TrainStatus;
   runDir?: string;
   model: { name: string; parameters: number; flopsPerSample: number };
   dataset: { name: string; trainSize: number; testSize: number; source: string; licence: string };
@@ -234,7 +235,7 @@ export class Totals {
   }
 
   summary(run: {
-    status: 'completed' | 'terminated';
+    status: TrainStatus;
     config: TrainConfig;
     runtime: TfRuntime;
     spec: ModelSpec;

@@ -10,7 +10,6 @@ import type { PowerWindows } from '../power/types';
 import type { World } from '../world/types';
 import { selectTfBackend, type TfRuntime } from './backend';
 import { checkResumable, saveCheckpoint, type Checkpoint, type Position } from './checkpoint';
-import type { TrainConfig } from './config';
 import { loadDataset, type Dataset } from './data';
 import { evaluate } from './evaluate';
 import { GradientSync, type SyncResult } from './gradients';
@@ -20,7 +19,11 @@ import { makePolicy } from './precision';
 import { epochPermutation } from './rng';
 import { ENERGY_FIELDS, StepWindows, stepEnergy, zeroEnergy, type EnergyFields, type StepEnergy } from './step-energy';
 import { Totals, type EpochRecord, type StepRecord, type TrainSummary } from './records';
+import type { TrainConfig } from './config';
 import { checksum, FlatWeights } from './weights';
+import { OnlineProjector, type OnlineProjection } from '../estimate/online';
+import { defaultEnergyProfile } from '../power/profile';
+import { energyProfileFromEnv } from '../power/world';
 
 /** What the trainer needs of the rank runtime. */
 export type TrainWorld = World & { comm: Communicator; power?: PowerWindows };
@@ -43,7 +46,11 @@ export interface ProgressUpdate {
   stepsPerEpoch: number;
   elapsedS: number;
   energySoFar: { energyJ: number | null; modelEnergyJ: number | null; source: string };
+  /** After an epoch, with --predict-after: the projected totals. */
+  projection?: OnlineProjection | null;
 }
+
+export type TrainStatus = 'completed' | 'terminated' | 'budget';
 
 // Job-wide step energy travels in the metrics allreduce this many steps late, so no rank waits for the
 // sampler's next tick; every rank uses the same lag, so the buffers always match.
@@ -91,7 +98,18 @@ export async function train(world: TrainWorld, config: TrainConfig, hooks: Train
   const metrics = new Float64Array(METRIC_SLOTS + ENERGY_FIELDS.length);
   const lastEpochEval: { loss: number | null; accuracy: number | null } = { loss: null, accuracy: null };
   const elapsedS = () => Number(process.hrtime.bigint() - startedAt) / 1e9 + totals.priorElapsedS;
-  let stopped: 'completed' | 'terminated' = 'completed';
+  let stopped: TrainStatus = 'completed';
+  const projector = config.predictAfter === null ? null : newProjector(config);
+  let decisionsSeen = 0;
+  const noteDecisions = () => {
+    if (!('history' in policy)) return;
+    const history = (policy as unknown as { history(): { step: number; event: string; from: string; to: string; reason: string }[] }).history();
+    for (const entry of history.slice(decisionsSeen)) {
+      record('precision', entry as unknown as Record<string, unknown>);
+      if (world.rank === 0 && entry.event !== 'hold') world.log(`precision step ${entry.step}: ${entry.event} ${entry.from} → ${entry.to}: ${entry.reason}`);
+    }
+    decisionsSeen = history.length;
+  };
 
   const record = (name: string, value: Record<string, unknown>) => {
     if (world.rank === 0 && config.instrument) world.stream(name, value);
@@ -123,6 +141,7 @@ export async function train(world: TrainWorld, config: TrainConfig, hooks: Train
       entry.record.energy = energy;
       record('steps', entry.record as unknown as Record<string, unknown>);
       policy.observe({ ...entry.observation, ...policyEnergy(energy) });
+      noteDecisions();
     }
   };
 
@@ -241,17 +260,24 @@ export async function train(world: TrainWorld, config: TrainConfig, hooks: Train
     lastEpochEval.accuracy = held.accuracy;
     const epochRecord = totals.epochRecord(epoch + 1, epochStart, elapsedS(), held);
     record('epochs', epochRecord as unknown as Record<string, unknown>);
-    if (world.rank === 0) hooks.onProgress?.({ kind: 'epoch', epoch: epochRecord, totalSteps, epochs: config.epochs, stepsPerEpoch, elapsedS: elapsedS(), energySoFar: totals.energySoFar() });
+    const projection = projector ? project(projector, epochRecord) : null;
+    if (projection) record('projections', projection as unknown as Record<string, unknown>);
+    if (world.rank === 0) hooks.onProgress?.({ kind: 'epoch', epoch: epochRecord, totalSteps, epochs: config.epochs, stepsPerEpoch, elapsedS: elapsedS(), energySoFar: totals.energySoFar(), projection });
+    // Rank 0's projection decides for everyone (epoch durations differ a little between ranks).
+    if (config.energyBudgetJ !== null && (await overBudget(projection, comm)) && epoch + 1 < config.epochs) {
+      stopped = 'budget';
+      world.log(`the projected energy ${projection?.energyJ.toFixed(0)} J (${projection?.source}) exceeds the budget of ${config.energyBudgetJ} J: stopping after epoch ${epoch + 1}`);
+    }
     if (config.instrument && config.checksum.unit === 'epochs' && (epoch + 1) % config.checksum.every === 0) await compareChecksums(world, comm, weights, position.globalStep);
     if (position.stepInEpoch >= stepsPerEpoch) position = { epoch: epoch + 1, stepInEpoch: 0, globalStep: position.globalStep };
-    if (config.checkpoint?.unit === 'epochs' && (epoch + 1) % config.checkpoint.every === 0) await saveAt(position);
+    if (stopped === 'budget' || (config.checkpoint?.unit === 'epochs' && (epoch + 1) % config.checkpoint.every === 0)) await saveAt(position);
   }
   if (stopped === 'terminated') {
     await drainEnergy(pendingEnergy, comm, metrics, observeEnergy);
     await saveAt(position);
   }
+  noteDecisions();
   const history = 'history' in policy ? (policy as unknown as { history(): unknown[] }).history() : [];
-  for (const entry of history) record('precision', entry as Record<string, unknown>);
   return totals.summary({
     status: stopped,
     config,
@@ -266,6 +292,31 @@ export async function train(world: TrainWorld, config: TrainConfig, hooks: Train
     totalSteps,
     policy: { kind: policy.kind, history },
   });
+}
+
+function newProjector(config: TrainConfig): OnlineProjector {
+  const profile = energyProfileFromEnv() ?? defaultEnergyProfile;
+  return new OnlineProjector({
+    plannedEpochs: config.epochs,
+    predictAfter: config.predictAfter ?? 1,
+    budgetJ: config.energyBudgetJ ?? undefined,
+    pue: profile.pue,
+    carbonGPerKWh: profile.carbonGPerKWh,
+  });
+}
+
+/** Feeds the epoch to the projector: measured energy when the epoch was measured, else the model's, never both. */
+function project(projector: OnlineProjector, epoch: EpochRecord): OnlineProjection | null {
+  const energyJ = epoch.energyJ ?? epoch.modelEnergyJ;
+  if (energyJ === null || !(epoch.durationS > 0)) return null;
+  projector.observeEpoch({ epoch: epoch.epoch, durationS: epoch.durationS, energyJ, source: epoch.energySource });
+  return projector.project();
+}
+
+async function overBudget(projection: OnlineProjection | null, comm: Communicator | null): Promise<boolean> {
+  const flag = new Float64Array([projection?.overBudget ? 1 : 0]);
+  if (comm) await comm.broadcast(flag, 0);
+  return flag[0] > 0;
 }
 
 function checkPairing(spec: ModelSpec, dataset: Dataset): void {

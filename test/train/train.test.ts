@@ -188,6 +188,29 @@ describe('joule train', function () {
     }
   });
 
+  it('--energy-budget stops cleanly after the epoch whose projection exceeds it, with a checkpoint', async () => {
+    const r = await train(['-n', '2', '--lbs', '16', '--epochs', '4', '--energy-budget', '0.5J']);
+    assert.equal(r.code, 0, r.stderr);
+    const summary = JSON.parse(r.stdout);
+    assert.equal(summary.status, 'budget');
+    assert.equal(summary.steps, 8, 'one epoch of 256 / 32');
+    const projections = fs.readFileSync(path.join(r.dir, 'projections.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(projections.length, 1);
+    assert.equal(projections[0].source, 'model');
+    assert.equal(projections[0].overBudget, true);
+    assert.ok(projections[0].energyJ > 0.5);
+    assert.ok(fs.existsSync(path.join(r.dir, 'checkpoints', 'step-8', 'state.json')));
+  });
+
+  it('--predict-after 1 projects each epoch without stopping', async () => {
+    const r = await train(['-n', '1', '--lbs', '32', '--epochs', '3', '--predict-after', '1']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).status, 'completed');
+    const projections = fs.readFileSync(path.join(r.dir, 'projections.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(projections.map((p) => p.epochsObserved), [1, 2, 3]);
+    assert.ok(projections.every((p) => p.plannedEpochs === 3 && p.energyJ > 0 && p.budgetJ === null));
+  });
+
   describe('bad input', () => {
     const cases: [string, string[], RegExp][] = [
       ['an unknown model', ['--model', 'resnet-9000'], /JOULE_UNKNOWN_MODEL/],

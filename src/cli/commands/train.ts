@@ -31,6 +31,8 @@ export const trainCommand: CommandModule<object, JobArgs> = {
       .option('test-size', { type: 'number', describe: 'Use only the first N held-out samples' })
       .option('tf-backend', { choices: tfBackendChoices, default: 'auto' as const, describe: 'tfjs backend: auto picks tfjs-node-gpu, then tfjs-node, then wasm, then cpu' })
       .option('emulate', { choices: ['bf16', 'fp16'] as const, describe: 'Emulate a 16-bit compute precision by rounding weights before every forward pass (accuracy studies; costs energy, saves none)' })
+      .option('predict-after', { type: 'number', describe: 'Project total energy, time and CO2e after this many epochs, then each epoch (STEP, del Rey et al.)' })
+      .option('energy-budget', { type: 'string', describe: 'Stop cleanly (checkpoint, status "budget") once the projected energy exceeds this (e.g. 50kJ, 0.2kWh); projects from the first epoch unless --predict-after says otherwise' })
       .option('allow-model-energy', { type: 'boolean', default: false, describe: 'Let the adaptive policy act on modelled energy (recorded as such)' })
       .option('instrument', { type: 'boolean', default: true, describe: 'Power windows, checksums and per-step records (--no-instrument only to measure their cost)' })
       .option('name', { type: 'string', describe: 'Run name (default train-<model>)' })
