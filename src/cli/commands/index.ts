@@ -8,7 +8,8 @@ import { launchCommand } from './launch';
 import { trainCommand } from './train';
 import { profileCommand } from './profile';
 import { sweepCommand } from './sweep';
+import { compareCommand } from './compare';
 import { estimateCommand } from './estimate';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [infoCommand, traceCommand, benchCommand, sbatchCommand, launchCommand, trainCommand, profileCommand, sweepCommand, estimateCommand];
+export const commands: CommandModule<any, any>[] = [infoCommand, traceCommand, benchCommand, sbatchCommand, launchCommand, trainCommand, profileCommand, sweepCommand, compareCommand, estimateCommand];
