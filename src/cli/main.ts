@@ -10,8 +10,15 @@ function reportFailure(error: unknown): never {
     process.stderr.write(`joule: ${error.message} [${error.code}]\n`);
     process.exit(usageErrorCodes.has(error.code) ? ExitCode.usage : ExitCode.failure);
   }
-  process.stderr.write(`joule: ${(error as Error)?.stack ?? String(error)}\n`);
+  // Not one of joule's own errors: one line, the stack only on request.
+  const text = error instanceof Error ? `${error.message}${(error as NodeJS.ErrnoException).code ? ` [${(error as NodeJS.ErrnoException).code}]` : ''}` : String(error);
+  process.stderr.write(`joule: ${text}\n${process.env.JOULE_DEBUG ? `${(error as Error)?.stack ?? ''}\n` : '(JOULE_DEBUG=1 shows where it happened)\n'}`);
   process.exit(ExitCode.failure);
+}
+
+/** The hint for an unknown option of `joule launch` that belonged to the rank command. */
+function launchHint(argv: string[], message: string): string {
+  return argv[0] === 'launch' && !argv.includes('--') && /^Unknown argument/.test(message) ? '\nPut the rank command after `--`, e.g. joule launch -n 2 -- node train.js --epochs 3' : '';
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -29,7 +36,7 @@ export async function main(argv: string[]): Promise<void> {
     .wrap(Math.min(110, process.stdout.columns ?? 110))
     .fail((message, error) => {
       if (error) reportFailure(error);
-      process.stderr.write(`joule: ${message}\nRun \`joule --help\` for usage.\n`);
+      process.stderr.write(`joule: ${message}${launchHint(argv, message)}\nRun \`joule --help\` for usage.\n`);
       process.exit(ExitCode.usage);
     });
   try {

@@ -24,18 +24,32 @@ export function jsonlSink(dir: string): PowerSink {
   };
 }
 
-/** Every complete record of a JSON-lines file; a line cut short by a crash is skipped. */
-export function readRecords(file: string): Record<string, unknown>[] {
+/** A line readRecords skipped: its number (from 1), and whether it is a last line cut short by a crash. */
+export interface SkippedLine {
+  line: number;
+  torn: boolean;
+  reason: string;
+}
+
+/**
+ * Every record (JSON object) of a JSON-lines file. Other lines are skipped and, when `onSkip` is given,
+ * reported by number: a torn last line is what a crash leaves; any other bad line means damage.
+ */
+export function readRecords(file: string, onSkip?: (skipped: SkippedLine) => void): Record<string, unknown>[] {
   const text = fs.readFileSync(file, 'utf8');
+  const lines = text.split('\n');
   const records: Record<string, unknown>[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
+  lines.forEach((line, index) => {
+    if (!line.trim()) return;
+    const torn = index === lines.length - 1 && !text.endsWith('\n');
     try {
-      records.push(JSON.parse(line));
-    } catch {
-      // Only a torn final line is expected; anything else is still better skipped than fatal.
+      const record = JSON.parse(line);
+      if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new Error('not a JSON object');
+      records.push(record);
+    } catch (error) {
+      onSkip?.({ line: index + 1, torn, reason: (error as Error).message });
     }
-  }
+  });
   return records;
 }
 

@@ -18,7 +18,8 @@ interface RankClock {
 /** Span track ids: windows on tid 1 (steps, phases, collectives all are windows). */
 const windowTid = 1;
 
-export function chromeTrace(records: Record<string, unknown>[]): { traceEvents: TraceEvent[]; displayTimeUnit: 'ms' } {
+/** The trace, and the ranks whose times could not be placed on the wall clock (no power-channels record). */
+export function chromeTrace(records: Record<string, unknown>[]): { traceEvents: TraceEvent[]; displayTimeUnit: 'ms'; unplacedRanks: number[] } {
   const events: TraceEvent[] = [];
   const clocks = new Map<number, RankClock>();
   const labels = new Map<number, string[]>();
@@ -42,8 +43,14 @@ export function chromeTrace(records: Record<string, unknown>[]): { traceEvents: 
     }
   }
   const lastEnergy = new Map<string, { t: number; e: number }>();
+  const unplaced = new Set<number>();
   for (const record of records) {
     const rank = rankOf(record);
+    // Without its clock record a rank's monotonic times would land in 1970: left out, and said.
+    if ((record.type === 'power-samples' || record.type === 'power-window') && !clocks.has(rank)) {
+      unplaced.add(rank);
+      continue;
+    }
     if (record.type === 'power-samples') {
       const fields = record.fields as string[];
       const column = (name: string) => fields.indexOf(name);
@@ -84,5 +91,5 @@ export function chromeTrace(records: Record<string, unknown>[]): { traceEvents: 
       });
     }
   }
-  return { traceEvents: events, displayTimeUnit: 'ms' };
+  return { traceEvents: events, displayTimeUnit: 'ms', unplacedRanks: [...unplaced].sort((a, b) => a - b) };
 }

@@ -1,6 +1,17 @@
 // `joule sbatch`: render a job script from a profile and a template, print it (--dry-run) or submit it, optionally waiting for the job.
 import type { CommandModule } from 'yargs';
 import { printJson } from '../output';
+import { JouleError } from '../../errors';
+
+/** sbatch takes 25:99:99 as a time, but it is a typo: fields after the first under 60, and hours under 24 after a day count. */
+function checkTimeFields(time: string): void {
+  const [days, rest] = time.includes('-') ? time.split('-') : [undefined, time];
+  const fields = rest.split(':').map(Number);
+  // The first field (minutes, hours, or hours after a day count) may be large; the ones after it may not.
+  if (fields.slice(1).some((value) => value >= 60) || (days !== undefined && fields[0] >= 24)) {
+    throw new JouleError('JOULE_BAD_ARGUMENT', `--time ${time}: minutes and seconds must be under 60${days !== undefined ? ' and hours under 24 after the day count' : ''}`);
+  }
+}
 
 interface SbatchArgs {
   profile: string;
@@ -52,6 +63,7 @@ export const sbatchCommand: CommandModule<object, SbatchArgs> = {
       .example('$0 sbatch --profile clusterA -N 4 --time 2:00:00 -- node train.js --epochs 10', 'Submit to cluster A: four nodes, one rank per GPU')
       .example('$0 sbatch --wait --json -- node examples/hello.js', 'Submit, wait, print {"jobId", "exitCode"}, exit with the job\'s code'),
   handler: async (args) => {
+    if (args.time !== undefined) checkTimeFields(args.time);
     const { renderJob, submitJob } = await import('../../slurm/sbatch');
     const { job, script } = renderJob({
       profile: args.profile,

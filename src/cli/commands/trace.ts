@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { JouleError } from '../../errors';
-import { powerStreamFile, readRecords } from '../../power/records';
+import { powerStreamFile, readRecords, type SkippedLine } from '../../power/records';
+import { ExitCode } from '../exit-codes';
 import { chromeTrace } from '../../power/trace';
 import { printJson } from '../output';
 
@@ -28,17 +29,26 @@ export const traceCommand: CommandModule<object, TraceArgs> = {
       throw new JouleError('JOULE_BAD_ARGUMENT', `not a run directory: ${args.run}`);
     }
     const source = powerStreamFile(args.run);
-    const trace = chromeTrace(readRecords(source));
+    // Damage is said line by line and makes the exit code 1; the trace still holds every good record.
+    const skipped: SkippedLine[] = [];
+    const { unplacedRanks, ...trace } = chromeTrace(readRecords(source, (line) => skipped.push(line)));
+    for (const line of skipped) process.stderr.write(`joule: ${source} line ${line.line} skipped: ${line.torn ? 'cut short (the run ended mid-write)' : line.reason}\n`);
+    if (unplacedRanks.length) process.stderr.write(`joule: rank(s) ${unplacedRanks.join(', ')} have no power-channels record (their clock): their samples and windows are left out\n`);
+    if (skipped.some((line) => !line.torn) || unplacedRanks.length) process.exitCode = ExitCode.failure;
     const text = JSON.stringify(trace);
     if (args.out === '-') {
       process.stdout.write(`${text}\n`);
       return;
     }
     const out = args.out ?? path.join(args.run, 'trace.json');
-    fs.writeFileSync(out, text, { mode: 0o644 });
+    try {
+      fs.writeFileSync(out, text, { mode: 0o644 });
+    } catch (error) {
+      throw new JouleError('JOULE_BAD_ARGUMENT', `cannot write the trace to ${out}: ${(error as Error).message}`);
+    }
     const counters = trace.traceEvents.filter((e) => e.ph === 'C').length;
     const spans = trace.traceEvents.filter((e) => e.ph === 'X').length;
-    if (args.json) printJson({ source, out, counterEvents: counters, spans });
+    if (args.json) printJson({ source, out, counterEvents: counters, spans, skippedLines: skipped, unplacedRanks });
     else process.stdout.write(`wrote ${out}: ${counters} power counter points, ${spans} window spans (open in ui.perfetto.dev)\n`);
   },
 };

@@ -2,6 +2,7 @@
 import type { CommandModule } from 'yargs';
 import { runCollectiveBench, type BenchRow, type CollectiveName } from '../../../bench/collective';
 import type { BackendName, DType, ReduceOp, WirePrecision } from '../../../comm/types';
+import { dtypeBytes } from '../../../comm/native-types';
 import { JouleError } from '../../../errors';
 import { ExitCode } from '../../exit-codes';
 import { printJson } from '../../output';
@@ -101,6 +102,8 @@ export function collectiveBenchCommand(collective: CollectiveName): CommandModul
       const minBytes = parseBytes(args.minbytes, '-b');
       const maxBytes = parseBytes(args.maxbytes, '-e');
       if (maxBytes < minBytes) throw new JouleError('JOULE_BAD_ARGUMENT', '-e must be at least -b');
+      // Below one element a size would silently become 0 bytes.
+      if (minBytes < dtypeBytes[dtype]) throw new JouleError('JOULE_BAD_ARGUMENT', `-b ${args.minbytes}: smaller than one ${dtype} element (${dtypeBytes[dtype]} bytes)`);
       const options = {
         collective,
         minBytes,

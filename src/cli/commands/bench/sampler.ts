@@ -45,6 +45,14 @@ function parseList(text: string, what: string, integer: boolean): number[] {
 async function measureRate(rateHz: number, durationS: number, gpus: number[], rapl: boolean): Promise<SamplerBenchRow> {
   const monitor = new PowerMonitor({ periodMs: 1000 / rateHz, gpus, rapl, powercapRoot: defaultPowercapRoot(), streamSamples: false });
   await monitor.start();
+  // An explicit request that cannot be met is an error that says why, not a benchmark of nothing.
+  const kinds = new Set(monitor.channelInfo().map((c) => c.kind));
+  const missing = [...(gpus.length && !kinds.has('gpu') ? ['nvml'] : []), ...(rapl && !kinds.has('rapl') ? ['rapl'] : [])];
+  if (missing.length) {
+    await monitor.stop();
+    const why = (source: string) => monitor.unavailable().find((u) => u.source === source)?.reason ?? 'no channel';
+    throw new JouleError('JOULE_BACKEND_UNAVAILABLE', missing.map((source) => `${source === 'nvml' ? `--gpus ${gpus.join(',')}` : '--rapl'}: ${why(source)}`).join('; '));
+  }
   const wall0 = process.hrtime.bigint();
   const cpu0 = process.cpuUsage();
   const thread0 = monitor.stats().threadCpuTimeS;
