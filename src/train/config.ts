@@ -56,7 +56,9 @@ export const trainDefaults = {
   model: 'resnet-mini',
   dataset: 'mnist',
   epochs: 1,
-  lbs: 32,
+  // LBS 16 with Adam at 2e-3: one epoch of MNIST (250 steps over 2 ranks) reaches ≥ 95 % held out, which
+  // LBS 32 at 1e-3 (125 steps) did not (94.5 % after an epoch at 3e-3, 54 % after 40 steps at 1e-3).
+  lbs: 16,
   precision: 'fp32' as PrecisionChoice,
   seed: 1,
   optimizer: 'adam' as OptimizerName,

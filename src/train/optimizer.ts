@@ -96,5 +96,5 @@ export function makeOptimizer(name: OptimizerName, size: number, learningRate: n
   return name === 'adam' ? new Adam(size, learningRate) : new Sgd(size, learningRate);
 }
 
-/** Default learning rates: Adam's usual 1e-3; SGD with momentum 0.05, stable for the small models here. */
-export const defaultLearningRate: Record<OptimizerName, number> = { adam: 1e-3, sgd: 0.05 };
+/** Default learning rates: Adam 2e-3 (twice the usual 1e-3: the small models here converge faster, see trainDefaults); SGD with momentum 0.05. */
+export const defaultLearningRate: Record<OptimizerName, number> = { adam: 2e-3, sgd: 0.05 };

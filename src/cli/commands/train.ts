@@ -20,7 +20,7 @@ export const trainCommand: CommandModule<object, JobArgs> = {
       .option('gbs', { type: 'number', describe: 'Global batch size: lbs × ranks × accumulation steps (default lbs × ranks)' })
       .option('precision', { choices: precisionChoices, default: trainDefaults.precision, describe: 'Gradient wire precision: fp32, bf16, fp16 (with loss scaling), or adaptive (moves by measured energy); tfjs computes in f32' })
       .option('seed', { type: 'number', default: trainDefaults.seed, describe: 'Seed of the weights and the data order: same seed, same loss curve' })
-      .option('optimizer', { choices: optimizerNames, default: trainDefaults.optimizer, describe: 'adam (lr 1e-3) or sgd with momentum 0.9 (lr 0.05)' })
+      .option('optimizer', { choices: optimizerNames, default: trainDefaults.optimizer, describe: 'adam (lr 2e-3) or sgd with momentum 0.9 (lr 0.05)' })
       .option('lr', { type: 'number', describe: 'Learning rate (default: the optimizer\'s)' })
       .option('bucket-bytes', { type: 'number', default: trainDefaults.bucketBytes, describe: 'Gradient bytes per fused allreduce bucket' })
       .option('checksum-every', { type: 'string', default: '1epoch', describe: 'Compare a checksum of every rank\'s weights this often (e.g. 50 steps, 1epoch)' })
