@@ -106,13 +106,13 @@ export const estimateCommand: CommandModule<object, EstimateArgs> = {
       .option('json', { type: 'boolean', default: false, describe: 'Print the result as JSON' })
       .check((args) => {
         const modes = [args.trace !== undefined, args.validate !== undefined].filter(Boolean).length;
-        if (modes > 1) throw new Error('--trace and --validate are separate modes: give one');
+        if (modes > 1) throw new JouleError('JOULE_BAD_ARGUMENT', '--trace and --validate are separate modes: give one');
         if (modes === 0 && (args.profile === undefined || args.epochs === undefined)) {
-          throw new Error('before training, give --profile and --epochs (and --model or --params); or --trace FILE; or --validate RUNS...');
+          throw new JouleError('JOULE_BAD_ARGUMENT', 'before training, give --profile and --epochs (and --model or --params); or --trace FILE; or --validate RUNS...');
         }
         for (const key of ['gpus', 'epochs', 'window', 'stabilizing-epoch'] as const) {
           const v = args[key];
-          if (v !== undefined && (!Number.isInteger(v) || v < (key === 'window' || key === 'epochs' ? 1 : 0))) throw new Error(`--${key} must be a whole number${key === 'window' || key === 'epochs' ? ' >= 1' : ' >= 0'}, got ${v}`);
+          if (v !== undefined && (!Number.isInteger(v) || v < (key === 'window' || key === 'epochs' ? 1 : 0))) throw new JouleError('JOULE_BAD_ARGUMENT', `--${key} must be a whole number${key === 'window' || key === 'epochs' ? ' >= 1' : ' >= 0'}, got ${v}`);
         }
         return true;
       })
@@ -126,7 +126,7 @@ export const estimateCommand: CommandModule<object, EstimateArgs> = {
     const stabilizing = { normalize: args['mp-distance'] === 'znorm' };
     const common = { s: args['stabilizing-epoch'], w: args.window, stabilizing, hardware, cores: args.cores, memoryGB: args['memory-gb'] };
     const columns = { time: args['time-column'], power: args['power-column'], device: args['device-column'] };
-    const load = (p: string, epochsFile?: string) => estimate.loadTrace(p, { epochsFile: epochsFile ?? (fs.statSync(p).isDirectory() ? undefined : besideEpochs(p)), columns });
+    const load = (p: string, epochsFile?: string) => estimate.loadTrace(p, { epochsFile: epochsFile ?? (fs.existsSync(p) && fs.statSync(p).isFile() ? besideEpochs(p) : undefined), columns });
 
     if (args.trace !== undefined) {
       const projection = estimate.projectFromTrace(load(args.trace, args['epochs-file']), common);
