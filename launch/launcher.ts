@@ -15,7 +15,7 @@ import { packageRoot } from '../src/paths';
 import type { RunJournal, RunStatus } from '../src/report/journal';
 import { hostRun } from '../src/world/host';
 import { chooseGpuBinding } from '../src/world/gpu';
-import { DEFAULT_HEARTBEAT_MISSES, DEFAULT_HEARTBEAT_MS, DEFAULT_JOIN_TIMEOUT_S } from '../src/world/defaults';
+import { envDefault, readEnv } from '../src/env';
 import { exceptionLine, prefixLines, relabelSrunLines, StderrTails } from './output';
 import { slurmEndingState } from './slurm-ended';
 import type { ClusterProfile } from '../src/slurm/profile';
@@ -88,7 +88,7 @@ function uniqueDir(base: string): string {
 }
 
 export function insideAllocation(env: NodeJS.ProcessEnv = process.env): boolean {
-  return Boolean(env.SLURM_JOB_ID) && env.JOULE_LAUNCHER === undefined;
+  return Boolean(env.SLURM_JOB_ID) && readEnv('JOULE_LAUNCHER', env) === undefined;
 }
 
 /** Terminal signals by name, for reporting and 128+N exit codes. */
@@ -119,7 +119,8 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
   if (options.runDir === undefined) linkLastRun(path.dirname(runDir), path.basename(runDir));
   const runId = path.basename(runDir);
   // A job script (slurm/templates/) makes the job's secret inside the job; use it rather than a second one.
-  const secret = process.env[SECRET_ENV] ? checkJobSecret(process.env[SECRET_ENV], 'joule launch') : newJobSecret();
+  const given = readEnv('JOULE_JOB_SECRET');
+  const secret = given ? checkJobSecret(given, 'joule launch') : newJobSecret();
   const host = os.hostname();
 
   const bindHost = useSrun ? await nodeFacingAddress(options.iface, host) : '127.0.0.1';
@@ -356,9 +357,9 @@ function signalRank(child: ChildProcess, signal: NodeJS.Signals): void {
 }
 
 export const launchDefaults = {
-  heartbeatS: DEFAULT_HEARTBEAT_MS / 1000,
-  heartbeatMisses: DEFAULT_HEARTBEAT_MISSES,
-  joinTimeoutS: DEFAULT_JOIN_TIMEOUT_S,
+  heartbeatS: envDefault('JOULE_HEARTBEAT_S'),
+  heartbeatMisses: envDefault('JOULE_HEARTBEAT_MISSES'),
+  joinTimeoutS: envDefault('JOULE_JOIN_TIMEOUT_S'),
   abortGraceS: 1.5,
   exitGraceS: 10,
 };

@@ -3,17 +3,19 @@
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { decodeServer, encode } from '../src/coord/protocol';
-import { curveServerKeys, SECRET_ENV } from '../src/coord/security';
+import { curveServerKeys } from '../src/coord/security';
+import { readEnv } from '../src/env';
 
 const REPORT_TIMEOUT_MS = 3000;
 
 async function report(exitCode: number | null, signal: string | null, pid: number): Promise<void> {
-  const endpoint = process.env.JOULE_COORD;
-  const token = process.env[SECRET_ENV];
-  if (!endpoint || !token) return;
+  const coord = readEnv('JOULE_COORD');
+  const token = readEnv('JOULE_JOB_SECRET');
+  if (!coord || !token) return;
+  const endpoint = `tcp://${coord.host}:${coord.port}`;
   const zmq = await import('zeromq');
   const dealer = new zmq.Dealer({ linger: 0 });
-  if (process.env.JOULE_SECURE === '1') {
+  if (readEnv('JOULE_SECURE')) {
     const pair = zmq.curveKeyPair();
     dealer.curveServerKey = curveServerKeys(token).publicKey;
     dealer.curvePublicKey = pair.publicKey;
@@ -22,7 +24,7 @@ async function report(exitCode: number | null, signal: string | null, pid: numbe
   dealer.receiveTimeout = REPORT_TIMEOUT_MS;
   dealer.connect(endpoint);
   const rank = Number(process.env.SLURM_PROCID ?? -1);
-  const host = process.env.JOULE_HOST || process.env.SLURMD_NODENAME || os.hostname();
+  const host = readEnv('JOULE_HOST') || process.env.SLURMD_NODENAME || os.hostname();
   try {
     await dealer.send(encode({ t: 'exited', id: 1, token, rank, host, pid, exitCode, signal }));
     const [answer] = await dealer.receive();

@@ -1,6 +1,7 @@
 // The one typed boundary to the native addon: the only file that loads joule.node.
 import fs from 'node:fs';
 import path from 'node:path';
+import { checkEnv, nativeEnvNames, readEnv } from './env';
 import { JouleError } from './errors';
 import { packageRoot } from './paths';
 
@@ -253,7 +254,8 @@ export interface NativeAddon {
 
 /** The paths tried, in order: JOULE_ADDON alone when set, else the cmake-js/node-gyp outputs. */
 export function addonCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
-  if (env.JOULE_ADDON) return [path.resolve(env.JOULE_ADDON)];
+  const addon = readEnv('JOULE_ADDON', env);
+  if (addon) return [path.resolve(addon)];
   return ['Release', 'Debug'].map((config) => path.join(packageRoot, 'build', config, 'joule.node'));
 }
 
@@ -261,6 +263,8 @@ let loaded: NativeAddon | undefined;
 
 export function native(): NativeAddon {
   if (loaded) return loaded;
+  // Native code reads these with getenv: a bad value is refused here, with its name, before it can be.
+  checkEnv(nativeEnvNames);
   const failures: string[] = [];
   for (const candidate of addonCandidates()) {
     if (!fs.existsSync(candidate)) {

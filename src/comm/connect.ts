@@ -1,6 +1,7 @@
 // Rendezvous: picks a communicator's backend and connects its members through the world's key-value.
 import crypto from 'node:crypto';
 import { dialableAddress, interfaceAddress } from '../coord/address';
+import { readEnv } from '../env';
 import { JouleError } from '../errors';
 import { native, type NativeAddon, type NativeComm } from '../native';
 import { kindCode, dtypeCode } from './native-types';
@@ -58,16 +59,6 @@ function segmentName(world: CommWorld, id: string): string {
   return `/joule.${job}.${safeId}.${crypto.randomBytes(6).toString('hex')}`;
 }
 
-function envBytes(name: string, fallback: number): number {
-  const value = process.env[name];
-  if (value === undefined || value === '') return fallback;
-  const bytes = Number(value);
-  if (!Number.isInteger(bytes) || bytes < 4096) {
-    throw new JouleError('JOULE_BAD_ARGUMENT', `${name} must be an integer number of bytes >= 4096, got ${value}`);
-  }
-  return bytes;
-}
-
 export async function connectBackend(
   world: CommWorld,
   id: string,
@@ -116,14 +107,14 @@ async function connectTcp(world: CommWorld, id: string, members: readonly Member
     rank,
     size: members.length,
     token,
-    pieceBytes: envBytes('JOULE_TCP_PIECE_BYTES', 256 * 1024),
-    smallBytes: envBytes('JOULE_TCP_SMALL_BYTES', 64 * 1024),
-    halvingBytes: envBytes('JOULE_TCP_HALVING_BYTES', 2 * 1024 * 1024),
+    pieceBytes: readEnv('JOULE_TCP_PIECE_BYTES'),
+    smallBytes: readEnv('JOULE_TCP_SMALL_BYTES'),
+    halvingBytes: readEnv('JOULE_TCP_HALVING_BYTES'),
   });
   // Loopback within a node; across nodes the address JOULE_IFACE names, else the one this node's name
   // resolves to, else the first external IPv4 address (the socket listens on every interface).
   const oneNode = members.every((m) => m.nodeRank === members[0].nodeRank);
-  const iface = process.env.JOULE_IFACE;
+  const iface = readEnv('JOULE_IFACE');
   const address = oneNode ? '127.0.0.1' : iface ? interfaceAddress(iface) : await dialableAddress('0.0.0.0', world.host);
   await world.kv.set(`comm/${id}/tcp/${rank}`, `${address} ${handle.port()}`);
   const addresses = await Promise.all(members.map((_, r) => world.kv.wait(`comm/${id}/tcp/${r}`, options.timeoutS * 1000)));
@@ -145,8 +136,8 @@ async function connectShm(world: CommWorld, id: string, members: readonly Member
     size: members.length,
     name: '',
     create: rank === 0,
-    chunkBytes: options.shmChunkBytes ?? envBytes('JOULE_SHM_CHUNK_BYTES', 256 * 1024),
-    smallBytes: options.shmSmallBytes ?? envBytes('JOULE_SHM_SMALL_BYTES', 32 * 1024),
+    chunkBytes: options.shmChunkBytes ?? readEnv('JOULE_SHM_CHUNK_BYTES'),
+    smallBytes: options.shmSmallBytes ?? readEnv('JOULE_SHM_SMALL_BYTES'),
     p2pBytes: 256 * 1024,
   };
   let handle: NativeComm;

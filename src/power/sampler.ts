@@ -1,4 +1,5 @@
 // The native sampler behind a typed wrapper: options checked here, rows decoded into samples.
+import { readEnv } from '../env';
 import { JouleError } from '../errors';
 import { native, type NativePowerChannel, type NativePowerSampler, type NativePowerSamplerStart, type NativePowerSamplerStats } from '../native';
 
@@ -34,7 +35,7 @@ export const sampleFields: (keyof Sample)[] = [
 ];
 
 export function defaultPowercapRoot(env: NodeJS.ProcessEnv = process.env): string {
-  return env.JOULE_POWERCAP_ROOT || '/sys/class/powercap';
+  return readEnv('JOULE_POWERCAP_ROOT', env);
 }
 
 function checkOptions(options: SamplerOptions): void {

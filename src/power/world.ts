@@ -1,4 +1,5 @@
 // Power for a launched rank: one monitor per process, RAPL on local rank 0 only, records into world.stream.
+import { readEnv } from '../env';
 import { JouleError } from '../errors';
 import type { World } from '../world/types';
 import { PowerMonitor, type PowerMonitorOptions } from './monitor';
@@ -24,23 +25,13 @@ export function parseDurationS(text: string): number {
 
 /** The energy profile the launcher hands its ranks (JOULE_ENERGY_PROFILE, JSON), or undefined. */
 export function energyProfileFromEnv(env: NodeJS.ProcessEnv = process.env): EnergyProfile | undefined {
-  const text = env.JOULE_ENERGY_PROFILE;
-  if (!text) return undefined;
-  let parsed: EnergyProfile;
-  try {
-    parsed = JSON.parse(text) as EnergyProfile;
-  } catch (error) {
-    throw new JouleError('JOULE_BAD_ARGUMENT', `JOULE_ENERGY_PROFILE is not JSON: ${(error as Error).message}`);
-  }
-  return validateEnergyProfile(parsed);
+  const parsed = readEnv('JOULE_ENERGY_PROFILE', env);
+  return parsed === undefined ? undefined : validateEnergyProfile(parsed as EnergyProfile);
 }
 
 /** The idle baseline the launcher asks for (`joule launch --idle-baseline 5s`), in seconds. */
 export function idleBaselineFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
-  const text = env.JOULE_IDLE_BASELINE_S;
-  if (text === undefined || text === '') return undefined;
-  const value = Number(text);
-  if (!Number.isFinite(value) || value < 0) throw new JouleError('JOULE_BAD_ARGUMENT', `JOULE_IDLE_BASELINE_S must be a number of seconds, got "${text}"`);
+  const value = readEnv('JOULE_IDLE_BASELINE_S', env);
   return value > 0 ? value : undefined;
 }
 

@@ -1,5 +1,6 @@
 // Which CPUs a rank runs on. Like mpirun's default binding: when the ranks on a node fit its CPUs, each
 // gets its own share of them, so two ranks' spinning communicator threads never take turns on one core.
+import { readEnv } from '../env';
 import { native } from '../native';
 
 /** local-rank: this rank's share of the node's CPUs; slurm: srun bound the task already; none: unbound. */
@@ -19,7 +20,7 @@ export interface CpuBinding {
  * bound it (SLURM_CPU_BIND_TYPE other than none) or when there are more ranks than CPUs.
  */
 export function chooseCpuBinding(localRank: number, localSize: number, allowed: number[], env: NodeJS.ProcessEnv = process.env): CpuBinding {
-  if (env.JOULE_CPU_BIND === 'none') return { rule: 'none', cpus: allowed, reason: 'JOULE_CPU_BIND=none' };
+  if (readEnv('JOULE_CPU_BIND', env) === 'none') return { rule: 'none', cpus: allowed, reason: 'JOULE_CPU_BIND=none' };
   const slurmType = env.SLURM_CPU_BIND_TYPE ?? '';
   if (env.SLURM_PROCID !== undefined && slurmType !== '' && !slurmType.startsWith('none')) {
     return { rule: 'slurm', cpus: allowed, reason: `srun bound the task (SLURM_CPU_BIND_TYPE=${slurmType})` };

@@ -1,5 +1,6 @@
 // Which GPU(s) a rank uses: SLURM's own per-task binding when it made one, else local rank -> GPU.
 import fs from 'node:fs';
+import { readEnv } from '../env';
 import type { GpuBindingRule } from './types';
 
 export interface GpuBinding {
@@ -12,7 +13,8 @@ export interface GpuBinding {
 
 /** GPUs on this node: JOULE_GPU_COUNT when given (tests, odd nodes), else the /dev/nvidiaN device files. */
 export function nodeGpuCount(env: NodeJS.ProcessEnv = process.env): number {
-  if (env.JOULE_GPU_COUNT !== undefined) return Math.max(0, Number(env.JOULE_GPU_COUNT) || 0);
+  const count = readEnv('JOULE_GPU_COUNT', env);
+  if (count !== undefined) return count;
   try {
     return fs.readdirSync('/dev').filter((name) => /^nvidia\d+$/.test(name)).length;
   } catch {

@@ -1,9 +1,9 @@
 // Who this rank is and where its coordinator is, from the launcher's JOULE_* variables or SLURM's own.
 import os from 'node:os';
 import { derivedPort } from '../coord/address';
-import { newJobSecret, checkJobSecret, SECRET_ENV } from '../coord/security';
+import { newJobSecret, checkJobSecret } from '../coord/security';
 import { JouleError } from '../errors';
-import { DEFAULT_BARRIER_TIMEOUT_S, DEFAULT_HEARTBEAT_MISSES, DEFAULT_HEARTBEAT_MS, DEFAULT_JOIN_TIMEOUT_S } from './defaults';
+import { readEnv } from '../env';
 import { chooseGpuBinding, type GpuBinding } from './gpu';
 import { expandHostlist, parseTasksPerNode } from '../slurm/hostlist';
 import type { Identity } from './types';
@@ -37,74 +37,90 @@ export interface RankEnvironment extends Pick<Identity, 'rank' | 'size' | 'local
 }
 
 
-function intEnv(env: NodeJS.ProcessEnv, name: string, fallback?: number): number {
+/** A variable the launcher must have set (its absence means a broken start, not a default). */
+function required(name: 'JOULE_RANK' | 'JOULE_SIZE', env: NodeJS.ProcessEnv): number {
+  const value: number | undefined = readEnv(name, env);
+  if (value === undefined) throw new JouleError('JOULE_BAD_ARGUMENT', `${name} is not set`);
+  return value;
+}
+
+/** A SLURM task variable as a non-negative integer (SLURM's own, so not in joule's registry). */
+function slurmInt(env: NodeJS.ProcessEnv, name: string, fallback?: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') {
     if (fallback === undefined) throw new JouleError('JOULE_BAD_ARGUMENT', `${name} is not set`);
     return fallback;
   }
   const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0) throw new JouleError('JOULE_BAD_ARGUMENT', `${name}="${raw}" is not a non-negative number`);
+  if (!Number.isInteger(value) || value < 0) throw new JouleError('JOULE_BAD_ARGUMENT', `${name}="${raw}" is not a non-negative integer`);
   return value;
 }
 
 function timing(env: NodeJS.ProcessEnv) {
   return {
-    heartbeatMs: Math.max(50, Math.round(intEnv(env, 'JOULE_HEARTBEAT_S', DEFAULT_HEARTBEAT_MS / 1000) * 1000)),
-    heartbeatMisses: Math.max(1, intEnv(env, 'JOULE_HEARTBEAT_MISSES', DEFAULT_HEARTBEAT_MISSES)),
-    joinTimeoutMs: Math.round(intEnv(env, 'JOULE_JOIN_TIMEOUT_S', DEFAULT_JOIN_TIMEOUT_S) * 1000),
-    barrierTimeoutMs: Math.round(intEnv(env, 'JOULE_BARRIER_TIMEOUT_S', DEFAULT_BARRIER_TIMEOUT_S) * 1000),
+    heartbeatMs: Math.round(readEnv('JOULE_HEARTBEAT_S', env) * 1000),
+    heartbeatMisses: readEnv('JOULE_HEARTBEAT_MISSES', env),
+    joinTimeoutMs: Math.round(readEnv('JOULE_JOIN_TIMEOUT_S', env) * 1000),
+    barrierTimeoutMs: Math.round(readEnv('JOULE_BARRIER_TIMEOUT_S', env) * 1000),
   };
 }
 
-function splitEndpoint(endpoint: string): { coordHost: string; coordPort: number } {
-  const match = /^tcp:\/\/([^:]+):(\d+)$/.exec(endpoint);
-  if (!match) throw new JouleError('JOULE_BAD_ARGUMENT', `JOULE_COORD must look like tcp://HOST:PORT, got "${endpoint}"`);
-  return { coordHost: match[1], coordPort: Number(match[2]) };
+function coordinatorOf(env: NodeJS.ProcessEnv): { coordHost: string; coordPort: number } | undefined {
+  const endpoint = readEnv('JOULE_COORD', env);
+  return endpoint && { coordHost: endpoint.host, coordPort: endpoint.port };
 }
 
 /** Resolves the rank's identity; `env` is process.env in real runs. */
 export function rankEnvironment(env: NodeJS.ProcessEnv = process.env): RankEnvironment {
-  const common = { ...timing(env), secure: env.JOULE_SECURE === '1', iface: env.JOULE_IFACE || undefined };
-  const launcher = env.JOULE_LAUNCHER;
+  const common = { ...timing(env), secure: readEnv('JOULE_SECURE', env), iface: readEnv('JOULE_IFACE', env) };
+  const launcher = readEnv('JOULE_LAUNCHER', env);
+  const secret = readEnv('JOULE_JOB_SECRET', env);
+  const host = readEnv('JOULE_HOST', env);
+  const runDir = readEnv('JOULE_RUN_DIR', env) ?? '';
+  const runId = readEnv('JOULE_RUN_ID', env);
   const underSlurm = env.SLURM_PROCID !== undefined && env.SLURM_NTASKS !== undefined;
 
   if (launcher === 'local') {
-    const rank = intEnv(env, 'JOULE_RANK');
-    const localRank = intEnv(env, 'JOULE_LOCAL_RANK', rank);
-    const localSize = intEnv(env, 'JOULE_LOCAL_SIZE', intEnv(env, 'JOULE_SIZE'));
+    const rank = required('JOULE_RANK', env);
+    const size = required('JOULE_SIZE', env);
+    // Without node placement the ranks share one node.
+    const localRank = readEnv('JOULE_LOCAL_RANK', env) ?? rank;
+    const localSize = readEnv('JOULE_LOCAL_SIZE', env) ?? size;
+    const coord = coordinatorOf(env);
+    if (!coord) throw new JouleError('JOULE_BAD_ARGUMENT', 'JOULE_LAUNCHER=local but JOULE_COORD is not set');
     return {
       mode: 'local',
       rank,
-      size: intEnv(env, 'JOULE_SIZE'),
+      size,
       localRank,
       localSize,
-      nodeRank: intEnv(env, 'JOULE_NODE_RANK', 0),
-      nodes: intEnv(env, 'JOULE_NODES', 1),
-      host: env.JOULE_HOST || os.hostname(),
+      nodeRank: readEnv('JOULE_NODE_RANK', env),
+      nodes: readEnv('JOULE_NODES', env),
+      host: host || os.hostname(),
       gpu: chooseGpuBinding(localRank, localSize, false, env),
-      secret: checkJobSecret(env[SECRET_ENV], `rank ${rank}`),
-      ...splitEndpoint(env.JOULE_COORD ?? ''),
+      secret: checkJobSecret(secret, `rank ${rank}`),
+      ...coord,
       hostsCoordinator: false,
-      runDir: env.JOULE_RUN_DIR ?? '',
-      runId: env.JOULE_RUN_ID ?? '',
+      runDir,
+      runId: runId ?? '',
       ...common,
     };
   }
 
   if (underSlurm) {
-    const rank = intEnv(env, 'SLURM_PROCID');
-    const size = intEnv(env, 'SLURM_NTASKS');
-    const nodeRank = intEnv(env, 'SLURM_NODEID', 0);
-    const localRank = intEnv(env, 'SLURM_LOCALID', 0);
+    const rank = slurmInt(env, 'SLURM_PROCID');
+    const size = slurmInt(env, 'SLURM_NTASKS');
+    const nodeRank = slurmInt(env, 'SLURM_NODEID', 0);
+    const localRank = slurmInt(env, 'SLURM_LOCALID', 0);
     const perNode = parseTasksPerNode(env.SLURM_STEP_TASKS_PER_NODE ?? env.SLURM_TASKS_PER_NODE ?? String(size));
-    const nodes = intEnv(env, 'SLURM_STEP_NUM_NODES', intEnv(env, 'SLURM_NNODES', perNode.length));
+    const nodes = slurmInt(env, 'SLURM_STEP_NUM_NODES', slurmInt(env, 'SLURM_NNODES', perNode.length));
     const jobId = env.SLURM_JOB_ID ?? '0';
     const stepId = env.SLURM_STEP_ID ?? '0';
     const byLauncher = launcher === 'srun';
-    let coord: { coordHost: string; coordPort: number };
-    if (env.JOULE_COORD) coord = splitEndpoint(env.JOULE_COORD);
-    else if (byLauncher) throw new JouleError('JOULE_BAD_ARGUMENT', 'JOULE_LAUNCHER=srun but JOULE_COORD is not set');
+    let coord = coordinatorOf(env);
+    if (coord) {
+      // given explicitly (the launcher's, or an override of the derived address)
+    } else if (byLauncher) throw new JouleError('JOULE_BAD_ARGUMENT', 'JOULE_LAUNCHER=srun but JOULE_COORD is not set');
     else {
       const nodelist = env.SLURM_STEP_NODELIST ?? env.SLURM_JOB_NODELIST ?? env.SLURMD_NODENAME ?? os.hostname();
       coord = { coordHost: expandHostlist(nodelist)[0], coordPort: derivedPort(Number(jobId) || 0, Number(stepId) || 0) };
@@ -117,13 +133,13 @@ export function rankEnvironment(env: NodeJS.ProcessEnv = process.env): RankEnvir
       localSize: perNode[nodeRank] ?? 1,
       nodeRank,
       nodes,
-      host: env.JOULE_HOST || env.SLURMD_NODENAME || os.hostname(),
+      host: host || env.SLURMD_NODENAME || os.hostname(),
       gpu: chooseGpuBinding(localRank, perNode[nodeRank] ?? 1, true, env),
-      secret: checkJobSecret(env[SECRET_ENV], `rank ${rank} (SLURM job ${jobId}.${stepId})`),
+      secret: checkJobSecret(secret, `rank ${rank} (SLURM job ${jobId}.${stepId})`),
       ...coord,
       hostsCoordinator: !byLauncher && rank === 0,
-      runDir: env.JOULE_RUN_DIR ?? '',
-      runId: env.JOULE_RUN_ID ?? `slurm-${jobId}.${stepId}`,
+      runDir,
+      runId: runId ?? `slurm-${jobId}.${stepId}`,
       jobId,
       stepId,
       ...common,
@@ -139,14 +155,14 @@ export function rankEnvironment(env: NodeJS.ProcessEnv = process.env): RankEnvir
     localSize: 1,
     nodeRank: 0,
     nodes: 1,
-    host: env.JOULE_HOST || os.hostname(),
+    host: host || os.hostname(),
     gpu: chooseGpuBinding(0, 1, false, env),
-    secret: env[SECRET_ENV] ? checkJobSecret(env[SECRET_ENV], 'singleton') : newJobSecret(),
+    secret: secret ? checkJobSecret(secret, 'singleton') : newJobSecret(),
     coordHost: '127.0.0.1',
     coordPort: 0,
     hostsCoordinator: true,
-    runDir: env.JOULE_RUN_DIR ?? '',
-    runId: env.JOULE_RUN_ID ?? `singleton-${process.pid}`,
+    runDir,
+    runId: runId ?? `singleton-${process.pid}`,
     ...common,
   };
 }

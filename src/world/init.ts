@@ -5,6 +5,7 @@ import { nodeFacingAddress, resolveHost } from '../coord/address';
 import { failureExitCode, failureStatus } from '../coord/failure';
 import type { Coordinator } from '../coord/server';
 import type { RunJournal } from '../report/journal';
+import { readEnv } from '../env';
 import { hostRun } from './host';
 import { bindRank } from './cpu';
 import { rankEnvironment, type RankEnvironment } from './identity';
@@ -63,7 +64,7 @@ async function start(): Promise<RankWorld> {
       hosted: hosted && { coordinator: hosted.coordinator, journal: hosted.journal },
     });
     // Every run measures its energy unless told not to; the monitor streams into the run directory.
-    if (process.env.JOULE_POWER !== 'off') await attachPower(world);
+    if (readEnv('JOULE_POWER') === 'on') await attachPower(world);
     return world;
   } catch (error) {
     await client.close();

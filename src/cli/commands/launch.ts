@@ -1,7 +1,7 @@
 // `joule launch`: start N ranks (here, or with srun inside an allocation), supervise them, write the run directory.
 import type { CommandModule } from 'yargs';
 import { JouleError } from '../../errors';
-import { DEFAULT_HEARTBEAT_MISSES, DEFAULT_HEARTBEAT_MS, DEFAULT_JOIN_TIMEOUT_S } from '../../world/defaults';
+import { envDefault, readEnv } from '../../env';
 import { printJson } from '../output';
 import type { EnergyTotals } from '../../power/attribution';
 
@@ -59,9 +59,9 @@ export const launchCommand: CommandModule<object, LaunchArgs> = {
       .option('launcher', { choices: ['auto', 'local', 'srun'] as const, default: 'auto' as const, describe: 'Start ranks as local processes, with srun, or srun only inside an allocation' })
       .option('secure', { type: 'boolean', default: false, describe: 'Encrypt coordinator traffic with ZeroMQ CURVE (keys derived from the job secret)' })
       .option('iface', { type: 'string', describe: 'Network interface the coordinator listens on under SLURM (default: the one this node name resolves to; env JOULE_IFACE)' })
-      .option('heartbeat', { type: 'number', default: DEFAULT_HEARTBEAT_MS / 1000, describe: 'Seconds between heartbeats (both ways)' })
-      .option('heartbeat-misses', { type: 'number', default: DEFAULT_HEARTBEAT_MISSES, describe: 'Missed heartbeats after which a rank (or the coordinator) counts as dead' })
-      .option('join-timeout', { type: 'number', default: DEFAULT_JOIN_TIMEOUT_S, describe: 'Seconds for every rank to call joule.init(); the timeout names the ranks that never did' })
+      .option('heartbeat', { type: 'number', default: envDefault('JOULE_HEARTBEAT_S'), describe: 'Seconds between heartbeats (both ways)' })
+      .option('heartbeat-misses', { type: 'number', default: envDefault('JOULE_HEARTBEAT_MISSES'), describe: 'Missed heartbeats after which a rank (or the coordinator) counts as dead' })
+      .option('join-timeout', { type: 'number', default: envDefault('JOULE_JOIN_TIMEOUT_S'), describe: 'Seconds for every rank to call joule.init(); the timeout names the ranks that never did' })
       .option('json', { type: 'boolean', default: false, describe: 'Print the final run summary as JSON (rank output then goes to stderr)' })
       .option('oversubscribe', { type: 'boolean', default: false, describe: 'Local launcher: start more than 4 ranks per allowed CPU (refused otherwise; above 1 per CPU a warning says they share)' })
       .option('exit-grace', { type: 'number', default: 10, describe: 'Seconds a rank that called finalize gets to exit before the launcher ends it (and names it)' })
@@ -94,7 +94,7 @@ export const launchCommand: CommandModule<object, LaunchArgs> = {
       profile,
       launcher: args.launcher === 'auto' && profile.launcher ? profile.launcher : args.launcher,
       secure: args.secure,
-      iface: args.iface ?? process.env.JOULE_IFACE,
+      iface: args.iface ?? readEnv('JOULE_IFACE'),
       heartbeatS: args.heartbeat,
       heartbeatMisses: args['heartbeat-misses'],
       joinTimeoutS: args['join-timeout'],

@@ -1,0 +1,78 @@
+// The JOULE_* registry (src/env.ts): values parsed or refused with a code, defaults, every reader going
+// through it, every variable native code or the launcher uses listed, and README's table generated from it.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { envDefault, envNames, envTable, readEnv } from '../src/env';
+import { knownErrorCode } from '../src/errors';
+import { packageRoot } from '../src/paths';
+
+function files(dir: string, pattern: RegExp): string[] {
+  return fs.readdirSync(path.join(packageRoot, dir), { withFileTypes: true }).flatMap((entry) => {
+    const relative = path.join(dir, entry.name);
+    if (entry.isDirectory()) return files(relative, pattern);
+    return pattern.test(entry.name) ? [relative] : [];
+  });
+}
+
+const read = (file: string) => fs.readFileSync(path.join(packageRoot, file), 'utf8');
+
+describe('environment registry', () => {
+  it('parses values, applies defaults, and refuses bad values with JOULE_BAD_ARGUMENT naming the variable and the rule', () => {
+    assert.equal(readEnv('JOULE_HEARTBEAT_S', {}), 2);
+    assert.equal(readEnv('JOULE_HEARTBEAT_S', { JOULE_HEARTBEAT_S: '0.5' }), 0.5);
+    assert.equal(readEnv('JOULE_COMM_BACKEND', { JOULE_COMM_BACKEND: '' }), 'auto');
+    assert.equal(readEnv('JOULE_GPU_COUNT', {}), undefined);
+    assert.equal(readEnv('JOULE_SECURE', { JOULE_SECURE: '1' }), true);
+    assert.deepEqual(readEnv('JOULE_COORD', { JOULE_COORD: 'tcp://n1:20001' }), { host: 'n1', port: 20001 });
+    assert.equal(envDefault('JOULE_JOIN_TIMEOUT_S'), 120);
+    const refusals: [Parameters<typeof readEnv>[0], string, RegExp][] = [
+      ['JOULE_HEARTBEAT_S', 'soon', /^JOULE_HEARTBEAT_S="soon" must be a number of seconds >= 0.05$/],
+      ['JOULE_TCP_PIECE_BYTES', '100', /^JOULE_TCP_PIECE_BYTES="100" must be an integer of bytes >= 4096$/],
+      ['JOULE_HEARTBEAT_MISSES', '2.5', /must be an integer >= 1/],
+      ['JOULE_COMM_BACKEND', 'mpi', /^JOULE_COMM_BACKEND="mpi" must be one of auto, shm, tcp, nccl$/],
+      ['JOULE_POWER', '0', /must be one of on, off/],
+      ['JOULE_SECURE', 'yes', /must be 1 or 0/],
+      ['JOULE_COORD', 'n1:20001', /must look like tcp:\/\/HOST:PORT/],
+      ['JOULE_ENERGY_PROFILE', '{pue', /is not JSON/],
+      ['JOULE_CAST_PATH', 'sse2', /must be one of scalar, avx2, avx512bf16, avx512/],
+    ];
+    for (const [name, raw, message] of refusals) {
+      assert.throws(() => readEnv(name, { [name]: raw }), (error: Error & { code?: string }) => error.code === 'JOULE_BAD_ARGUMENT' && message.test(error.message), `${name}=${raw}`);
+    }
+  });
+
+  it('is the only reader: no JOULE_* variable is read from the environment elsewhere in src/ or launch/', () => {
+    const offenders: string[] = [];
+    for (const file of [...files('src', /\.ts$/), ...files('launch', /\.ts$/)]) {
+      if (file === path.join('src', 'env.ts')) continue;
+      read(file)
+        .split('\n')
+        .forEach((line, i) => {
+          // A read: process.env.JOULE_X, env.JOULE_X or env['JOULE_X'] not being assigned.
+          const match = /\b(?:process\.env|env)(?:\.|\[')(JOULE_[A-Z0-9_]+)/.exec(line);
+          if (match && !new RegExp(`${match[1]}'?\\]?\\s*(?:\\?\\?|\\|\\|)?=[^=]`).test(line)) offenders.push(`${file}:${i + 1}: ${line.trim()}`);
+        });
+    }
+    assert.deepEqual(offenders, []);
+  });
+
+  it('lists every variable native code reads and every one the launcher sets', () => {
+    const known = new Set<string>(envNames);
+    const missing: string[] = [];
+    for (const file of files('native', /\.(cc|h|cu)$/)) {
+      for (const [, name] of read(file).matchAll(/"(JOULE_[A-Z0-9_]+)"/g)) if (!knownErrorCode(name) && !known.has(name)) missing.push(`${file}: ${name}`);
+    }
+    for (const file of ['launch/launcher.ts']) {
+      for (const [, name] of read(file).matchAll(/\b(JOULE_[A-Z0-9_]+): /g)) if (!known.has(name)) missing.push(`${file}: ${name}`);
+    }
+    assert.deepEqual(missing, []);
+  });
+
+  it("README's table is the one generated from the registry (npm run docs:env)", () => {
+    const readme = read('README.md');
+    const block = /<!-- env-table:start -->\n([\s\S]*?)\n<!-- env-table:end -->/.exec(readme);
+    assert.ok(block, 'README.md has no env-table block');
+    assert.equal(block[1], envTable());
+  });
+});
