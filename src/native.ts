@@ -250,6 +250,14 @@ export interface NativeAddon {
   depthwiseConv2dBackpropFilter(shape: Int32Array, x: Float32Array, dy: Float32Array, dFilter: Float32Array): void;
   /** out[s] = sum of the rows of x whose id is s (ids outside [0, numSegments) dropped); out's type is x's. */
   unsortedSegmentSum<T extends Float32Array | Int32Array>(x: T, segmentIds: Int32Array, numSegments: number, out: T): void;
+  /** out = x (of `shape`) repeated reps[d] times along each axis d, as tf.tile; out's type is x's. */
+  tile<T extends ArrayBufferView>(x: T, shape: Int32Array, reps: Int32Array, out: T): void;
+  /** out[j] = the sum of column j over x's rows of `width` elements (float64 accumulation). */
+  sumRows(x: Float32Array, width: number, out: Float32Array): void;
+  /** out = full op perChannel (perChannel op full when channelFirst), perChannel repeated over full's rows; op 0 add, 1 sub, 2 mul. */
+  channelBinary(op: number, full: Float32Array, perChannel: Float32Array, channelFirst: boolean, out: Float32Array): void;
+  /** out = (x − mean) / sqrt(variance + epsilon) · scale + offset, per channel (the last axis); null scale = 1, offset = 0. */
+  batchNorm(x: Float32Array, mean: Float32Array, variance: Float32Array, offset: Float32Array | null, scale: Float32Array | null, epsilon: number, out: Float32Array): void;
 }
 
 /** The paths tried, in order: JOULE_ADDON alone when set, else the cmake-js/node-gyp outputs. */

@@ -2,10 +2,13 @@
 // caller's typed arrays in place (tfjs-wasm hands views of its heap), on the calling thread.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "addon.h"
 #include "errors.h"
+#include "train/channels.h"
 #include "train/conv.h"
+#include "train/layout.h"
 #include "train/segment_sum.h"
 
 namespace joule {
@@ -158,6 +161,125 @@ Napi::Value UnsortedSegmentSum(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+size_t ElementBytes(napi_typedarray_type type) {
+  switch (type) {
+    case napi_int8_array: case napi_uint8_array: case napi_uint8_clamped_array: return 1;
+    case napi_int16_array: case napi_uint16_array: return 2;
+    case napi_int32_array: case napi_uint32_array: case napi_float32_array: return 4;
+    default: return 8;
+  }
+}
+
+std::vector<int64_t> Dimensions(const Napi::CallbackInfo& info, size_t index, const char* name, const std::string& function) {
+  const Array array = ArrayArgument(info, index, name, function);
+  if (array.type != napi_int32_array) Fail(info.Env(), function, std::string(name) + " must be an Int32Array");
+  const auto* values = static_cast<const int32_t*>(array.data);
+  std::vector<int64_t> out(values, values + array.length);
+  for (int64_t v : out) {
+    if (v < 1) Fail(info.Env(), function, std::string(name) + " must hold whole numbers of at least 1");
+  }
+  return out;
+}
+
+// tile(x, shape, reps, out): any typed array type, out of x's type and of the tiled length.
+Napi::Value Tile(const Napi::CallbackInfo& info) {
+  const std::string function = "tile";
+  Napi::Env env = info.Env();
+  if (info.Length() != 4) Fail(env, function, "expects (x, shape, reps, out)");
+  const Array x = ArrayArgument(info, 0, "x", function);
+  const std::vector<int64_t> shape = Dimensions(info, 1, "shape", function);
+  const std::vector<int64_t> reps = Dimensions(info, 2, "reps", function);
+  const Array out = ArrayArgument(info, 3, "out", function);
+  if (reps.size() != shape.size()) Fail(env, function, "reps must have one entry per axis of shape");
+  if (out.type != x.type) Fail(env, function, "out must have the type of x");
+  size_t inCount = 1, outCount = 1;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    inCount *= shape[d];
+    outCount *= shape[d] * reps[d];
+  }
+  if (x.length != inCount) Fail(env, function, "x holds " + std::to_string(x.length) + " elements; shape needs " + std::to_string(inCount));
+  if (out.length != outCount) Fail(env, function, "out holds " + std::to_string(out.length) + " elements; the tiling needs " + std::to_string(outCount));
+  CheckOutput(env, function, out, x, x);
+  train::Tile(x.data, shape, reps, ElementBytes(x.type), out.data);
+  return env.Undefined();
+}
+
+// sumRows(x, width, out): out[j] = sum over the rows of x (width elements each) of column j.
+Napi::Value SumRows(const Napi::CallbackInfo& info) {
+  const std::string function = "sumRows";
+  Napi::Env env = info.Env();
+  if (info.Length() != 3) Fail(env, function, "expects (x, width, out)");
+  const Array x = ArrayArgument(info, 0, "x", function);
+  if (x.type != napi_float32_array) Fail(env, function, "x must be a Float32Array");
+  if (!info[1].IsNumber()) Fail(env, function, "width must be a number");
+  const double width = info[1].As<Napi::Number>().DoubleValue();
+  if (!(width >= 1 && width <= double(x.length) && width == static_cast<double>(static_cast<size_t>(width))) ||
+      x.length % static_cast<size_t>(width) != 0) {
+    Fail(env, function, "width must be a whole number that divides the length of x");
+  }
+  const Array out = FloatArgument(info, 2, "out", static_cast<size_t>(width), function);
+  CheckOutput(env, function, out, x, x);
+  train::SumRows(static_cast<const float*>(x.data), x.length / static_cast<size_t>(width), static_cast<size_t>(width),
+                 static_cast<float*>(out.data));
+  return env.Undefined();
+}
+
+Array FloatOf(const Napi::CallbackInfo& info, size_t index, const char* name, const std::string& function) {
+  const Array array = ArrayArgument(info, index, name, function);
+  if (array.type != napi_float32_array) Fail(info.Env(), function, std::string(name) + " must be a Float32Array");
+  return array;
+}
+
+// channelBinary(op, full, perChannel, channelFirst, out): op 0 add, 1 sub, 2 mul; perChannel's length is the
+// channel count and divides full's.
+Napi::Value ChannelBinary(const Napi::CallbackInfo& info) {
+  const std::string function = "channelBinary";
+  Napi::Env env = info.Env();
+  if (info.Length() != 5) Fail(env, function, "expects (op, full, perChannel, channelFirst, out)");
+  if (!info[0].IsNumber()) Fail(env, function, "op must be a number");
+  const int op = info[0].As<Napi::Number>().Int32Value();
+  if (op < 0 || op >= static_cast<int>(train::ChannelOp::kCount)) Fail(env, function, "op must be 0 (add), 1 (sub) or 2 (mul)");
+  const Array full = FloatOf(info, 1, "full", function);
+  const Array perChannel = FloatOf(info, 2, "perChannel", function);
+  if (!info[3].IsBoolean()) Fail(env, function, "channelFirst must be a boolean");
+  if (perChannel.length == 0 || full.length % perChannel.length != 0) {
+    Fail(env, function, "perChannel's length must divide full's");
+  }
+  const Array out = FloatArgument(info, 4, "out", full.length, function);
+  CheckOutput(env, function, out, full, perChannel);
+  train::ChannelBinary(static_cast<train::ChannelOp>(op), static_cast<const float*>(full.data),
+                       static_cast<const float*>(perChannel.data), info[3].As<Napi::Boolean>().Value(),
+                       full.length / perChannel.length, perChannel.length, static_cast<float*>(out.data));
+  return env.Undefined();
+}
+
+// batchNorm(x, mean, variance, offset | null, scale | null, epsilon, out): per-channel vectors of one length
+// that divides x's.
+Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
+  const std::string function = "batchNorm";
+  Napi::Env env = info.Env();
+  if (info.Length() != 7) Fail(env, function, "expects (x, mean, variance, offset, scale, epsilon, out)");
+  const Array x = FloatOf(info, 0, "x", function);
+  const Array mean = FloatOf(info, 1, "mean", function);
+  const size_t channels = mean.length;
+  if (channels == 0 || x.length % channels != 0) Fail(env, function, "mean's length must divide x's");
+  const Array variance = FloatArgument(info, 2, "variance", channels, function);
+  const float* vectors[2] = {nullptr, nullptr};
+  const char* names[2] = {"offset", "scale"};
+  for (int i = 0; i < 2; ++i) {
+    if (info[3 + i].IsNull() || info[3 + i].IsUndefined()) continue;
+    vectors[i] = static_cast<const float*>(FloatArgument(info, 3 + i, names[i], channels, function).data);
+  }
+  if (!info[5].IsNumber()) Fail(env, function, "epsilon must be a number");
+  const Array out = FloatArgument(info, 6, "out", x.length, function);
+  CheckOutput(env, function, out, x, mean);
+  CheckOutput(env, function, out, variance, variance);
+  train::BatchNorm(static_cast<const float*>(x.data), static_cast<const float*>(mean.data),
+                   static_cast<const float*>(variance.data), vectors[0], vectors[1], info[5].As<Napi::Number>().FloatValue(),
+                   x.length / channels, channels, static_cast<float*>(out.data));
+  return env.Undefined();
+}
+
 template <Napi::Value (*kFunction)(const Napi::CallbackInfo&)>
 void Export(Napi::Env env, Napi::Object exports, const char* name) {
   exports.Set(name, Napi::Function::New(env, kFunction, name, const_cast<char*>(name)));
@@ -175,6 +297,10 @@ void RegisterTrain(Napi::Env env, Napi::Object exports) {
   Export<ConvFunction<train::DepthwiseConv2DBackpropFilter, O::kInput, O::kOutput, O::kFilter, true>>(
       env, exports, "depthwiseConv2dBackpropFilter");
   Export<UnsortedSegmentSum>(env, exports, "unsortedSegmentSum");
+  Export<Tile>(env, exports, "tile");
+  Export<SumRows>(env, exports, "sumRows");
+  Export<ChannelBinary>(env, exports, "channelBinary");
+  Export<BatchNorm>(env, exports, "batchNorm");
 }
 
 }  // namespace joule

@@ -22,7 +22,7 @@ function heap(backend: BackendWasm, info: TensorInfo): Float32Array {
   return backend.typedArrayFromHeap(info) as Float32Array;
 }
 
-/** wasm's own kernels that joule's replace, for the cases joule's do not compute (NCHW, fused bias). */
+/** wasm's own kernels that joule's replace, for the cases joule's do not compute (NCHW, fused bias, ...). */
 const replaced = new Map<string, tf.KernelFunc>();
 
 function channelsLast(dataFormat: unknown): boolean {
@@ -128,6 +128,77 @@ function unsortedSegmentSum({ inputs, backend, attrs }: KernelArgs): TensorInfo 
   return out;
 }
 
+function tile(args: KernelArgs): TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const { x } = inputs;
+  const reps = attrs.reps as number[];
+  const outShape = x.shape.map((d, i) => d * reps[i]);
+  if (x.dtype === 'string' || outShape.some((d) => d === 0)) return wasmOwn('Tile', args);
+  const out = backend.makeOutput(outShape, x.dtype);
+  native().tile(backend.typedArrayFromHeap(x), Int32Array.from(x.shape), Int32Array.from(reps), backend.typedArrayFromHeap(out));
+  return out;
+}
+
+/** The count of leading axes a Sum or Mean reduces, when it reduces exactly those (batch normalization's). */
+function leadingAxes(x: TensorInfo, axis: unknown): number {
+  const axes = tf.util.parseAxisParam(axis as number | number[], x.shape).sort((a, b) => a - b);
+  const leading = axes.length > 0 && axes.length < x.shape.length && axes.every((a, i) => a === i);
+  return leading && x.dtype === 'float32' && tf.util.sizeFromShape(x.shape) > 0 ? axes.length : 0;
+}
+
+/** Sum and Mean over leading axes natively; other reductions go to wasm's own (which transposes first). */
+function reduceLeading(kernel: 'Sum' | 'Mean', args: KernelArgs): TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const { x } = inputs;
+  const reduced = leadingAxes(x, attrs.axis);
+  if (reduced === 0) return wasmOwn(kernel, args);
+  const kept = x.shape.slice(reduced);
+  const out = backend.makeOutput(attrs.keepDims ? [...x.shape.slice(0, reduced).map(() => 1), ...kept] : kept, 'float32');
+  const view = heap(backend, out);
+  native().sumRows(heap(backend, x), view.length, view);
+  if (kernel === 'Mean') {
+    const rows = tf.util.sizeFromShape(x.shape) / view.length;
+    for (let i = 0; i < view.length; ++i) view[i] /= rows;
+  }
+  return out;
+}
+
+const channelOps = { Add: 0, Sub: 1, Multiply: 2 } as const;
+
+/** True when `shape` is one value per channel of `full`: [C], or [1, ..., 1, C] of no higher rank. */
+function perChannelOf(shape: number[], full: number[]): boolean {
+  const channels = full[full.length - 1];
+  return shape.length >= 1 && shape.length <= full.length && shape[shape.length - 1] === channels &&
+    shape.slice(0, -1).every((d) => d === 1) && tf.util.sizeFromShape(full) > channels;
+}
+
+/** Binary operations of a tensor and a per-channel vector (batch normalization and its gradient) natively. */
+function channelBinary(kernel: keyof typeof channelOps, args: KernelArgs): TensorInfo {
+  const { inputs, backend } = args;
+  const { a, b } = inputs;
+  if (a.dtype !== 'float32' || b.dtype !== 'float32') return wasmOwn(kernel, args);
+  const channelFirst = perChannelOf(a.shape, b.shape);
+  if (!channelFirst && !perChannelOf(b.shape, a.shape)) return wasmOwn(kernel, args);
+  const [full, perChannel] = channelFirst ? [b, a] : [a, b];
+  const out = backend.makeOutput(full.shape, 'float32');
+  native().channelBinary(channelOps[kernel], heap(backend, full), heap(backend, perChannel), channelFirst, heap(backend, out));
+  return out;
+}
+
+function fusedBatchNorm(args: KernelArgs): TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const { x, mean, variance, offset, scale } = inputs;
+  const channels = x.shape[x.shape.length - 1];
+  const vectors = [mean, variance, offset, scale].filter((t) => t != null);
+  const fits = x.dtype === 'float32' && tf.util.sizeFromShape(x.shape) > 0 &&
+    vectors.every((t) => t.dtype === 'float32' && tf.util.sizeFromShape(t.shape) === channels);
+  if (!fits) return wasmOwn('FusedBatchNorm', args);
+  const out = backend.makeOutput(x.shape, 'float32');
+  native().batchNorm(heap(backend, x), heap(backend, mean), heap(backend, variance), offset ? heap(backend, offset) : null,
+    scale ? heap(backend, scale) : null, (attrs.varianceEpsilon as number | undefined) ?? 0.001, heap(backend, out));
+  return out;
+}
+
 const kernels: Record<string, (args: KernelArgs) => TensorInfo> = {
   Conv2D: conv2D,
   FusedConv2D: fusedConv2D,
@@ -136,12 +207,20 @@ const kernels: Record<string, (args: KernelArgs) => TensorInfo> = {
   DepthwiseConv2dNativeBackpropFilter: depthwiseBackpropFilter,
   DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInput,
   UnsortedSegmentSum: unsortedSegmentSum,
+  Tile: tile,
+  Sum: (args) => reduceLeading('Sum', args),
+  Mean: (args) => reduceLeading('Mean', args),
+  Add: (args) => channelBinary('Add', args),
+  Sub: (args) => channelBinary('Sub', args),
+  Multiply: (args) => channelBinary('Multiply', args),
+  FusedBatchNorm: fusedBatchNorm,
 };
 
 /**
  * Registers joule's kernels for 'wasm' (once per process; later calls find them in place) and returns their
- * names. Conv2D, FusedConv2D and Conv2DBackpropInput replace wasm's own, which measured several times slower
- * (README, "wasm training kernels"); call it after the wasm backend has started, so that wasm's own kernels
+ * names. The ones wasm has too (Conv2D, FusedConv2D, Conv2DBackpropInput, Tile, FusedBatchNorm, and Sum, Mean,
+ * Add, Sub, Multiply for batch normalization's shapes) replace wasm's own, which measured several times slower
+ * in a resnet-mini step (README, "wasm training kernels"); call it after the wasm backend has started, so that wasm's own kernels
  * are set up for the cases handed back to them.
  */
 export function registerWasmTrainingKernels(): string[] {
