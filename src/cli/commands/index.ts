@@ -9,7 +9,8 @@ import { trainCommand } from './train';
 import { profileCommand } from './profile';
 import { sweepCommand } from './sweep';
 import { compareCommand } from './compare';
+import { recommendCommand } from './recommend';
 import { estimateCommand } from './estimate';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [infoCommand, traceCommand, benchCommand, sbatchCommand, launchCommand, trainCommand, profileCommand, sweepCommand, compareCommand, estimateCommand];
+export const commands: CommandModule<any, any>[] = [infoCommand, traceCommand, benchCommand, sbatchCommand, launchCommand, trainCommand, profileCommand, sweepCommand, compareCommand, recommendCommand, estimateCommand];
