@@ -66,6 +66,13 @@ export const trainDefaults = {
   bucketBytes: 4 * 1024 * 1024,
 };
 
+/**
+ * A tfjs step on a CPU backend is synchronous JavaScript: the event loop (and so the heartbeats) waits for
+ * it, seconds for large models. A dead rank's exit is seen at once by the launcher, so heartbeats only
+ * catch hangs, and may be slow to: 30 misses of 2 s.
+ */
+export const TRAIN_HEARTBEAT_MISSES = 30;
+
 function bad(message: string): JouleError {
   return new JouleError('JOULE_BAD_ARGUMENT', message);
 }

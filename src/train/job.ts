@@ -8,6 +8,7 @@ import { loadProfile } from '../slurm/profile';
 import { readEnv } from '../env';
 import { printJson } from '../cli/output';
 import { loadCheckpoint } from './checkpoint';
+import { TRAIN_HEARTBEAT_MISSES } from './config';
 import { configFrom, type TrainArgs } from './options';
 import { PROGRESS_MARKER, ProgressDisplay, summaryTable } from './progress';
 import { PROGRESS_ENV, SUMMARY_FILE } from './rank-main';
@@ -59,7 +60,7 @@ export async function runJob(args: JobArgs, argv: string[]): Promise<number> {
     secure: args.secure,
     iface: readEnv('JOULE_IFACE'),
     heartbeatS: launchDefaults.heartbeatS,
-    heartbeatMisses: launchDefaults.heartbeatMisses,
+    heartbeatMisses: TRAIN_HEARTBEAT_MISSES,
     joinTimeoutS: launchDefaults.joinTimeoutS,
     abortGraceS: launchDefaults.abortGraceS,
     out: rankOut,

@@ -9,6 +9,7 @@ import { loadCheckpoint, type Checkpoint } from './checkpoint';
 import { configFrom, type TrainArgs } from './options';
 import { PROGRESS_MARKER, ProgressDisplay, summaryTable } from './progress';
 import { train, type TrainHooks, type TrainWorld } from './trainer';
+import { TRAIN_HEARTBEAT_MISSES } from './config';
 
 /** Set by the launcher side of `joule train`: rank 0 sends progress as marked lines and leaves the summary to it. */
 export const PROGRESS_ENV = 'JOULE_TRAIN_PROGRESS' satisfies EnvName;
@@ -16,6 +17,8 @@ export const SUMMARY_FILE = 'train-summary.json';
 
 export async function runRank(args: TrainArgs & { resume?: string; json: boolean }): Promise<number> {
   const resume: Checkpoint | undefined = args.resume ? loadCheckpoint(path.resolve(args.resume)) : undefined;
+  // Under bare srun nobody set the heartbeat budget: give synchronous tfjs steps the same room as the launcher does.
+  process.env.JOULE_HEARTBEAT_MISSES ??= String(TRAIN_HEARTBEAT_MISSES);
   const world = (await init()) as unknown as TrainWorld;
   // A resumed run keeps the checkpoint's configuration (the same curve), except a new step budget.
   const config = resume ? { ...resume.state.config, maxSteps: args['max-steps'] ?? resume.state.config.maxSteps } : configFrom(args, world.size);

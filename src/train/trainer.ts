@@ -13,7 +13,7 @@ import { checkResumable, saveCheckpoint, type Checkpoint, type Position } from '
 import { loadDataset, type Dataset } from './data';
 import { evaluate } from './evaluate';
 import { GradientSync, type SyncResult } from './gradients';
-import { buildModel, lossAndCorrect, type ModelSpec } from './models';
+import { buildModel, lossAndCorrect, modelDefaults, type ModelSpec } from './models';
 import { makeOptimizer } from './optimizer';
 import { makePolicy } from './precision';
 import { epochPermutation } from './rng';
@@ -61,7 +61,9 @@ const METRIC_SLOTS = 6;
 export async function train(world: TrainWorld, config: TrainConfig, hooks: TrainHooks = {}, resume?: Checkpoint): Promise<TrainSummary> {
   const startedAt = process.hrtime.bigint();
   const runtime = await selectTfBackend(config.tfBackend);
-  const dataset = await loadDataset(config.dataset, { seed: config.seed, trainSize: config.trainSize ?? undefined, testSize: config.testSize ?? undefined });
+  // Synthetic data takes the model's sample shape and classes; real data sets have their own.
+  const shape = config.dataset.startsWith('synthetic') ? modelDefaults(config.model) : undefined;
+  const dataset = await loadDataset(config.dataset, { seed: config.seed, trainSize: config.trainSize ?? undefined, testSize: config.testSize ?? undefined, sampleShape: shape?.inputShape, numClasses: shape?.numClasses });
   const spec = buildModel(config.model, { seed: config.seed, inputShape: dataset.sampleShape, numClasses: dataset.numClasses });
   checkPairing(spec, dataset);
   const comm = world.size > 1 ? world.comm : null;
