@@ -1,4 +1,5 @@
 // The capability report behind `joule info`: versions, build, backends and why not, GPUs, CPU, SLURM.
+import fs from 'node:fs';
 import os from 'node:os';
 import { native, type NativeCapabilities } from '../native';
 import { packageVersion } from '../paths';
@@ -25,6 +26,18 @@ export function slurmEnvironment(env: NodeJS.ProcessEnv = process.env): Record<s
   );
 }
 
+/** Where the NVIDIA kernel driver says it is loaded; absent on machines without one. */
+export const driverVersionFile = '/proc/driver/nvidia/version';
+
+/**
+ * The CUDA runtime answers "driver version is insufficient" (error 35) when there is no driver at all: on
+ * such a machine, say that, keeping CUDA's own words after it.
+ */
+export function withoutDriverBlame<T extends { usable: boolean; reason?: string }>(cuda: T, driverLoaded = fs.existsSync(driverVersionFile)): T {
+  if (cuda.usable || driverLoaded || !/driver error 35\b/.test(cuda.reason ?? '')) return cuda;
+  return { ...cuda, reason: `no NVIDIA driver loaded (no ${driverVersionFile}), so no CUDA device; the CUDA runtime said: ${cuda.reason}` };
+}
+
 export async function capabilityReport(): Promise<CapabilityReport> {
   const addon = native();
   const build = addon.buildInfo();
@@ -39,7 +52,7 @@ export async function capabilityReport(): Promise<CapabilityReport> {
       addon: addon.addonVersion,
     },
     build: { system: build.buildSystem, napiVersion: build.napiVersion, cuda: build.cudaBuild, addonDir: build.addonDir },
-    backends: { nvml, nccl: caps.nccl, cuda: caps.cuda, rapl: caps.rapl, shm: caps.shm, tcp: caps.tcp },
+    backends: { nvml, nccl: caps.nccl, cuda: withoutDriverBlame(caps.cuda), rapl: caps.rapl, shm: caps.shm, tcp: caps.tcp },
     gpus,
     cpu: { model: cpus[0]?.model ?? 'unknown', cores: cpus.length, simd: caps.simd },
     slurm: slurmEnvironment(),

@@ -2,12 +2,16 @@
 import type { CommandModule } from 'yargs';
 import { backendNames, capabilityReport, type CapabilityReport } from '../../info/report';
 import { formatTable, printJson } from '../output';
+import { energyPlan, type EnergyPlan } from '../../info/energy';
+import { loadEnergyProfile } from '../../power/profile';
+import { nodeGpuCount } from '../../world/gpu';
 
 interface InfoArgs {
   json: boolean;
+  profile: string;
 }
 
-function render(report: CapabilityReport): string {
+function render(report: CapabilityReport, energy: EnergyPlan): string {
   const lines: string[] = [];
   const v = report.versions;
   lines.push(`joule ${v.joule}  node ${v.node}  N-API ${v.napi}  addon ${v.addon} (${report.build.system}, N-API ${report.build.napiVersion})`);
@@ -28,6 +32,9 @@ function render(report: CapabilityReport): string {
     lines.push(`  ${gpu.index}  ${gpu.name}  ${gpu.uuid}  ${limit}  energy counter ${gpu.energyCounter ? 'yes' : 'no'}`);
   }
   if (report.gpus.length && report.backends.nvml.driverVersion) lines.push(`  driver ${report.backends.nvml.driverVersion}`);
+  lines.push('', energy.summary);
+  for (const line of energy.measured) lines.push(`  measured: ${line}`);
+  for (const line of energy.modelled) lines.push(`  modelled: ${line}`);
   lines.push('', `CPU: ${report.cpu.model}, ${report.cpu.cores} cores, SIMD: ${report.cpu.simd.join(' ') || 'none detected'}`);
   if (report.slurm) {
     lines.push('', 'SLURM:');
@@ -44,11 +51,13 @@ export const infoCommand: CommandModule<object, InfoArgs> = {
   builder: (yargs) =>
     yargs
       .option('json', { type: 'boolean', default: false, describe: 'Print the report as JSON' })
+      .option('profile', { type: 'string', default: 'local', describe: 'Cluster profile whose figures the energy model would use (a name in slurm/profiles/ or a path)' })
       .example('$0 info', 'Human-readable capability report')
       .example('JOULE_NVML_LIBRARY=/opt/nvidia/lib/libnvidia-ml.so.1 $0 info --json', 'Use a site-specific NVML'),
   handler: async (args) => {
     const report = await capabilityReport();
-    if (args.json) printJson(report);
-    else process.stdout.write(`${render(report)}\n`);
+    const energy = energyPlan(report, loadEnergyProfile(args.profile), nodeGpuCount());
+    if (args.json) printJson({ ...report, energy });
+    else process.stdout.write(`${render(report, energy)}\n`);
   },
 };
