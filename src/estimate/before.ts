@@ -49,6 +49,15 @@ function historyKey(loaded: LoadedTrace): { model?: string; profile?: string; gp
   };
 }
 
+/** What to give for an input a method lacks, in the command's words. */
+const hints: Record<string, string> = {
+  durationS: 'the training time (--duration, --epoch-duration, or --history with runs of this model, profile and GPU count)',
+  devices: 'the devices (--gpus; for a CPU job --cores, or node.cpuCoresPerNode in the profile)',
+  cores: 'the CPU cores (--cores, or node.cpuCoresPerNode in the profile)',
+  tdpW: 'the TDP (node.gpuTdpW in the profile)',
+  gpuW: 'the GPU power (node.gpuTdpW in the profile)',
+};
+
 export function estimateBefore(plan: PlannedRun, history: LoadedTrace[] = [], preRows: PreRow[] = []): BeforeReport {
   const { hardware } = plan;
   const gpu = plan.gpus > 0;
@@ -86,6 +95,7 @@ export function estimateBefore(plan: PlannedRun, history: LoadedTrace[] = [], pr
     cannot('step', duringTraining),
     ...(['krr', 'linear'] as PreKind[]).map((kind) => preEstimate(kind, plan, preRows, durationS)),
   ];
+  for (const e of estimates) e.lacks = e.lacks?.map((name) => hints[name] ?? name);
   const validation = history.length > 0 ? validate(history) : null;
   const withExpected: BeforeEstimate[] = estimates.map((e) => {
     const fromValidation = validation?.methods.find((m) => m.method === e.method && m.n > 0);
