@@ -91,6 +91,9 @@ export function insideAllocation(env: NodeJS.ProcessEnv = process.env): boolean 
   return Boolean(env.SLURM_JOB_ID) && readEnv('JOULE_LAUNCHER', env) === undefined;
 }
 
+/** Seconds ranks get after SIGTERM/SIGINT reach the launcher, as SLURM's default KillWait gives them before SIGKILL. */
+const STOP_GRACE_S = 30;
+
 /** Terminal signals by name, for reporting and 128+N exit codes. */
 function signalExitCode(signal: NodeJS.Signals): number {
   return 128 + (os.constants.signals[signal] ?? 0);
@@ -224,7 +227,8 @@ class Supervision {
 
   failed(failure: FailureInfo, message: string): void {
     if (failure.kind !== 'terminated') this.options.err(`joule: job ${failureStatus(failure) === 'terminated' ? 'stopped' : 'failed'}: ${message}\n`);
-    this.stopAll(this.options.abortGraceS * 1000);
+    // After a stop signal ranks get SLURM's KillWait to checkpoint; after a failure the short abort grace.
+    this.stopAll((this.signal ? STOP_GRACE_S : this.options.abortGraceS) * 1000);
   }
 
   signalled(signal: NodeJS.Signals): void {
@@ -234,10 +238,12 @@ class Supervision {
       return;
     }
     this.signal = signal;
-    this.options.err(`joule: received ${signal}: stopping all ranks\n`);
-    this.coordinator.fail({ rank: -1, host: os.hostname(), kind: 'terminated', reason: `the launcher received ${signal}` });
-    // Ranks get the abort message; SIGTERM too in case they are busy, as SLURM would at its time limit.
-    this.killAll('SIGTERM');
+    this.options.err(`joule: received ${signal}: passing it to the ranks, which get ${STOP_GRACE_S} s to checkpoint and leave\n`);
+    // As SLURM does at its time limit: the signal, no abort message, so ranks that handle it (joule train
+    // checkpoints at the next step, on every rank alike) end cleanly; SIGTERM again and SIGKILL for those
+    // still running after the grace.
+    this.coordinator.fail({ rank: -1, host: os.hostname(), kind: 'terminated', reason: `the launcher received ${signal}` }, false, false);
+    this.killAll(signal);
   }
 
   /** A rank that finalized gets exitGraceS to exit; then it is ended, by name, instead of the job waiting forever. */

@@ -301,14 +301,17 @@ export class Coordinator {
     if (state.finalized === undefined) this.fail({ ...base, kind: 'finalize' });
   }
 
-  /** Declares the job failed (first failure wins) and tells every rank. */
-  fail(failure: FailureInfo, includeFailedRank = false): void {
+  /**
+   * Declares the job failed (first failure wins) and tells every rank, unless `tellRanks` is false: a
+   * launcher that passed a stop signal on records the failure but lets ranks finish their checkpoint.
+   */
+  fail(failure: FailureInfo, includeFailedRank = false, tellRanks = true): void {
     if (this.failure || this.closed) return;
     this.failure = failure;
     const message = describeFailure(failure);
     this.options.sink.event('failure', { ...failure, message });
     for (const state of this.ranks.values()) {
-      if (state.rank === failure.rank && !includeFailedRank) continue;
+      if (!tellRanks || (state.rank === failure.rank && !includeFailedRank)) continue;
       this.send(state.routingId, { t: 'abort', failure, message });
     }
     for (const pending of this.barriers.values()) if (pending.timer) clearTimeout(pending.timer);
