@@ -1,4 +1,4 @@
-// What every benchmark script under bench/ (and scripts/bench-*.js) reads from its command line.
+// What every benchmark script under bench/ reads from its command line, and how it runs a command.
 const { spawn } = require('node:child_process');
 const path = require('node:path');
 

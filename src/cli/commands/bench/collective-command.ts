@@ -1,6 +1,6 @@
 // The flags, rank setup and output shared by the collective benchmarks (nccl-tests' flags and columns).
 import type { CommandModule } from 'yargs';
-import { runCollectiveBench, type BenchRow, type CollectiveName } from '../../../bench/collective';
+import { runCollectiveBench, type BenchRow, type CollectiveName } from '../../../../bench/collectives';
 import type { BackendName, DType, ReduceOp, WirePrecision } from '../../../comm/types';
 import { dtypeBytes } from '../../../comm/native-types';
 import { JouleError } from '../../../errors';

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { BenchContext } from '../../../bench/collective';
+import type { BenchContext } from '../../../../bench/collectives';
 import type { BackendName } from '../../../comm/types';
 import { readEnv } from '../../../env';
 import { JouleError } from '../../../errors';

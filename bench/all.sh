@@ -14,8 +14,9 @@ bench() {
 }
 echo "# joule benchmarks, $(date -u +%FT%TZ), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 bench startup node bench/startup/run.js --reps 10
-bench allreduce-vs-mpi node scripts/bench-allreduce-vs-mpi.js -b 8 -e 128M -f 4 -n 50 -w 10
+bench allreduce-vs-mpi node bench/mpi/allreduce-vs-mpi.js -b 8 -e 128M -f 4 -n 50 -w 10
 bench cast node bin/joule.js bench cast
+bench hierarchical node bench/hierarchical/run.js
 bench sampler env JOULE_NVML_LIBRARY=build/test-fakes/libnvidia-ml.so.1 node bin/joule.js bench sampler --gpus 0,1
 if [ ${#failed[@]} -gt 0 ]; then
   echo "# failed: ${failed[*]}" >&2

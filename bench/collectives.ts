@@ -1,10 +1,11 @@
 // nccl-tests-style sweep of one collective over message sizes: time, algbw and busbw (nccl-tests'
 // factors), a result check (#wrong), and energy per operation when the rank runtime measures power.
-import type { Communicator } from '../comm/communicator';
-import { newBuffer } from '../comm/buffers';
-import { dtypeBytes } from '../comm/native-types';
-import type { CommBuffer, DType, ReduceOp, WirePrecision } from '../comm/types';
-import type { EnergySource, PowerWindows, WindowResult } from '../power/types';
+// Each collective is one spec (sizes, data, bus factor, run, check) in the `collectives` table.
+import type { Communicator } from '../src/comm/communicator';
+import { newBuffer } from '../src/comm/buffers';
+import { dtypeBytes } from '../src/comm/native-types';
+import type { CommBuffer, DType, ReduceOp, WirePrecision } from '../src/comm/types';
+import type { EnergySource, PowerWindows, WindowResult } from '../src/power/types';
 
 export type CollectiveName = 'allreduce' | 'allgather' | 'reducescatter' | 'broadcast' | 'sendrecv';
 
@@ -49,13 +50,6 @@ export interface BenchRow {
   modelEnergyPerOpJ: number | null;
   /** Where the energy came from (e.g. "rapl+nvml-counter", "model only"), or why there is none. */
   energySource: string;
-}
-
-/** nccl-tests' bus-bandwidth factors (doc/PERFORMANCE.md): what each rank's link must carry. */
-export function busFactor(collective: CollectiveName, ranks: number): number {
-  if (collective === 'allreduce') return (2 * (ranks - 1)) / ranks;
-  if (collective === 'allgather' || collective === 'reducescatter') return (ranks - 1) / ranks;
-  return 1;
 }
 
 export function sweepSizes(options: Pick<CollectiveBenchOptions, 'minBytes' | 'maxBytes' | 'stepFactor' | 'stepBytes'>): number[] {
@@ -133,90 +127,136 @@ interface Shapes {
   bytes: number;
 }
 
-function shapes(collective: CollectiveName, bytes: number, eb: number, ranks: number): Shapes {
-  if (collective === 'allgather') {
-    const per = Math.floor(bytes / eb / ranks);
-    return { inCount: per, outCount: per * ranks, bytes: per * ranks * eb };
-  }
-  if (collective === 'reducescatter') {
-    const per = Math.floor(bytes / eb / ranks);
-    return { inCount: per * ranks, outCount: per, bytes: per * ranks * eb };
-  }
-  const count = Math.floor(bytes / eb);
-  return { inCount: count, outCount: count, bytes: count * eb };
+/** What one operation reads and writes, by nccl-tests' in-place conventions. */
+interface Buffers {
+  send: CommBuffer;
+  recv: CommBuffer;
 }
 
-const rankBlock = (buffer: CommBuffer, rank: number, length: number) => buffer.subarray(rank * length, (rank + 1) * length) as CommBuffer;
+interface CollectiveSpec {
+  /** nccl-tests' bus-bandwidth factor (doc/PERFORMANCE.md): what each rank's link must carry. */
+  busFactor(ranks: number): number;
+  shapes(bytes: number, elementBytes: number, ranks: number): Shapes;
+  /** In place, the send and receive buffers overlap as nccl-tests has them. */
+  buffers(comm: Communicator, input: CommBuffer, output: CommBuffer, inPlace: boolean): Buffers;
+  /** The kind the native loop times (Communicator.timeLoop); none: only the promise loop can time it. */
+  loopKind?: 'allreduce' | 'broadcast' | 'allgather' | 'reduceScatter';
+  run(comm: Communicator, o: CollectiveBenchOptions, b: Buffers, inPlace: boolean): Promise<void>;
+  /** The value element i of `recv` must hold, from every rank's seed values at `offset`. */
+  expected(comm: Communicator, o: CollectiveBenchOptions, s: Shapes, i: number, offset: number): number;
+  /** Whether the row shows --op and --root. */
+  reduces: boolean;
+  rooted: boolean;
+}
 
 const tagOf = (dtype: DType) => (dtype === 'bf16' || dtype === 'f16' ? { dtype } : {});
+const rankBlock = (buffer: CommBuffer, rank: number, length: number) => buffer.subarray(rank * length, (rank + 1) * length) as CommBuffer;
+const seeds = (comm: Communicator, index: number) => Array.from({ length: comm.size }, (_, r) => seedValue(r, index));
 
-/** One operation on the given buffers; `inPlace` uses the nccl-tests in-place conventions. */
-async function runOnce(comm: Communicator, o: CollectiveBenchOptions, input: CommBuffer, output: CommBuffer, inPlace: boolean, iterations: number): Promise<number> {
-  const tag = tagOf(o.dtype);
-  const peerNext = (comm.rank + 1) % comm.size;
-  const peerPrev = (comm.rank + comm.size - 1) % comm.size;
-  const sendrecvOnce = async () => {
-    // Even ranks send first, odd ranks receive first, so any message size completes.
-    if (comm.rank % 2 === 0) {
-      await comm.send(input, peerNext, 0, tag);
-      await comm.recv(output, peerPrev, 0, tag);
-    } else {
-      await comm.recv(output, peerPrev, 0, tag);
-      await comm.send(input, peerNext, 0, tag);
-    }
-  };
-  if (o.loop === 'native' && o.collective !== 'sendrecv') {
-    const kind = o.collective === 'reducescatter' ? 'reduceScatter' : o.collective;
-    const buffer = inPlace && o.collective === 'allgather' ? rankBlock(output, comm.rank, input.length) : input;
-    // nccl-tests' in-place conventions: allgather's input is this rank's block of the output,
-    // reduce-scatter's output is this rank's block of the input.
-    const out = !inPlace ? output : o.collective === 'allgather' ? output : o.collective === 'reducescatter' ? rankBlock(input, comm.rank, output.length) : buffer;
-    return comm.timeLoop(kind, { buffer, out, op: o.op, root: o.root, wire: o.wire, ...tag }, iterations);
+const wholeBuffer = (bytes: number, eb: number): Shapes => {
+  const count = Math.floor(bytes / eb);
+  return { inCount: count, outCount: count, bytes: count * eb };
+};
+const blockPerRank = (bytes: number, eb: number, ranks: number) => Math.floor(bytes / eb / ranks);
+const inPlaceOrOut = (input: CommBuffer, output: CommBuffer, inPlace: boolean): Buffers => ({ send: input, recv: inPlace ? input : output });
+
+export const collectives: Record<CollectiveName, CollectiveSpec> = {
+  allreduce: {
+    busFactor: (n) => (2 * (n - 1)) / n,
+    shapes: wholeBuffer,
+    buffers: (_, input, output, inPlace) => inPlaceOrOut(input, output, inPlace),
+    loopKind: 'allreduce',
+    run: (comm, o, b, inPlace) => comm.allreduce(b.send, { op: o.op, out: inPlace ? undefined : b.recv, wire: o.wire, ...tagOf(o.dtype) }),
+    expected: (comm, o, _, i, offset) => reduceExpected(o.op, o.dtype, seeds(comm, offset + i)),
+    reduces: true,
+    rooted: false,
+  },
+  broadcast: {
+    busFactor: () => 1,
+    shapes: wholeBuffer,
+    buffers: (_, input, output, inPlace) => inPlaceOrOut(input, output, inPlace),
+    loopKind: 'broadcast',
+    run: (comm, o, b, inPlace) => comm.broadcast(b.send, o.root, { out: inPlace ? undefined : b.recv, ...tagOf(o.dtype) }),
+    expected: (_, o, __, i, offset) => seedValue(o.root, offset + i),
+    reduces: false,
+    rooted: true,
+  },
+  allgather: {
+    busFactor: (n) => (n - 1) / n,
+    shapes: (bytes, eb, n) => {
+      const per = blockPerRank(bytes, eb, n);
+      return { inCount: per, outCount: per * n, bytes: per * n * eb };
+    },
+    // In place, this rank's input is its block of the output.
+    buffers: (comm, input, output, inPlace) => ({ send: inPlace ? rankBlock(output, comm.rank, input.length) : input, recv: output }),
+    loopKind: 'allgather',
+    run: (comm, o, b) => comm.allgather(b.send, b.recv, tagOf(o.dtype)),
+    expected: (_, __, s, i, offset) => seedValue(Math.floor(i / s.inCount), offset + (i % s.inCount)),
+    reduces: false,
+    rooted: false,
+  },
+  reducescatter: {
+    busFactor: (n) => (n - 1) / n,
+    shapes: (bytes, eb, n) => {
+      const per = blockPerRank(bytes, eb, n);
+      return { inCount: per * n, outCount: per, bytes: per * n * eb };
+    },
+    // In place, this rank's output is its block of the input.
+    buffers: (comm, input, output, inPlace) => ({ send: input, recv: inPlace ? rankBlock(input, comm.rank, output.length) : output }),
+    loopKind: 'reduceScatter',
+    run: (comm, o, b) => comm.reduceScatter(b.send, b.recv, { op: o.op, ...tagOf(o.dtype) }),
+    expected: (comm, o, s, i, offset) => reduceExpected(o.op, o.dtype, seeds(comm, offset + comm.rank * s.outCount + i)),
+    reduces: true,
+    rooted: false,
+  },
+  sendrecv: {
+    busFactor: () => 1,
+    shapes: wholeBuffer,
+    // A ring: send to the next rank, receive from the previous one (no in-place form).
+    buffers: (_, input, output) => ({ send: input, recv: output }),
+    run: async (comm, o, b) => {
+      const next = (comm.rank + 1) % comm.size;
+      const prev = (comm.rank + comm.size - 1) % comm.size;
+      // Even ranks send first, odd ranks receive first, so any message size completes.
+      if (comm.rank % 2 === 0) {
+        await comm.send(b.send, next, 0, tagOf(o.dtype));
+        await comm.recv(b.recv, prev, 0, tagOf(o.dtype));
+      } else {
+        await comm.recv(b.recv, prev, 0, tagOf(o.dtype));
+        await comm.send(b.send, next, 0, tagOf(o.dtype));
+      }
+    },
+    expected: (comm, _, __, i, offset) => seedValue((comm.rank + comm.size - 1) % comm.size, offset + i),
+    reduces: false,
+    rooted: false,
+  },
+};
+
+/** nccl-tests' bus factor of a collective on `ranks` ranks. */
+export function busFactor(collective: CollectiveName, ranks: number): number {
+  return collectives[collective].busFactor(ranks);
+}
+
+/** `iterations` operations; resolves to their wall time in seconds. */
+async function timed(comm: Communicator, o: CollectiveBenchOptions, b: Buffers, inPlace: boolean, iterations: number): Promise<number> {
+  const spec = collectives[o.collective];
+  if (o.loop === 'native' && spec.loopKind) {
+    return comm.timeLoop(spec.loopKind, { buffer: b.send, out: b.recv, op: o.op, root: o.root, wire: o.wire, ...tagOf(o.dtype) }, iterations);
   }
   const start = process.hrtime.bigint();
-  for (let i = 0; i < iterations; ++i) {
-    if (o.collective === 'allreduce') await comm.allreduce(input, { op: o.op, out: inPlace ? undefined : output, wire: o.wire, ...tag });
-    else if (o.collective === 'broadcast') await comm.broadcast(input, o.root, { out: inPlace ? undefined : output, ...tag });
-    else if (o.collective === 'allgather') await comm.allgather(inPlace ? rankBlock(output, comm.rank, input.length) : input, output, tag);
-    else if (o.collective === 'reducescatter') await comm.reduceScatter(input, inPlace ? rankBlock(input, comm.rank, output.length) : output, { op: o.op, ...tag });
-    else await sendrecvOnce();
-  }
+  for (let i = 0; i < iterations; ++i) await spec.run(comm, o, b, inPlace);
   return Number(process.hrtime.bigint() - start) / 1e9;
 }
 
 /** Counts wrong elements of one checked operation on this rank. */
 async function check(comm: Communicator, o: CollectiveBenchOptions, s: Shapes, inPlace: boolean, offset: number): Promise<number> {
-  const input = newBuffer(o.dtype, s.inCount);
-  const output = newBuffer(o.dtype, s.outCount);
-  const n = comm.size;
-  const values = (i: number) => Array.from({ length: n }, (_, r) => seedValue(r, offset + i));
+  const spec = collectives[o.collective];
+  const b = spec.buffers(comm, newBuffer(o.dtype, s.inCount), newBuffer(o.dtype, s.outCount), inPlace);
+  fill(b.send, o.dtype, comm.rank, offset);
+  await spec.run(comm, o, b, inPlace);
   let wrong = 0;
-  const compare = (got: CommBuffer, index: number, want: number) => {
-    if (decode(o.dtype, (got as unknown as (number | bigint)[])[index]) !== want) wrong++;
-  };
-  if (o.collective === 'allgather') {
-    const mine = inPlace ? rankBlock(output, comm.rank, s.inCount) : input;
-    fill(mine, o.dtype, comm.rank, offset);
-    await comm.allgather(mine, output, tagOf(o.dtype));
-    for (let r = 0; r < n; ++r) for (let i = 0; i < s.inCount; ++i) compare(output, r * s.inCount + i, seedValue(r, offset + i));
-    return wrong;
-  }
-  fill(input, o.dtype, comm.rank, offset);
-  if (o.collective === 'allreduce') {
-    await comm.allreduce(input, { op: o.op, out: inPlace ? undefined : output, wire: o.wire, ...tagOf(o.dtype) });
-    for (let i = 0; i < s.outCount; ++i) compare(inPlace ? input : output, i, reduceExpected(o.op, o.dtype, values(i)));
-  } else if (o.collective === 'reducescatter') {
-    const out = inPlace ? rankBlock(input, comm.rank, s.outCount) : output;
-    await comm.reduceScatter(input, out, { op: o.op, ...tagOf(o.dtype) });
-    for (let i = 0; i < s.outCount; ++i) compare(out, i, reduceExpected(o.op, o.dtype, values(comm.rank * s.outCount + i)));
-  } else if (o.collective === 'broadcast') {
-    await comm.broadcast(input, o.root, { out: inPlace ? undefined : output, ...tagOf(o.dtype) });
-    for (let i = 0; i < s.outCount; ++i) compare(inPlace ? input : output, i, seedValue(o.root, offset + i));
-  } else {
-    await runOnce(comm, o, input, output, false, 1);
-    const prev = (comm.rank + n - 1) % n;
-    for (let i = 0; i < s.outCount; ++i) compare(output, i, seedValue(prev, offset + i));
-  }
+  const got = b.recv as unknown as (number | bigint)[];
+  for (let i = 0; i < b.recv.length; ++i) if (decode(o.dtype, got[i]) !== spec.expected(comm, o, s, i, offset)) wrong++;
   return wrong;
 }
 
@@ -247,9 +287,10 @@ export async function runCollectiveBench(ctx: BenchContext, o: CollectiveBenchOp
   const { comm } = ctx;
   const eb = dtypeBytes[o.dtype];
   const rows: BenchRow[] = [];
-  const factor = busFactor(o.collective, comm.size);
+  const spec = collectives[o.collective];
+  const factor = spec.busFactor(comm.size);
   for (const requested of sweepSizes(o)) {
-    const s = shapes(o.collective, requested, eb, comm.size);
+    const s = spec.shapes(requested, eb, comm.size);
     const input = newBuffer(o.dtype, s.inCount);
     const output = newBuffer(o.dtype, s.outCount);
     fill(input, o.dtype, comm.rank, 0);
@@ -259,16 +300,17 @@ export async function runCollectiveBench(ctx: BenchContext, o: CollectiveBenchOp
     let modelJ = 0;
     let sourceMask = 0;
     for (const inPlace of [false, true]) {
-      if (o.warmup > 0) await runOnce(comm, o, input, output, inPlace, o.warmup);
+      const b = spec.buffers(comm, input, output, inPlace);
+      if (o.warmup > 0) await timed(comm, o, b, inPlace, o.warmup);
       await comm.barrier();
       let seconds: number;
       let energy: WindowResult | undefined;
       if (ctx.power) {
-        const windowed = await ctx.power.window(`bench ${o.collective} ${s.bytes}B ${inPlace ? 'in' : 'out'}-place`, () => runOnce(comm, o, input, output, inPlace, o.iterations));
+        const windowed = await ctx.power.window(`bench ${o.collective} ${s.bytes}B ${inPlace ? 'in' : 'out'}-place`, () => timed(comm, o, b, inPlace, o.iterations));
         seconds = windowed.result;
         energy = windowed.energy;
       } else {
-        seconds = await runOnce(comm, o, input, output, inPlace, o.iterations);
+        seconds = await timed(comm, o, b, inPlace, o.iterations);
       }
       const wrong = o.check ? await check(comm, o, s, inPlace, 1) : 0;
       // The slowest rank's time, every rank's wrong count and energy, gathered by every rank alike
@@ -297,8 +339,8 @@ export async function runCollectiveBench(ctx: BenchContext, o: CollectiveBenchOp
       bytes: s.bytes,
       count: s.bytes / eb,
       dtype: o.dtype,
-      op: o.collective === 'allreduce' || o.collective === 'reducescatter' ? o.op : 'none',
-      root: o.collective === 'broadcast' ? o.root : -1,
+      op: spec.reduces ? o.op : 'none',
+      root: spec.rooted ? o.root : -1,
       outOfPlace: modes[0],
       inPlace: modes[1],
       energyPerOpJ,

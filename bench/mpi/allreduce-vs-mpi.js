@@ -10,7 +10,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
-const { root, args, flag } = require('../bench/cli');
+const { root, args, flag } = require('../cli');
 const sweep = ['-b', flag('-b', '8'), '-e', flag('-e', '128M'), '-f', flag('-f', '4'), '-n', flag('-n', '20'), '-w', flag('-w', '5')];
 const ranks = flag('--ranks', '2');
 const json = args.includes('--json');
@@ -102,4 +102,10 @@ if (json) {
   }
   process.stdout.write(`\n# load average after: ${report.loadAfter}\n`);
 }
-process.exitCode = Object.values(report.transports).some((t) => t.rows.some((r) => r.wrong)) ? 3 : 0;
+// Wrong results fail the benchmark (3); so does a comparison that could not be made (1): no Open MPI, or a side that failed.
+const transports = Object.values(report.transports);
+if (transports.some((t) => t.rows.some((r) => r.wrong))) process.exitCode = 3;
+else if (transports.some((t) => t.joule !== 'ok' || t.mpi !== 'ok')) {
+  process.stderr.write(`# no comparison: ${transports.map((t) => `joule ${t.joule}, Open MPI ${t.mpi}`).join('; ')}\n`);
+  process.exitCode = 1;
+}
