@@ -6,6 +6,7 @@
 #include "addon.h"
 #include "errors.h"
 #include "cast/convert.h"
+#include "glue/args.h"
 
 namespace joule {
 namespace {
@@ -16,8 +17,7 @@ struct View {
 };
 
 View ViewOf(const Napi::Value& value, const char* what) {
-  if (!value.IsTypedArray()) throw Napi::TypeError::New(value.Env(), std::string(what) + " must be a typed array");
-  Napi::TypedArray array = value.As<Napi::TypedArray>();
+  Napi::TypedArray array = glue::TypedArrayOf(value.Env(), value, what);
   View view;
   view.data = static_cast<unsigned char*>(array.ArrayBuffer().Data()) + array.ByteOffset();
   view.bytes = array.ByteLength();
@@ -38,26 +38,22 @@ struct Request {
 Request ParseRequest(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Request request;
-  int direction = info[0].As<Napi::Number>().Int32Value();
-  if (direction < 0 || direction >= static_cast<int>(cast::Direction::kCount)) {
-    throw Napi::RangeError::New(env, "unknown cast direction");
-  }
-  request.direction = static_cast<cast::Direction>(direction);
-  View input = ViewOf(info[1], "input");
+  request.direction = glue::EnumOf<cast::Direction>(env, glue::Arg(info, 0), "direction", static_cast<uint32_t>(cast::Direction::kCount));
+  View input = ViewOf(glue::Arg(info, 1), "input");
   request.input = input.data;
   request.count = input.bytes / cast::SourceBytes(request.direction);
-  if (!info[2].IsNull() && !info[2].IsUndefined()) {
+  if (!glue::Arg(info, 2).IsNull() && !glue::Arg(info, 2).IsUndefined()) {
     View output = ViewOf(info[2], "output");
     // TypeScript checked the lengths; this keeps a wrong call from writing past the buffer.
     if (output.bytes < request.count * cast::TargetBytes(request.direction)) {
-      throw Napi::RangeError::New(env, "output is shorter than the input");
+      glue::BadArgument(env, "output", "at least " + std::to_string(request.count * cast::TargetBytes(request.direction)) + " bytes", info[2]);
     }
     request.output = output.data;
   }
-  request.options.scale = info[3].As<Napi::Number>().FloatValue();
-  request.options.path = info[4].As<Napi::Number>().Int32Value();
-  request.options.threads = info[5].As<Napi::Number>().Int32Value();
-  request.wantStats = info[6].ToBoolean();
+  request.options.scale = static_cast<float>(glue::NumberOf(env, glue::Arg(info, 3), "scale", -3.4e38, 3.4e38));
+  request.options.path = static_cast<int>(glue::IntegerOf(env, glue::Arg(info, 4), "path", -1, 64));
+  request.options.threads = static_cast<int>(glue::IntegerOf(env, glue::Arg(info, 5), "threads", 0, 4096));
+  request.wantStats = glue::BooleanOf(env, glue::Arg(info, 6), "wantStats");
   return request;
 }
 
@@ -95,8 +91,9 @@ class ArrayCastWorker : public Napi::AsyncWorker {
         deferred_(Napi::Promise::Deferred::New(info.Env())),
         iterations_(iterations),
         resolveDuration_(resolveDuration) {
-    input_ = Napi::Persistent(info[1].As<Napi::Object>());
-    if (request.output != nullptr) output_ = Napi::Persistent(info[2].As<Napi::Object>());
+    // ParseRequest checked both are typed arrays.
+    input_ = Napi::Persistent(info[1].ToObject());
+    if (request.output != nullptr) output_ = Napi::Persistent(info[2].ToObject());
   }
 
   Napi::Promise Promise() { return deferred_.Promise(); }
@@ -161,8 +158,7 @@ Napi::Value CastAsync(const Napi::CallbackInfo& info) {
 
 // castBench(...castSync's arguments, iterations) -> Promise<seconds for all iterations>.
 Napi::Value CastBench(const Napi::CallbackInfo& info) {
-  int iterations = info[7].As<Napi::Number>().Int32Value();
-  if (iterations < 1) throw Napi::RangeError::New(info.Env(), "iterations must be at least 1");
+  const int iterations = static_cast<int>(glue::IntegerOf(info.Env(), glue::Arg(info, 7), "iterations", 1, INT32_MAX));
   auto* worker = new CastWorker(info, ParseRequest(info), iterations, true);
   Napi::Promise promise = worker->Promise();
   worker->Queue();
@@ -179,8 +175,9 @@ class CopyWorker : public Napi::AsyncWorker {
         target_(target),
         iterations_(iterations),
         threads_(threads) {
-    sourceRef_ = Napi::Persistent(info[0].As<Napi::Object>());
-    targetRef_ = Napi::Persistent(info[1].As<Napi::Object>());
+    // CopyBench checked both are typed arrays.
+    sourceRef_ = Napi::Persistent(info[0].ToObject());
+    targetRef_ = Napi::Persistent(info[1].ToObject());
   }
 
   Napi::Promise Promise() { return deferred_.Promise(); }
@@ -206,12 +203,13 @@ class CopyWorker : public Napi::AsyncWorker {
 
 // copyBench(source, target, iterations, threads) -> Promise<seconds>; copies source.byteLength bytes.
 Napi::Value CopyBench(const Napi::CallbackInfo& info) {
-  View source = ViewOf(info[0], "source");
-  View target = ViewOf(info[1], "target");
-  if (target.bytes < source.bytes) throw Napi::RangeError::New(info.Env(), "target is shorter than source");
-  int iterations = info[2].As<Napi::Number>().Int32Value();
-  if (iterations < 1) throw Napi::RangeError::New(info.Env(), "iterations must be at least 1");
-  auto* worker = new CopyWorker(info, source, target, iterations, info[3].As<Napi::Number>().Int32Value());
+  Napi::Env env = info.Env();
+  View source = ViewOf(glue::Arg(info, 0), "source");
+  View target = ViewOf(glue::Arg(info, 1), "target");
+  if (target.bytes < source.bytes) glue::BadArgument(env, "target", "at least " + std::to_string(source.bytes) + " bytes", info[1]);
+  const int iterations = static_cast<int>(glue::IntegerOf(env, glue::Arg(info, 2), "iterations", 1, INT32_MAX));
+  const int threads = static_cast<int>(glue::IntegerOf(env, glue::Arg(info, 3), "threads", 0, 4096));
+  auto* worker = new CopyWorker(info, source, target, iterations, threads);
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
@@ -256,8 +254,7 @@ class CudaCastWorker : public ArrayCastWorker {
 // cudaCast(...castSync's arguments[, iterations]) -> Promise<stats | undefined>, or with iterations > 1
 // Promise<seconds> (the benchmark's form; each iteration includes both host <-> device copies).
 Napi::Value CudaCast(const Napi::CallbackInfo& info) {
-  int iterations = info.Length() > 7 ? info[7].As<Napi::Number>().Int32Value() : 1;
-  if (iterations < 1) throw Napi::RangeError::New(info.Env(), "iterations must be at least 1");
+  const int iterations = info.Length() > 7 ? static_cast<int>(glue::IntegerOf(info.Env(), info[7], "iterations", 1, INT32_MAX)) : 1;
   auto* worker = new CudaCastWorker(info, ParseRequest(info), iterations, iterations > 1);
   Napi::Promise promise = worker->Promise();
   worker->Queue();
@@ -320,13 +317,11 @@ class CudaBenchWorker : public Napi::AsyncWorker {
 
 Napi::Value CudaCastBench(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int direction = info[0].As<Napi::Number>().Int32Value();
-  double count = info[1].As<Napi::Number>().DoubleValue();
-  int iterations = info[3].As<Napi::Number>().Int32Value();
-  if (direction < 0 || direction >= static_cast<int>(cast::Direction::kCount) || !(count >= 1) || iterations < 1) {
-    throw Napi::RangeError::New(env, "cudaCastBench: bad direction, count or iterations");
-  }
-  auto* worker = new CudaBenchWorker(env, direction, static_cast<size_t>(count), info[2].As<Napi::Number>().FloatValue(), iterations);
+  const int direction = static_cast<int>(glue::IntegerOf(env, glue::Arg(info, 0), "direction", 0, static_cast<int64_t>(cast::Direction::kCount) - 1));
+  const int64_t count = glue::IntegerOf(env, glue::Arg(info, 1), "count", 1, glue::kMaxSafeInteger);
+  const float scale = static_cast<float>(glue::NumberOf(env, glue::Arg(info, 2), "scale", -3.4e38, 3.4e38));
+  const int iterations = static_cast<int>(glue::IntegerOf(env, glue::Arg(info, 3), "iterations", 1, INT32_MAX));
+  auto* worker = new CudaBenchWorker(env, direction, static_cast<size_t>(count), scale, iterations);
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "addon.h"
+#include "glue/args.h"
 #include "comm/engine.h"
 #include "comm/nccl_comm.h"
 #include "comm/shm_comm.h"
@@ -33,8 +34,8 @@ Napi::Error CommErrorToJs(Napi::Env env, ErrorCode code, const std::string& mess
 
 // Pointer and byte length of a TypedArray argument (V8 moves it off-heap, so the pointer is stable
 // while the array is referenced).
-void* DataOf(const Napi::Value& value, size_t* bytes) {
-  Napi::TypedArray array = value.As<Napi::TypedArray>();
+void* DataOf(Napi::Env env, const Napi::Value& value, const std::string& name, size_t* bytes) {
+  Napi::TypedArray array = glue::TypedArrayOf(env, value, name);
   *bytes = array.ByteLength();
   return static_cast<unsigned char*>(array.ArrayBuffer().Data()) + array.ByteOffset();
 }
@@ -54,42 +55,51 @@ class CommHandle : public Napi::ObjectWrap<CommHandle> {
 
   explicit CommHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CommHandle>(info) {
     Napi::Env env = info.Env();
-    Napi::Object config = info[0].As<Napi::Object>();
-    const std::string backend = config.Get("backend").As<Napi::String>();
+    using namespace glue;
+    Napi::Object config = ObjectOf(env, Arg(info, 0), "NativeComm(config)");
+    const auto field = [&](const char* key) { return config.Get(key); };
+    const auto name = [](const char* key) { return std::string("NativeComm(config).") + key; };
+    const auto integer = [&](const char* key, int64_t min, int64_t max) { return IntegerOf(env, field(key), name(key), min, max); };
+    const auto bytes = [&](const char* key) { return static_cast<size_t>(integer(key, 1, kMaxSafeInteger)); };
+    const std::string backend = StringOf(env, field("backend"), name("backend"));
+    // Ranks and sizes are checked together: a rank outside its communicator is a bad argument too.
+    const auto rankAndSize = [&](int* rank, int* size) {
+      *size = static_cast<int>(integer("size", 1, 1 << 20));
+      *rank = static_cast<int>(integer("rank", 0, *size - 1));
+    };
     std::unique_ptr<comm::Backend> impl;
     try {
       if (backend == "shm") {
         comm::ShmConfig shm;
-        shm.rank = config.Get("rank").As<Napi::Number>().Int32Value();
-        shm.size = config.Get("size").As<Napi::Number>().Int32Value();
-        shm.name = config.Get("name").As<Napi::String>();
-        shm.create = config.Get("create").As<Napi::Boolean>();
-        shm.chunkBytes = static_cast<size_t>(config.Get("chunkBytes").As<Napi::Number>().Int64Value());
-        shm.smallBytes = static_cast<size_t>(config.Get("smallBytes").As<Napi::Number>().Int64Value());
-        shm.p2pBytes = static_cast<size_t>(config.Get("p2pBytes").As<Napi::Number>().Int64Value());
+        rankAndSize(&shm.rank, &shm.size);
+        shm.name = StringOf(env, field("name"), name("name"));
+        shm.create = BooleanOf(env, field("create"), name("create"));
+        shm.chunkBytes = bytes("chunkBytes");
+        shm.smallBytes = bytes("smallBytes");
+        shm.p2pBytes = bytes("p2pBytes");
         auto created = std::make_unique<comm::ShmComm>(shm);
         shm_ = created.get();
         impl = std::move(created);
       } else if (backend == "tcp") {
         comm::TcpConfig tcp;
-        tcp.rank = config.Get("rank").As<Napi::Number>().Int32Value();
-        tcp.size = config.Get("size").As<Napi::Number>().Int32Value();
-        tcp.token = config.Get("token").As<Napi::String>();
-        tcp.pieceBytes = static_cast<size_t>(config.Get("pieceBytes").As<Napi::Number>().Int64Value());
-        tcp.smallBytes = static_cast<size_t>(config.Get("smallBytes").As<Napi::Number>().Int64Value());
-        tcp.halvingBytes = static_cast<size_t>(config.Get("halvingBytes").As<Napi::Number>().Int64Value());
+        rankAndSize(&tcp.rank, &tcp.size);
+        tcp.token = StringOf(env, field("token"), name("token"));
+        tcp.pieceBytes = bytes("pieceBytes");
+        tcp.smallBytes = bytes("smallBytes");
+        tcp.halvingBytes = bytes("halvingBytes");
         auto created = std::make_unique<comm::TcpComm>(tcp);
         tcp_ = created.get();
         impl = std::move(created);
       } else if (backend == "nccl") {
+        comm::NcclConfig nccl;
+        rankAndSize(&nccl.rank, &nccl.size);
+        nccl.device = static_cast<int>(integer("device", 0, 1 << 16));
+        const std::string hex = StringOf(env, field("uniqueId"), name("uniqueId"));
+        if (hex.size() != 2 * sizeof nccl.id.internal || hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
+          throw comm::CommError(ErrorCode::BadArgument, "nccl: the unique id must be 256 hex digits");
+        }
         JouleAddon& addon = JouleAddon::Of(env);
         LoadGpuLibraries(addon);
-        comm::NcclConfig nccl;
-        nccl.rank = config.Get("rank").As<Napi::Number>().Int32Value();
-        nccl.size = config.Get("size").As<Napi::Number>().Int32Value();
-        nccl.device = config.Get("device").As<Napi::Number>().Int32Value();
-        const std::string hex = config.Get("uniqueId").As<Napi::String>();
-        if (hex.size() != 2 * sizeof nccl.id.internal) throw comm::CommError(ErrorCode::BadArgument, "nccl: the unique id must be 256 hex digits");
         for (size_t i = 0; i < sizeof nccl.id.internal; ++i) nccl.id.internal[i] = static_cast<char>(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
         impl = std::make_unique<comm::NcclComm>(nccl, addon.libraries.nccl, addon.libraries.cuda);
       } else {
@@ -122,27 +132,31 @@ class CommHandle : public Napi::ObjectWrap<CommHandle> {
   Napi::Value Submit(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!engine_) throw CommErrorToJs(env, ErrorCode::Aborted, "the communicator is closed");
-    Napi::Object spec = info[0].As<Napi::Object>();
-    const int iterations = info.Length() > 1 ? info[1].As<Napi::Number>().Int32Value() : 1;
+    using namespace glue;
+    Napi::Object spec = ObjectOf(env, Arg(info, 0), "submit(spec)");
+    const auto field = [&](const char* key) { return spec.Get(key); };
+    const auto name = [](const char* key) { return std::string("submit(spec).") + key; };
+    const int iterations = info.Length() > 1 ? static_cast<int>(IntegerOf(env, info[1], "submit(iterations)", 1, INT32_MAX)) : 1;
+    const int size = engine_->backend().size();
     comm::Op op;
-    op.kind = static_cast<comm::Kind>(spec.Get("kind").As<Napi::Number>().Uint32Value());
-    op.dtype = static_cast<comm::DType>(spec.Get("dtype").As<Napi::Number>().Uint32Value());
-    op.redop = static_cast<comm::RedOp>(spec.Get("redop").As<Napi::Number>().Uint32Value());
-    op.wire = static_cast<comm::Wire>(spec.Get("wire").As<Napi::Number>().Uint32Value());
-    op.count = static_cast<uint64_t>(spec.Get("count").As<Napi::Number>().Int64Value());
-    op.root = spec.Get("root").As<Napi::Number>().Int32Value();
-    op.tag = spec.Get("tag").As<Napi::Number>().Int32Value();
-    op.timeoutS = spec.Get("timeoutS").As<Napi::Number>().DoubleValue();
-    Napi::Value avgDivisor = spec.Get("avgDivisor");
-    if (avgDivisor.IsNumber()) op.avgDivisor = avgDivisor.As<Napi::Number>().Uint32Value();
-    Napi::Value in = spec.Get("in");
-    Napi::Value out = spec.Get("out");
+    op.kind = EnumOf<comm::Kind>(env, field("kind"), name("kind"), 8);
+    op.dtype = EnumOf<comm::DType>(env, field("dtype"), name("dtype"), 6);
+    op.redop = EnumOf<comm::RedOp>(env, field("redop"), name("redop"), 5);
+    op.wire = EnumOf<comm::Wire>(env, field("wire"), name("wire"), 3);
+    op.count = static_cast<uint64_t>(IntegerOf(env, field("count"), name("count"), 0, kMaxSafeInteger));
+    op.root = static_cast<int>(IntegerOf(env, field("root"), name("root"), -1, size - 1));
+    op.tag = static_cast<int>(IntegerOf(env, field("tag"), name("tag"), INT32_MIN, INT32_MAX));
+    op.timeoutS = NumberOf(env, field("timeoutS"), name("timeoutS"), 0, 1e9);
+    Napi::Value avgDivisor = field("avgDivisor");
+    if (!avgDivisor.IsUndefined()) op.avgDivisor = static_cast<uint32_t>(IntegerOf(env, avgDivisor, name("avgDivisor"), 0, UINT32_MAX));
+    Napi::Value in = field("in");
+    Napi::Value out = field("out");
     size_t inBytes = 0, outBytes = 0;
-    if (in.IsTypedArray()) op.in = DataOf(in, &inBytes);
-    if (out.IsTypedArray()) op.out = DataOf(out, &outBytes);
+    if (!in.IsUndefined() && !in.IsNull()) op.in = DataOf(env, in, name("in"), &inBytes);
+    if (!out.IsUndefined() && !out.IsNull()) op.out = DataOf(env, out, name("out"), &outBytes);
     // JS validated the sizes; this guards the native side against a caller that did not.
     const size_t eb = comm::DTypeBytes(op.dtype);
-    const size_t n = static_cast<size_t>(engine_->backend().size());
+    const size_t n = static_cast<size_t>(size);
     size_t needIn = op.count * eb, needOut = op.count * eb;
     if (op.kind == comm::Kind::Allgather) needOut *= n;
     if (op.kind == comm::Kind::ReduceScatter) needIn *= n;
@@ -186,7 +200,8 @@ class CommHandle : public Napi::ObjectWrap<CommHandle> {
   }
 
   Napi::Value Abort(const Napi::CallbackInfo& info) {
-    if (engine_) engine_->Abort(info[0].As<Napi::String>());
+    const std::string reason = glue::StringOf(info.Env(), glue::Arg(info, 0), "abort(reason)");
+    if (engine_) engine_->Abort(reason);
     return info.Env().Undefined();
   }
 
@@ -199,13 +214,15 @@ class CommHandle : public Napi::ObjectWrap<CommHandle> {
 
   // Before the first operation only (the engine thread reads them when it connects).
   Napi::Value SetPeers(const Napi::CallbackInfo& info) {
-    Napi::Array hosts = info[0].As<Napi::Array>();
-    Napi::Array ports = info[1].As<Napi::Array>();
+    Napi::Env env = info.Env();
+    Napi::Array hosts = glue::ArrayOf(env, glue::Arg(info, 0), "setPeers(hosts)");
+    Napi::Array ports = glue::ArrayOf(env, glue::Arg(info, 1), "setPeers(ports)");
+    if (ports.Length() != hosts.Length()) glue::BadArgument(env, "setPeers(ports)", "as many ports as hosts", ports);
     std::vector<std::string> h;
     std::vector<int> p;
     for (uint32_t i = 0; i < hosts.Length(); ++i) {
-      h.push_back(hosts.Get(i).As<Napi::String>());
-      p.push_back(ports.Get(i).As<Napi::Number>().Int32Value());
+      h.push_back(glue::StringOf(env, hosts.Get(i), "setPeers(hosts)[" + std::to_string(i) + "]"));
+      p.push_back(static_cast<int>(glue::IntegerOf(env, ports.Get(i), "setPeers(ports)[" + std::to_string(i) + "]", 0, 65535)));
     }
     if (tcp_ != nullptr) tcp_->SetPeers(std::move(h), std::move(p));
     return info.Env().Undefined();

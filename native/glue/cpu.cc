@@ -1,6 +1,7 @@
 // N-API glue for CPU affinity: the CPUs this process may use, and binding all its threads to some of them.
 #include "addon.h"
 #include "errors.h"
+#include "glue/args.h"
 #include "cpu/affinity.h"
 
 namespace joule {
@@ -15,14 +16,9 @@ Napi::Value AllowedCpus(const Napi::CallbackInfo& info) {
 
 Napi::Value BindProcess(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 1 || !info[0].IsArray()) {
-    Napi::Error error = Napi::TypeError::New(env, "bindProcess(cpus): cpus must be an array of CPU numbers");
-    error.Set("code", CodeName(ErrorCode::BadArgument));
-    throw error;
-  }
-  Napi::Array list = info[0].As<Napi::Array>();
+  Napi::Array list = glue::ArrayOf(env, glue::Arg(info, 0), "bindProcess(cpus)");
   std::vector<int> cpus;
-  for (uint32_t i = 0; i < list.Length(); ++i) cpus.push_back(list.Get(i).As<Napi::Number>().Int32Value());
+  for (uint32_t i = 0; i < list.Length(); ++i) cpus.push_back(static_cast<int>(glue::IntegerOf(env, list.Get(i), "bindProcess(cpus)[" + std::to_string(i) + "]", 0, 1 << 20)));
   try {
     return Napi::Number::New(env, cpu::BindProcess(cpus));
   } catch (const std::exception& failure) {

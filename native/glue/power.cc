@@ -3,6 +3,7 @@
 
 #include "addon.h"
 #include "errors.h"
+#include "glue/args.h"
 #include "power/sampler.h"
 
 namespace joule {
@@ -21,15 +22,20 @@ const char* KindName(power::ChannelKind kind) {
   return "unknown";
 }
 
-power::SamplerConfig ConfigFromJs(const Napi::Object& options) {
+power::SamplerConfig ConfigFromJs(Napi::Env env, const Napi::Value& value) {
+  using namespace glue;
+  const Napi::Object options = ObjectOf(env, value, "PowerSampler(options)");
+  const auto name = [](const char* key) { return std::string("PowerSampler(options).") + key; };
   power::SamplerConfig config;
-  config.periodS = options.Get("periodS").As<Napi::Number>().DoubleValue();
-  config.auxPeriodS = options.Get("auxPeriodS").As<Napi::Number>().DoubleValue();
-  Napi::Array gpus = options.Get("gpus").As<Napi::Array>();
-  for (uint32_t i = 0; i < gpus.Length(); ++i) config.gpus.push_back(gpus.Get(i).As<Napi::Number>().Uint32Value());
-  config.rapl = options.Get("rapl").As<Napi::Boolean>().Value();
-  config.powercapRoot = options.Get("powercapRoot").As<Napi::String>().Utf8Value();
-  config.capacityTicks = options.Get("capacityTicks").As<Napi::Number>().Uint32Value();
+  config.periodS = NumberOf(env, options.Get("periodS"), name("periodS"), 1e-6, 3600);
+  config.auxPeriodS = NumberOf(env, options.Get("auxPeriodS"), name("auxPeriodS"), 1e-6, 3600);
+  Napi::Array gpus = ArrayOf(env, options.Get("gpus"), name("gpus"));
+  for (uint32_t i = 0; i < gpus.Length(); ++i) {
+    config.gpus.push_back(static_cast<uint32_t>(IntegerOf(env, gpus.Get(i), name("gpus") + "[" + std::to_string(i) + "]", 0, 1 << 16)));
+  }
+  config.rapl = BooleanOf(env, options.Get("rapl"), name("rapl"));
+  config.powercapRoot = StringOf(env, options.Get("powercapRoot"), name("powercapRoot"));
+  config.capacityTicks = static_cast<uint32_t>(IntegerOf(env, options.Get("capacityTicks"), name("capacityTicks"), 1, 1 << 26));
   return config;
 }
 
@@ -62,7 +68,7 @@ class PowerSampler : public Napi::ObjectWrap<PowerSampler> {
   }
 
   explicit PowerSampler(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PowerSampler>(info) {
-    power::SamplerConfig config = ConfigFromJs(info[0].As<Napi::Object>());
+    power::SamplerConfig config = ConfigFromJs(info.Env(), glue::Arg(info, 0));
     needsNvml_ = !config.gpus.empty();
     sampler_ = std::make_unique<power::Sampler>(std::move(config));
   }
@@ -217,15 +223,10 @@ class GpuPowerLimitWorker : public Napi::AsyncWorker {
 
 Napi::Value GpuPowerLimit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const bool has_watts = info.Length() > 1 && !info[1].IsUndefined();
-  if (info.Length() < 1 || !info[0].IsNumber() || info[0].As<Napi::Number>().DoubleValue() < 0 ||
-      (has_watts && (!info[1].IsNumber() || !(info[1].As<Napi::Number>().DoubleValue() > 0)))) {
-    Napi::Error error = Napi::TypeError::New(env, "gpuPowerLimit(index, watts?): index >= 0, watts > 0");
-    error.Set("code", CodeName(ErrorCode::BadArgument));
-    throw error;
-  }
-  auto* worker = new GpuPowerLimitWorker(env, info[0].As<Napi::Number>().Uint32Value(),
-                                         has_watts ? info[1].As<Napi::Number>().DoubleValue() : -1);
+  const uint32_t index = static_cast<uint32_t>(glue::IntegerOf(env, glue::Arg(info, 0), "gpuPowerLimit(index)", 0, 1 << 16));
+  const bool has_watts = !glue::Arg(info, 1).IsUndefined();
+  const double watts = has_watts ? glue::NumberOf(env, info[1], "gpuPowerLimit(watts)", 1e-3, 1e6) : -1;
+  auto* worker = new GpuPowerLimitWorker(env, index, watts);
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
