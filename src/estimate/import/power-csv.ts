@@ -136,6 +136,9 @@ export function parsePowerCsv(text: string, file: string, columns: PowerCsvColum
   for (const [name, readings] of byDevice) {
     series.push(toSeries(name, readings, nvidiaSmi ? 'nvidia-smi' : 'csv', file, issues));
   }
+  for (const one of series.filter((s) => s.timesS.length < 2)) {
+    issues.push({ file, kind: 'note', message: `${one.device}: fewer than two usable readings: no energy from it` });
+  }
   if (series.every((s) => s.timesS.length < 2)) {
     throw new JouleError('JOULE_BAD_ARGUMENT', `${file}: fewer than two usable readings per device (${issues.length} lines left out${issues[0] ? `, first: line ${issues[0].line}: ${issues[0].message}` : ''})`, {
       file,
@@ -143,7 +146,7 @@ export function parsePowerCsv(text: string, file: string, columns: PowerCsvColum
     });
   }
   issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
-  return { name: file, format: nvidiaSmi ? 'nvidia-smi' : 'csv', series, epochs: [], issues };
+  return { name: file, format: nvidiaSmi ? 'nvidia-smi' : 'csv', series: series.filter((s) => s.timesS.length >= 2), epochs: [], issues };
 }
 
 function toSeries(device: string, readings: Reading[], source: 'nvidia-smi' | 'csv', file: string, issues: TraceIssue[]): PowerSeries {
