@@ -29,6 +29,19 @@ export { precisionLadder, type Rung } from './precision/ladder';
 export { Communicator } from './comm/communicator';
 export type { BackendName, CommBuffer, CommWorld, CommunicatorOptions, DType, ReduceOp, ReduceOptions, WirePrecision } from './comm/types';
 export { loadProfile, validateProfile, knownProfiles, type ClusterProfile } from './slurm/profile';
+export {
+  OnlineProjector,
+  loadTrace,
+  projectFromTrace,
+  estimateBefore,
+  validate as validateEstimates,
+  parseEnergyJ,
+  type OnlineProjection,
+  type OnlineProjectorOptions,
+  type EpochObservation,
+  type MethodEstimate,
+  type TraceProjection,
+} from './estimate';
 export { init } from './world/init';
 export type { RankWorld, BarrierOptions } from './world/runtime';
 export type { World, Identity, KeyValue, MetricRecord, GpuBindingRule } from './world/types';
