@@ -4,6 +4,8 @@
 set -euo pipefail
 # SLURM and munge: the private two-node cluster of test/helpers/slurm-cluster.ts.
 packages=(cmake g++ make libpmix2 munge slurm-client slurmctld slurmd openmpi-bin libopenmpi-dev)
+# chromium: the headless browser that opens joule report's HTML in test/experiments/report.test.ts.
+packages+=(chromium)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -85,6 +85,10 @@ export function runEnergy(run: RunData): RunEnergy {
 /** GPUs the run used (distinct per host), or 0 on CPU-only runs. */
 export function runGpus(run: RunData): number {
   const seen = new Set<string>();
-  for (const rank of run.manifest.ranks ?? []) for (const gpu of rank?.gpus ?? []) seen.add(`${rank.host}/${gpu}`);
+  for (const rank of run.manifest.ranks ?? []) {
+    // Each rank sees its own GPUs as 0..n-1; CUDA_VISIBLE_DEVICES says which physical ones they are.
+    const physical = typeof rank?.cudaVisibleDevices === 'string' && rank.cudaVisibleDevices ? rank.cudaVisibleDevices.split(',') : (rank?.gpus ?? []).map(String);
+    if ((rank?.gpus ?? []).length > 0) for (const gpu of physical) seen.add(`${rank.host}/${gpu}`);
+  }
   return seen.size;
 }

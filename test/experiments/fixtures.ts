@@ -22,8 +22,8 @@ export function writeFixtureSweep(dir: string, grid: Record<string, ParamValue[]
   const repeat = Math.max(...configs.map((c) => c.runs.length));
   const points = expandSweep({ command: ['train', '--model', 'mlp'], grid, repeat });
   createSweep(dir, { name: path.basename(dir), profile: options.profile ?? 'a100', spec: { command: ['train', '--model', 'mlp'], grid, repeat } }, points);
-  const gpus = options.gpusPerRun ?? 4;
   for (const point of points) {
+    const gpus = Number(point.params.gpus ?? options.gpusPerRun ?? 4);
     const config = configs.find((c) => Object.entries(c.params).every(([k, v]) => point.params[k] === v));
     const run = config?.runs[point.repeat - 1];
     if (!run) continue;

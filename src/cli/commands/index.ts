@@ -10,7 +10,8 @@ import { profileCommand } from './profile';
 import { sweepCommand } from './sweep';
 import { compareCommand } from './compare';
 import { recommendCommand } from './recommend';
+import { reportCommand } from './report';
 import { estimateCommand } from './estimate';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [infoCommand, traceCommand, benchCommand, sbatchCommand, launchCommand, trainCommand, profileCommand, sweepCommand, compareCommand, recommendCommand, estimateCommand];
+export const commands: CommandModule<any, any>[] = [infoCommand, traceCommand, benchCommand, sbatchCommand, launchCommand, trainCommand, profileCommand, sweepCommand, compareCommand, recommendCommand, reportCommand, estimateCommand];

@@ -1,0 +1,280 @@
+// What a report shows: for a run (summary, power over time, energy breakdown, loss), a sweep (scaling, energy vs device-hours with its fit, accuracy vs GBS, energy per sample by precision, the Pareto front) and a comparison.
+import path from 'node:path';
+import { compare } from '../../experiments/compare';
+import { FIGURE_COLUMNS, runFigures, sweepConfigs, type ConfigFigures, type RunFigures } from '../../experiments/figures';
+import { fitThroughOrigin } from '../../experiments/fit';
+import { recommend } from '../../experiments/recommend';
+import { runContext } from '../../experiments/compare';
+import { readRun, type RunData } from '../../experiments/run-data';
+import { readSweep } from '../../experiments/sweep-dir';
+import type { Row, Section, Table } from './page';
+import { runTimeline, type PowerPoint } from './power-series';
+
+const fmt = (value: number | null | undefined, digits = 4) => (value === null || value === undefined ? null : Number(value.toPrecision(digits)));
+
+function figuresTable(columns: RunFigures[], caption: string): Table {
+  return {
+    caption,
+    header: ['figure', ...columns.map((c) => c.label)],
+    rows: [
+      ...FIGURE_COLUMNS.map(({ key, label, unit }) => [`${label}${unit ? ` (${unit})` : ''}`, ...columns.map((c) => fmt(c[key] as number | null))]),
+      ['energy source', ...columns.map((c) => c.energySource ?? 'none')],
+      ['per device means', ...columns.map((c) => (c.deviceKind === 'gpu' ? 'per GPU' : 'per rank (no GPU)'))],
+    ],
+  };
+}
+
+/** At most `max` points per domain: bucket means, so an hour at 10 Hz still draws quickly. */
+function thin(points: PowerPoint[], max = 1500): PowerPoint[] {
+  const byDomain = new Map<string, PowerPoint[]>();
+  for (const p of points) byDomain.set(p.domain, [...(byDomain.get(p.domain) ?? []), p]);
+  return [...byDomain.values()].flatMap((list) => {
+    if (list.length <= max) return list;
+    const size = Math.ceil(list.length / max);
+    const out: PowerPoint[] = [];
+    for (let i = 0; i < list.length; i += size) {
+      const bucket = list.slice(i, i + size);
+      out.push({ ...bucket[0], timeS: bucket.reduce((s, p) => s + p.timeS, 0) / bucket.length, powerW: bucket.reduce((s, p) => s + p.powerW, 0) / bucket.length });
+    }
+    return out;
+  });
+}
+
+export function runSections(run: RunData): Section[] {
+  const m = run.manifest;
+  const figures = runFigures(run);
+  const totals = m.energy?.totals ?? {};
+  const sources = Object.entries((totals.sources ?? {}) as Record<string, number>);
+  const measured = sources.filter(([s]) => s !== 'model');
+  const context = runContext(run);
+  const summary: Section = {
+    title: `Run ${path.basename(run.dir)}`,
+    notes: [
+      `Status ${m.status} (exit ${m.exitCode ?? 'n/a'}) after ${fmt(m.durationS) ?? 'n/a'} s; started ${m.startedAt}.`,
+      measured.length
+        ? `Measured energy ${fmt(totals.measuredJ)} J (${measured.map(([s, j]) => `${s} ${fmt(j)} J`).join(', ')}).${totals.modelJ > 0 ? ` The model adds a separate ${fmt(totals.modelJ)} J estimate for what was not measured; it is never added to the measured figure.` : ''}`
+        : `Nothing was measured (no NVML GPU, no readable RAPL counter); the model estimates ${fmt(totals.modelJ) ?? 'n/a'} J (source: model).`,
+      ...(m.failure ? [`Failure: ${m.failure.message}`] : []),
+    ],
+    tables: [
+      { caption: 'Manifest', header: ['field', 'value'], rows: [['command', (m.command ?? []).join(' ')], ['run directory', run.dir], ...Object.entries(context).filter(([k]) => k !== 'command').map(([k, v]) => [k, v])] },
+      figuresTable([figures], 'Normalized figures'),
+    ],
+    charts: [],
+  };
+  const timeline = runTimeline(run.dir);
+  const sections: Section[] = [summary];
+  if (timeline.power.length) {
+    const used = [...new Set(timeline.power.map((p) => p.source))];
+    const layers: Record<string, unknown>[] = [
+      { mark: { type: 'line', interpolate: 'step-after' }, encoding: { x: { field: 'timeS', type: 'quantitative', title: 'time since first sample (s)' }, y: { field: 'powerW', type: 'quantitative', title: 'power (W)' }, color: { field: 'domain', type: 'nominal', title: 'domain' }, strokeDash: { field: 'source', type: 'nominal', title: 'source' } } },
+    ];
+    if (timeline.marks.length) layers.push({ data: { values: timeline.marks }, mark: { type: 'rule', color: '#888', strokeDash: [4, 3] }, encoding: { x: { field: 'timeS', type: 'quantitative' }, tooltip: { field: 'label' } } });
+    if (timeline.steps.length) layers.push({ data: { values: timeline.steps }, mark: { type: 'tick', color: '#444', orient: 'vertical', thickness: 1 }, encoding: { x: { field: 'timeS', type: 'quantitative' }, y: { value: 0 } } });
+    sections.push({
+      title: 'Power over time',
+      notes: [],
+      tables: [],
+      charts: [
+        {
+          id: 'power-over-time',
+          title: 'Power per domain.',
+          caption: `Energy source: ${used.join(', ')} (nvml: GPU energy counters differentiated; rapl: package/DRAM counters; model: CPU time × the profile's per-core TDP). Dashed grey lines: run events (${[...new Set(timeline.marks.map((mk) => mk.label))].join(', ') || 'none'}); ticks at the bottom: training steps.`,
+          spec: { layer: layers },
+          rows: thin(timeline.power) as unknown as Row[],
+        },
+      ],
+    });
+  }
+  const breakdown: Row[] = sources.map(([source, joules]) => ({ part: source, group: source === 'model' ? 'model (separate estimate)' : 'measured', energyJ: fmt(joules) }));
+  for (const node of m.energy?.nodes ?? []) for (const [domain, joules] of Object.entries((node.domains ?? {}) as Record<string, number>)) breakdown.push({ part: `${node.host} ${domain}`, group: 'domain (measured)', energyJ: fmt(joules) });
+  const trained = run.summary?.energy;
+  if (trained && typeof trained.computeJ === 'number') {
+    for (const [part, joules] of [['compute', trained.computeJ], ['communication', trained.commJ]] as const) if (typeof joules === 'number') breakdown.push({ part, group: `activity (${trained.source ?? 'unknown'})`, energyJ: fmt(joules) });
+  }
+  if (breakdown.length) {
+    sections.push({
+      title: 'Energy breakdown',
+      notes: [],
+      tables: [],
+      charts: [
+        {
+          id: 'energy-breakdown',
+          title: 'Where the joules went.',
+          caption: `Energy source: ${sources.map(([s]) => s).join(', ') || 'none'}; by source, by measured domain (GPU, CPU package, DRAM) where the sampler saw them, and by training activity (compute vs communication, from the trainer's power windows). The model's estimate is its own bar, never part of a measured total.`,
+          spec: { mark: 'bar', encoding: { y: { field: 'part', type: 'nominal', title: null, sort: null }, x: { field: 'energyJ', type: 'quantitative', title: 'energy (J)' }, color: { field: 'group', type: 'nominal', title: 'kind' } } },
+          rows: breakdown,
+        },
+      ],
+    });
+  }
+  if (run.steps.some((s) => typeof s.loss === 'number')) {
+    sections.push({
+      title: 'Training',
+      notes: [],
+      tables: [],
+      charts: [
+        {
+          id: 'loss',
+          title: 'Training loss per step (rank 0).',
+          caption: 'From steps.jsonl; no energy figure in this chart.',
+          spec: { mark: { type: 'line', point: true }, encoding: { x: { field: 'step', type: 'quantitative', title: 'step' }, y: { field: 'loss', type: 'quantitative', title: 'loss' } } },
+          rows: run.steps.filter((s) => typeof s.loss === 'number').map((s) => ({ step: s.step, loss: s.loss! })),
+        },
+      ],
+    });
+  }
+  return sections;
+}
+
+const RANK_KEYS = ['gpus', 'ntasks'];
+
+/** The grid values other than `except`, as one label: the series a chart draws separately. */
+function otherParams(config: ConfigFigures, except: string[]): string {
+  return Object.entries(config.params).filter(([k]) => !except.includes(k)).map(([k, v]) => `${k}=${v}`).join(',') || 'all';
+}
+
+export function sweepSections(dir: string): Section[] {
+  const index = readSweep(dir);
+  const configs = sweepConfigs(dir);
+  const source = [...new Set(configs.map((c) => c.mean.energySource))].join(', ') || 'none';
+  const sections: Section[] = [
+    {
+      title: `Sweep ${index.name}`,
+      notes: [`${index.points.length} runs planned over ${Object.entries(index.spec.grid).map(([k, v]) => `${k} ∈ {${v.join(', ')}}`).join(' × ') || 'no grid'}, ${index.spec.repeat} repeat(s) each, profile ${index.profile}; ${configs.reduce((n, c) => n + c.runs.length, 0)} succeeded. Energy source: ${source}.`],
+      tables: [
+        {
+          caption: 'Configurations (mean over succeeded repeats)',
+          header: ['configuration', 'repeats', 'failed', 'energy (J)', 'J per sample', 'wall time (s)', 'samples/s per device', 'accuracy', 'energy source'],
+          rows: configs.map((c) => [c.config, c.runs.length, c.failed.join(', ') || '', fmt(c.mean.energyJ), fmt(c.mean.jPerSample), fmt(c.mean.durationS), fmt(c.mean.samplesPerSPerDevice), fmt(c.mean.finalAccuracy), c.mean.energySource]),
+        },
+      ],
+      charts: [],
+    },
+  ];
+  const charts = sections[0].charts;
+  const devices = new Set(configs.map((c) => c.mean.devices));
+  if (devices.size > 1) {
+    const rows: Row[] = [];
+    const groups = new Map<string, ConfigFigures[]>();
+    for (const c of configs) groups.set(otherParams(c, RANK_KEYS), [...(groups.get(otherParams(c, RANK_KEYS)) ?? []), c]);
+    for (const [group, list] of groups) {
+      const sorted = [...list].sort((a, b) => a.mean.devices - b.mean.devices);
+      const base = sorted[0].mean;
+      for (const c of sorted) {
+        if (c.mean.samplesPerS === null || base.samplesPerS === null) continue;
+        const speedup = c.mean.samplesPerS / base.samplesPerS;
+        rows.push({ devices: c.mean.devices, series: group, measure: 'speed-up', value: fmt(speedup) });
+        rows.push({ devices: c.mean.devices, series: group, measure: 'efficiency', value: fmt(speedup / (c.mean.devices / base.devices)) });
+      }
+    }
+    charts.push({
+      id: 'scaling',
+      title: 'Speed-up and scaling efficiency against device count.',
+      caption: 'Throughput (samples/s) relative to the fewest devices of each series; efficiency = speed-up / device ratio (1 = linear). No energy figure in this chart.',
+      spec: { mark: { type: 'line', point: true }, encoding: { x: { field: 'devices', type: 'quantitative', title: 'devices (GPUs, or ranks without GPUs)' }, y: { field: 'value', type: 'quantitative', title: 'speed-up / efficiency' }, color: { field: 'series', type: 'nominal' }, strokeDash: { field: 'measure', type: 'nominal' } } },
+      rows,
+    });
+  }
+  const points = configs.flatMap((c) =>
+    c.runs.filter((r) => r.energyJ !== null && r.deviceHours !== null).map((r) => ({ run: r.label, group: `${contextOf(r, 'model')} on ${r.profile ?? '?'}`, deviceHours: r.deviceHours!, energyJ: r.energyJ!, source: r.energySource })),
+  );
+  if (points.length >= 2) {
+    const fits = [...new Set(points.map((p) => p.group))].map((group) => ({ group, ...fitThroughOrigin(points.filter((p) => p.group === group).map((p) => [p.deviceHours, p.energyJ])) }));
+    const maxH = Math.max(...points.map((p) => p.deviceHours));
+    const fitRows = fits.filter((f) => f.k !== null).flatMap((f) => [0, maxH].map((h) => ({ group: f.group, deviceHours: h, energyJ: f.k! * h })));
+    charts.push({
+      id: 'energy-vs-device-hours',
+      title: 'Energy against device-hours, with the fit E = k × device-hours.',
+      caption: `${fits.map((f) => `${f.group}: k = ${f.k === null ? 'n/a' : `${fmt(f.k)} J per device-hour`}, R² = ${f.r2 === null ? 'n/a' : fmt(f.r2, 3)} (${f.n} runs)`).join('; ')}. Energy source: ${source}.`,
+      spec: {
+        layer: [
+          { mark: { type: 'point', filled: true }, encoding: { x: { field: 'deviceHours', type: 'quantitative', title: 'device-hours' }, y: { field: 'energyJ', type: 'quantitative', title: 'energy (J)' }, color: { field: 'group', type: 'nominal', title: 'model on profile' } } },
+          { data: { values: fitRows }, mark: { type: 'line', strokeDash: [6, 3] }, encoding: { x: { field: 'deviceHours', type: 'quantitative' }, y: { field: 'energyJ', type: 'quantitative' }, color: { field: 'group', type: 'nominal' } } },
+        ],
+      },
+      rows: points,
+    });
+  }
+  const gbs = configs.flatMap((c) => c.runs.map((r) => ({ run: r.label, gbs: Number(contextOf(r, 'gbs')), accuracy: r.finalAccuracy, series: otherParams(c, ['lbs', 'gbs', ...RANK_KEYS]) })).filter((r) => Number.isFinite(r.gbs) && r.accuracy !== null));
+  if (new Set(gbs.map((r) => r.gbs)).size > 1) {
+    charts.push({
+      id: 'accuracy-vs-gbs',
+      title: 'Held-out accuracy against global batch size.',
+      caption: 'One point per run. No energy figure in this chart.',
+      spec: { mark: { type: 'point', filled: true }, encoding: { x: { field: 'gbs', type: 'quantitative', scale: { type: 'log' }, title: 'global batch size' }, y: { field: 'accuracy', type: 'quantitative', title: 'accuracy', scale: { zero: false } }, color: { field: 'series', type: 'nominal' } } },
+      rows: gbs as Row[],
+    });
+  }
+  const precision = configs.map((c) => ({ precision: String(c.params.precision ?? contextOf(c.mean, 'precision') ?? '?'), series: otherParams(c, ['precision']), jPerSample: fmt(c.mean.jPerSample), source: c.mean.energySource })).filter((r) => r.jPerSample !== null);
+  if (new Set(precision.map((r) => r.precision)).size > 1) {
+    charts.push({
+      id: 'energy-per-sample-by-precision',
+      title: 'Energy per sample by precision.',
+      caption: `Mean over repeats, one bar per other setting. Energy source: ${source}.`,
+      spec: { mark: 'bar', encoding: { x: { field: 'precision', type: 'nominal', title: 'precision (gradient wire)' }, xOffset: { field: 'series' }, y: { field: 'jPerSample', type: 'quantitative', title: 'energy per sample (J)' }, color: { field: 'series', type: 'nominal' } } },
+      rows: precision,
+    });
+  }
+  try {
+    const rec = recommend(dir);
+    const rows = rec.candidates.filter((c) => c.energyJ && c.timeS).map((c) => ({ config: c.config, energyJ: fmt(c.energyJ!.mean), timeS: fmt(c.timeS!.mean), accuracy: fmt(c.accuracy?.mean ?? null), front: c.pareto ? 'Pareto front' : 'dominated' }));
+    charts.push({
+      id: 'pareto-front',
+      title: 'Energy against time: the Pareto front.',
+      caption: `Front over energy, time${rec.candidates.every((c) => c.accuracy) ? ' and accuracy' : ''} (means over repeats); least energy: ${rec.verdict}. Energy source: ${source}.`,
+      spec: { mark: { type: 'point', filled: true, size: 80 }, encoding: { x: { field: 'timeS', type: 'quantitative', title: 'wall time (s)', scale: { zero: false } }, y: { field: 'energyJ', type: 'quantitative', title: 'energy (J)', scale: { zero: false } }, color: { field: 'front', type: 'nominal', title: null }, tooltip: [{ field: 'config' }, { field: 'accuracy' }] } },
+      rows,
+    });
+  } catch (error) {
+    sections[0].notes.push(`No Pareto front: ${(error as Error).message}`);
+  }
+  return sections;
+}
+
+/** A context field of a run or configuration column (model, gbs, precision), read back from its run directory. */
+function contextOf(figures: RunFigures, field: string): string | undefined {
+  return contextCache.get(figures.dir)?.[field] ?? loadContext(figures.dir)[field];
+}
+const contextCache = new Map<string, Record<string, string>>();
+function loadContext(dir: string): Record<string, string> {
+  let context: Record<string, string> = {};
+  try {
+    context = runContext(readRun(dir));
+  } catch {
+    // a sweep directory (a configuration's mean) has no run.json of its own
+  }
+  contextCache.set(dir, context);
+  return context;
+}
+
+export function comparisonSections(paths: string[]): Section[] {
+  const result = compare(paths);
+  const labels = result.columns.map((c) => c.label);
+  const sections: Section[] = [
+    {
+      title: 'Side by side',
+      notes: result.lossCurves.map((check) => `Loss curve ${check.b} vs ${check.a}: ${!check.comparable ? `not comparable (${check.reason})` : check.ok ? (check.bitwiseEqual ? `bitwise equal over ${check.steps} steps` : `within tolerance ${check.tolerance} over ${check.steps} steps`) : `drift from step ${check.firstDriftStep} (max relative difference ${fmt(check.maxRelDiff)})`}.`),
+      tables: [
+        figuresTable(result.columns, 'Normalized figures'),
+        { caption: 'What differs besides the numbers', header: ['field', ...labels], rows: result.differences.map((d) => [d.field, ...d.values]) },
+        { caption: 'The same everywhere', header: ['field', 'value'], rows: Object.entries(result.same) },
+      ],
+      charts: [],
+    },
+  ];
+  for (const key of ['jPerSample', 'samplesPerSPerDevice', 'wPerDevice'] as const) {
+    const column = FIGURE_COLUMNS.find((c) => c.key === key)!;
+    const rows = result.columns.map((c) => ({ label: c.label, value: fmt(c[key] as number | null), source: c.energySource ?? 'none' })).filter((r) => r.value !== null);
+    if (!rows.length) continue;
+    const energy = key !== 'samplesPerSPerDevice';
+    sections[0].charts.push({
+      id: `compare-${key}`,
+      title: `${column.label}${column.unit ? ` (${column.unit})` : ''}.`,
+      caption: energy ? `Energy source per bar: ${rows.map((r) => `${r.label} ${r.source}`).join(', ')}.` : 'No energy figure in this chart.',
+      spec: { mark: 'bar', encoding: { y: { field: 'label', type: 'nominal', title: null, sort: null }, x: { field: 'value', type: 'quantitative', title: `${column.label}${column.unit ? ` (${column.unit})` : ''}` }, ...(energy ? { color: { field: 'source', type: 'nominal', title: 'energy source' } } : {}) } },
+      rows,
+    });
+  }
+  return sections;
+}

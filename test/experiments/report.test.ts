@@ -1,0 +1,128 @@
+// joule report: one self-contained HTML file for a run (real, fake NVML GPUs), a sweep (fixtures with known figures) and a comparison, opened in headless Chromium: charts drawn, axis titles present, no console error, a screenshot.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fakeNvml, joule } from '../helpers/run';
+import { skipBecause } from '../helpers/skip';
+import { chromiumPath, visit } from './browser';
+import { writeFixtureSweep, writeLbsPrecisionSweep } from './fixtures';
+
+interface Drawn {
+  charts: { id: string; paths: number; width: number; texts: string[] }[];
+  figcaptions: string[];
+  scripts: number;
+}
+
+// Every chart (figure > svg): its drawn paths (non-empty d, non-zero box) and its texts (axis titles, labels).
+const PROBE = `({
+  charts: [...document.querySelectorAll('figure')].map((f) => {
+    const svg = f.querySelector('svg');
+    const paths = svg ? [...svg.querySelectorAll('path')].filter((p) => (p.getAttribute('d') || '').length > 2 && p.getBBox().width + p.getBBox().height > 0) : [];
+    return { id: f.id, paths: paths.length, width: svg ? svg.getBoundingClientRect().width : 0, texts: svg ? [...svg.querySelectorAll('text')].map((t) => t.textContent) : [] };
+  }),
+  figcaptions: [...document.querySelectorAll('figcaption')].map((c) => c.textContent),
+  scripts: document.querySelectorAll('script').length,
+})`;
+
+const burn = "const j=require(process.env.JOULE_PACKAGE);(async()=>{const w=await j.init();const t=Date.now();while(Date.now()-t<600){} await w.barrier('b');await w.finalize();})()";
+
+describe('joule report (HTML, opened in headless Chromium)', function () {
+  this.timeout(180_000);
+  let dir = '';
+  const shots: string[] = [];
+  before(async function () {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'joule-report-'));
+    // Two real runs on two fake NVML GPUs (120 W and 90 W), so power per domain and the energy source are real records.
+    for (const [name, watts] of [['gpu-run', '120'], ['gpu-run-b', '90']]) {
+      const result = await joule(['launch', '-n', '2', '--run-dir', path.join(dir, name), '--', process.execPath, '-e', burn], { JOULE_NVML_LIBRARY: fakeNvml, JOULE_GPU_COUNT: '2', JOULE_FAKE_NVML_POWER_W: watts, JOULE_PACKAGE: path.resolve(__dirname, '../..') });
+      assert.equal(result.code, 0, result.stderr);
+    }
+    writeLbsPrecisionSweep(path.join(dir, 'lbs-precision'));
+    // energy = 720 kJ per device-hour exactly: the fit must find k = 720000 and R² = 1.
+    writeFixtureSweep(path.join(dir, 'scaling'), { gpus: [1, 2, 4] }, [1, 2, 4].map((gpus, i) => {
+      const durationS = [100, 52, 27][i];
+      return { params: { gpus }, runs: [{ energyJ: 200 * gpus * durationS, durationS, accuracy: 0.9 }] };
+    }));
+  });
+  after(() => {
+    process.stderr.write(`  screenshots: ${shots.join(', ')}\n`);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function report(name: string, args: string[]): Promise<{ html: string; drawn: Drawn }> {
+    const out = path.join(dir, `${name}.html`);
+    const result = await joule(['report', ...args.map((a) => path.join(dir, a)), '--out', out, '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(JSON.parse(result.stdout).file, out);
+    const html = fs.readFileSync(out, 'utf8');
+    // Self-contained: no script, nothing loaded from elsewhere (the only URLs are SVG namespaces).
+    assert.doesNotMatch(html, /<script/i);
+    assert.doesNotMatch(html, /\b(src|href)="(?!data:)/);
+    assert.equal((fs.statSync(out).mode & 0o002), 0, 'the report is not world-writable');
+    if (!chromiumPath()) return { html, drawn: null as unknown as Drawn };
+    const page = await visit<Drawn>(out, PROBE);
+    assert.deepEqual(page.errors, [], `console errors in ${name}.html`);
+    assert.deepEqual(page.screenshotPng.subarray(0, 8), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    const shot = path.join(os.tmpdir(), `joule-report-${name}-${process.pid}.png`);
+    fs.writeFileSync(shot, page.screenshotPng, { mode: 0o644 });
+    shots.push(shot);
+    assert.equal(page.probed.scripts, 0);
+    for (const chart of page.probed.charts) {
+      assert.ok(chart.paths > 0, `${name}: chart ${chart.id} drew no path`);
+      assert.ok(chart.width > 100, `${name}: chart ${chart.id} is ${chart.width} px wide`);
+    }
+    // Every chart says where its energy figures come from, or that it has none.
+    for (const caption of page.probed.figcaptions) assert.match(caption, /Energy source|energy source|No energy figure/, caption);
+    return { html, drawn: page.probed };
+  }
+
+  beforeEach(function () {
+    if (!chromiumPath()) process.stderr.write('  (chromium not on PATH: the browser half of these checks is skipped; bash .ci/install-debian-packages.sh installs it)\n');
+  });
+
+  it('a run: power per domain over time from NVML, the energy breakdown, the data as CSV and JSON', async function () {
+    const { html, drawn } = await report('run', ['gpu-run']);
+    assert.match(html, /Measured energy [\d.]+ J \(nvml-counter [\d.]+ J\)/);
+    assert.match(html, /download="power-over-time\.csv" href="data:text\/csv;base64,/);
+    const csv = Buffer.from(/download="power-over-time\.csv" href="data:text\/csv;base64,([^"]+)"/.exec(html)![1], 'base64').toString();
+    const rows = csv.trim().split('\n').slice(1).map((line) => line.split(','));
+    const gpuRows = rows.filter((r) => r.includes('nvml'));
+    assert.ok(gpuRows.length > 3, 'GPU power samples in the chart data');
+    // The fake GPUs draw a constant 120 W: differentiated counters give it back.
+    for (const row of gpuRows.slice(1)) assert.ok(Math.abs(Number(row[1]) - 120) < 2, row.join(','));
+    if (!drawn) return skipBecause(this, 'chromium is not installed');
+    const power = drawn.charts.find((c) => c.id === 'power-over-time')!;
+    for (const title of ['power (W)', 'time since first sample (s)', 'domain', 'source']) assert.ok(power.texts.includes(title), `axis/legend title ${title} in ${power.texts.join('|')}`);
+    assert.ok(drawn.charts.some((c) => c.id === 'energy-breakdown' && c.texts.includes('energy (J)')));
+  });
+
+  it('a sweep: energy against device-hours with its fit, speed-up, the Pareto front, energy per sample by precision', async function () {
+    const scaling = await report('scaling', ['scaling']);
+    assert.match(scaling.html, /k = 720000 J per device-hour, R² = 1 \(3 runs\)/);
+    const sweep = await report('sweep', ['lbs-precision']);
+    assert.match(sweep.html, /Energy source: nvml-counter/);
+    if (!scaling.drawn) return skipBecause(this, 'chromium is not installed');
+    // The fixture's GBS grows with the GPU count (lbs 32 per GPU), so accuracy against GBS is drawn too.
+    assert.deepEqual(scaling.drawn.charts.map((c) => c.id), ['scaling', 'energy-vs-device-hours', 'accuracy-vs-gbs', 'pareto-front']);
+    assert.ok(scaling.drawn.charts[0].texts.includes('devices (GPUs, or ranks without GPUs)'));
+    assert.ok(scaling.drawn.charts[1].texts.includes('device-hours'));
+    assert.deepEqual(sweep.drawn.charts.map((c) => c.id), ['energy-vs-device-hours', 'accuracy-vs-gbs', 'energy-per-sample-by-precision', 'pareto-front']);
+    assert.ok(sweep.drawn.charts[3].texts.includes('Pareto front'));
+  });
+
+  it('a comparison: the side-by-side table, what differs, and bar charts with each bar\'s energy source', async function () {
+    const { html, drawn } = await report('compare', ['gpu-run', 'gpu-run-b']);
+    assert.match(html, /<caption>What differs besides the numbers<\/caption>/);
+    assert.match(html, /Energy source per bar: gpu-run nvml-counter, gpu-run-b nvml-counter/);
+    if (!drawn) return skipBecause(this, 'chromium is not installed');
+    assert.deepEqual(drawn.charts.map((c) => c.id), ['compare-wPerDevice']);
+  });
+
+  it('the browser check itself fails on a console error', async function () {
+    if (!chromiumPath()) return skipBecause(this, 'chromium is not installed');
+    const page = path.join(dir, 'broken.html');
+    fs.writeFileSync(page, '<!DOCTYPE html><p>x</p><script>console.error("drawn wrong")</script>');
+    assert.deepEqual((await visit(page, '1')).errors, ['console.error: drawn wrong']);
+  });
+});
