@@ -107,6 +107,26 @@ describe('joule sweep', function () {
     assert.deepEqual(again.failed.map((f: { id: string }) => f.id), ['3-i3-r1']);
   });
 
+  it('sweeps joule train (unused dimensions as flags), and recommend and compare read the real runs', async () => {
+    const sweepDir = path.join(dir, 'train');
+    const result = await joule(['sweep', '--dir', sweepDir, '--json', '--grid', 'lbs=16,32', '-n', '1', '--', 'train', '--model', 'mlp', '--train-size', '64', '--test-size', '32', '--max-steps', '2'], {}, { timeoutMs: 120_000 });
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout).succeeded, ['0-lbs16-r1', '1-lbs32-r1']);
+    for (const [i, lbs] of [16, 32].entries()) {
+      const runDir = path.join(sweepDir, sweepJson(sweepDir).points[i].runDir);
+      const summary = JSON.parse(fs.readFileSync(path.join(runDir, 'train-summary.json'), 'utf8'));
+      assert.equal(summary.lbs, lbs);
+      assert.equal(summary.ranks, 1);
+    }
+    const recommended = JSON.parse((await joule(['recommend', sweepDir, '--json'])).stdout);
+    assert.equal(recommended.candidates.length, 2);
+    assert.equal(recommended.candidates[0].energySource, 'model');
+    assert.match(recommended.verdict, /one run per configuration: repeat the sweep/);
+    const compared = JSON.parse((await joule(['compare', sweepDir, '--json'])).stdout);
+    assert.deepEqual(compared.columns.map((c: { label: string }) => c.label), ['train:lbs=16', 'train:lbs=32']);
+    assert.deepEqual(compared.differences.find((d: { field: string }) => d.field === 'lbs').values, ['16', '32']);
+  });
+
   it('sets the GPU power limit for each run through NVML and restores it after, and after a crash (fake NVML)', async () => {
     const sweepDir = path.join(dir, 'pl');
     const mark = path.join(dir, 'mark');
