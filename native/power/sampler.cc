@@ -191,9 +191,15 @@ void Sampler::Run() {
       }
       stats_.samples += channels_.size();
     }
-    next += period;
-    // After a stall, resume on the period from now instead of firing the missed ticks back to back.
-    if (next < Clock::now()) next = Clock::now() + period;
+    // The schedule moves only past a tick that was due: a kick is an extra tick and leaves it alone (moving it
+    // would push the next scheduled tick one period further per kick, and a burst of kicks would silence
+    // the thread for seconds). After a stall, resume on the period from now instead of firing the missed
+    // ticks back to back.
+    const auto now = Clock::now();
+    if (next <= now) {
+      next += period;
+      if (next <= now) next = now + period;
+    }
     wake_.wait_until(lock, next, [this] { return stopping_ || kicked_; });
     kicked_ = false;
   }
