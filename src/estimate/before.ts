@@ -1,5 +1,5 @@
 // Estimates before training: every method that can answer from a profile, a model and the plan, with its expected error from past runs.
-import { projectFromTrace } from './from-trace';
+import { projectFromTrace, type TraceProjectionOptions } from './from-trace';
 import type { Hardware } from './hardware';
 import type { LoadedTrace } from './import';
 import { fitGpuHoursLaw, gpuHoursEstimate } from './methods/gpu-hours';
@@ -58,7 +58,8 @@ const hints: Record<string, string> = {
   gpuW: 'the GPU power (node.gpuTdpW in the profile)',
 };
 
-export function estimateBefore(plan: PlannedRun, history: LoadedTrace[] = [], preRows: PreRow[] = []): BeforeReport {
+/** `validation` holds the options the history's validation runs with (fixed s, w, detection). */
+export function estimateBefore(plan: PlannedRun, history: LoadedTrace[] = [], preRows: PreRow[] = [], validation: TraceProjectionOptions = {}): BeforeReport {
   const { hardware } = plan;
   const gpu = plan.gpus > 0;
   const nodes = gpu && hardware.gpusPerNode > 0 ? Math.ceil(plan.gpus / hardware.gpusPerNode) : 1;
@@ -96,9 +97,9 @@ export function estimateBefore(plan: PlannedRun, history: LoadedTrace[] = [], pr
     ...(['krr', 'linear'] as PreKind[]).map((kind) => preEstimate(kind, plan, preRows, durationS)),
   ];
   for (const e of estimates) e.lacks = e.lacks?.map((name) => hints[name] ?? name);
-  const validation = history.length > 0 ? validate(history) : null;
+  const validated = history.length > 0 ? validate(history, validation) : null;
   const withExpected: BeforeEstimate[] = estimates.map((e) => {
-    const fromValidation = validation?.methods.find((m) => m.method === e.method && m.n > 0);
+    const fromValidation = validated?.methods.find((m) => m.method === e.method && m.n > 0);
     const cv = e.inputs.cvMapePct;
     const expected = fromValidation
       ? { mapePct: fromValidation.mapePct, rmseKJ: fromValidation.rmseKJ, n: fromValidation.n, from: 'validation over --history' }
@@ -107,7 +108,7 @@ export function estimateBefore(plan: PlannedRun, history: LoadedTrace[] = [], pr
         : null;
     return { ...e, expected };
   });
-  return { duration, devices: { hardware: gpu ? 'gpu' : 'cpu', count: devices ?? null, nodes }, estimates: withExpected, validation };
+  return { duration, devices: { hardware: gpu ? 'gpu' : 'cpu', count: devices ?? null, nodes }, estimates: withExpected, validation: validated };
 }
 
 /** PRE's features for the planned run. */

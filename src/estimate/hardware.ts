@@ -12,8 +12,9 @@ export interface Hardware {
   cpuTdpWPerCore: number;
   /** Memory of one node, GB. */
   memoryGB?: number;
-  pue: number;
-  carbonGPerKWh: number;
+  /** Absent in a run.json that recorded a partial profile. */
+  pue?: number;
+  carbonGPerKWh?: number;
 }
 
 /** CUDA cores by GPU model, from NVIDIA's datasheets; matched on the profile's gpuModel. */
@@ -29,12 +30,13 @@ function optionalNumber(node: Record<string, unknown>, key: string): number | un
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }
 
+/** Read loosely: profiles gain fields, and a run.json may hold an older or partial copy. */
 export function hardwareFrom(profile: ClusterProfile): Hardware {
-  // Read loosely: profiles gain fields (memoryGB, gpuMemoryGB, ...) and older run.json copies lack them.
-  const node = profile.node as unknown as Record<string, unknown>;
+  const node = (profile.node ?? {}) as unknown as Record<string, unknown>;
+  const energy = (profile.energy ?? {}) as unknown as Record<string, unknown>;
   const gpuModel = typeof node.gpuModel === 'string' ? node.gpuModel : undefined;
   return {
-    profile: profile.name,
+    profile: typeof profile.name === 'string' ? profile.name : 'unnamed',
     gpusPerNode: optionalNumber(node, 'gpusPerNode') ?? 0,
     gpuModel,
     gpuTdpW: optionalNumber(node, 'gpuTdpW'),
@@ -43,8 +45,8 @@ export function hardwareFrom(profile: ClusterProfile): Hardware {
     cpuCoresPerNode: optionalNumber(node, 'cpuCoresPerNode'),
     cpuTdpWPerCore: optionalNumber(node, 'cpuTdpWPerCore') ?? NaN,
     memoryGB: optionalNumber(node, 'memoryGB'),
-    pue: profile.energy.pue,
-    carbonGPerKWh: profile.energy.carbonIntensityGPerKWh,
+    pue: optionalNumber(energy, 'pue'),
+    carbonGPerKWh: optionalNumber(energy, 'carbonIntensityGPerKWh'),
   };
 }
 

@@ -176,6 +176,7 @@ export const estimateCommand: CommandModule<object, EstimateArgs> = {
       },
       history,
       preRows,
+      { s: args['stabilizing-epoch'], w: args.window, stabilizing },
     );
     if (args.json) return printJson(report);
     const rows = [['method', 'energy', 'time', 'expected error (MAPE)', 'inputs / lacks']];
