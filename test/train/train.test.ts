@@ -254,6 +254,11 @@ describe('joule train on the private SLURM cluster', function () {
       assert.deepEqual([...manifest.hosts].sort(), ['n1', 'n2']);
       assert.deepEqual(steps(runDir).map((s) => s.step), [0, 1, 2, 3, 4, 5]);
       for (const file of ['train-summary.json', 'epochs.jsonl', 'train-config.jsonl']) assert.ok(fs.existsSync(path.join(runDir, file)), file);
+      // The same configuration started by the local launcher gives the same loss curve, bitwise (two
+      // ranks' sum is exact in either order, whichever backend — tcp across the nodes, shm here — adds it).
+      const local = await joule(['train', ...small, '--lbs', '16', '--max-steps', '6', '-n', '2', '--run-dir', path.join(dir, 'local')], pinned, { timeoutMs: 120_000 });
+      assert.equal(local.code, 0, local.stderr);
+      assert.deepEqual(steps(path.join(dir, 'local')).map((s) => s.loss), steps(runDir).map((s) => s.loss));
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
