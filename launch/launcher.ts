@@ -152,7 +152,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
   const { coordinator, port } = hosted;
   const journal = hosted.journal as RunJournal; // a launcher always keeps a record
   const coordAddress = `tcp://${useSrun ? await dialableAddress(bindHost, host) : '127.0.0.1'}:${port}`;
-  await hosted.announce(coordAddress);
+  hosted.announce(coordAddress);
 
   const baseEnv: NodeJS.ProcessEnv = {
     ...process.env,

@@ -37,6 +37,39 @@ function median(values) {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
+/** CPU ms (user + sys) a fresh node spends requiring `module` (and, with `call`, running it). */
+function requireCpuMs(module, call = '') {
+  const script = `const c = process.cpuUsage(); const m = require(${JSON.stringify(module)}); ${call}; const d = process.cpuUsage(c); console.log((d.user + d.system) / 1000)`;
+  return Number(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }).trim());
+}
+
+/** Where a launch's time goes: module loading in the launcher and each rank, the addon, zeromq, and each rank's phases. */
+function phases(joule, probe, runRoot, reps) {
+  const rankPhases = [];
+  for (let i = 0; i < reps; i++) {
+    const result = spawnSync(process.execPath, [...joule, '--run-dir', path.join(runRoot, `b${i}`), '--', process.execPath, probe], { env: { ...process.env, BENCH_MARKS: '1' }, encoding: 'utf8' });
+    for (const line of result.stdout.split('\n')) {
+      const match = /^\[\d+\] (\{.*\})$/.exec(line);
+      if (match) rankPhases.push(JSON.parse(match[1]));
+    }
+  }
+  if (rankPhases.length === 0) throw new Error('the breakdown launches printed no phase marks');
+  const med = (f) => median(rankPhases.map(f)).toFixed(0);
+  const loads = (n, f) => median(Array.from({ length: n }, f)).toFixed(0);
+  const dist = path.join(root, 'dist');
+  return {
+    'launcher: require the CLI (yargs, every command)': `[${loads(reps, () => requireCpuMs(path.join(dist, 'src/cli/main.js')))}]`,
+    'launcher: require launch/launcher (coordinator, journal)': `[${loads(reps, () => requireCpuMs(path.join(dist, 'launch/launcher.js')))}]`,
+    'rank: node start until the script runs': `${med((m) => m.bootMs)} [${med((m) => m.bootCpuMs)}]`,
+    'rank: require("joule")': `${med((m) => m.require.ms - m.bootMs)} [${med((m) => m.require.cpuMs - m.bootCpuMs)}]`,
+    '  of which zeromq (loaded by init)': `[${loads(reps, () => requireCpuMs('zeromq'))}]`,
+    '  of which the addon (loaded by init)': `[${loads(reps, () => requireCpuMs(path.join(dist, 'src/native.js'), 'm.native()'))}]`,
+    'rank: joule.init() (bind, addon, zeromq, join, power monitor start)': `${med((m) => m.init.ms - m.require.ms)} [${med((m) => m.init.cpuMs - m.require.cpuMs)}]`,
+    'rank: barrier': `${med((m) => m.barrier.ms - m.init.ms)} [${med((m) => m.barrier.cpuMs - m.init.cpuMs)}]`,
+    'rank: finalize (power monitor last sample, goodbye)': `${med((m) => m.finalize.ms - m.barrier.ms)} [${med((m) => m.finalize.cpuMs - m.barrier.cpuMs)}]`,
+  };
+}
+
 function main() {
   if (spawnSync('sh', ['-c', 'command -v mpicc && command -v mpirun']).status !== 0) {
     console.error('bench:startup needs Open MPI (Debian: apt-get install openmpi-bin libopenmpi-dev)');
@@ -59,6 +92,7 @@ function main() {
     runs.joule.push(measure(process.execPath, [...joule, '--run-dir', path.join(runRoot, `r${i}`), '--', process.execPath, probe], process.env));
     runs.nodeBaseline.push(measure(process.execPath, ['-e', '0'], process.env));
   }
+  const breakdown = phases(joule, probe, runRoot, reps);
   fs.rmSync(runRoot, { recursive: true, force: true });
   const times = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, v.map((r) => r.wallS)]));
   const cpu = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, median(v.map((r) => r.cpuS))]));
@@ -73,6 +107,7 @@ function main() {
     loadAfter: load(),
     cpus: os.cpus().length,
     times,
+    breakdown,
   };
   if (json) {
     console.log(JSON.stringify(summary, null, 2));
@@ -86,6 +121,8 @@ function main() {
   console.log(`  ratio joule / mpirun: ${summary.ratio.toFixed(2)} (goal <= 1.0)`);
   console.log(`  CPU time (user+sys of all processes, median): joule ${fmt(cpu.joule)}, mpirun ${fmt(cpu.mpi)}, node -e 0 ${fmt(cpu.nodeBaseline)}; ratio ${summary.cpuRatio.toFixed(2)}`);
   console.log(`  load average before: ${loadBefore}; after: ${summary.loadAfter}; ${summary.cpus} CPUs`);
+  console.log(`where joule's time goes (median over ${reps} more launches; ms of wall time, CPU ms in brackets)`);
+  for (const [name, value] of Object.entries(breakdown)) console.log(`  ${name.padEnd(58)} ${value}`);
 }
 
 main();

@@ -1,5 +1,8 @@
 // The coordinator's wire protocol: versioned msgpack messages, and the validation that drops anything else.
-import { Packr } from 'msgpackr';
+// The pure-JavaScript build: msgpackr's default entry also loads a native string extractor (msgpackr-extract),
+// which costs every process about 20 ms of CPU at start and helps only large string-heavy messages.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { Packr } = require('msgpackr/index-no-eval') as typeof import('msgpackr');
 
 /** Bumped on any incompatible change; a message with another version is dropped (and logged). */
 export const PROTOCOL_VERSION = 1;

@@ -73,7 +73,7 @@ const SECRET_LIKE = /SECRET|TOKEN|PASSWORD|PASSWD|KEY|CREDENTIAL|AUTH/i;
 
 export function environmentSummary(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const kept: Record<string, string> = {};
-  for (const [name, value] of Object.entries(env).sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [name, value] of Object.entries(env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     if (value === undefined || SECRET_LIKE.test(name)) continue;
     if (KEPT_NAMES.includes(name) || KEPT_PREFIXES.some((prefix) => name.startsWith(prefix))) kept[name] = value;
   }

@@ -43,8 +43,11 @@ export interface RunHost {
   /** Absent when the run keeps no record (runDir ''). */
   journal?: RunJournal;
   port: number;
-  /** Records the address ranks dial in run.json (the launcher knows a better one than the bound address). */
-  announce(coordinatorAddress: string): Promise<void>;
+  /**
+   * Records the address ranks dial in run.json (the launcher knows a better one than the bound address).
+   * Not awaited: the write goes on while the ranks start, and later writes queue behind it.
+   */
+  announce(coordinatorAddress: string): void;
 }
 
 /** Starts the coordinator (listening once this resolves) and, with a run directory, the journal it feeds. */
@@ -95,10 +98,10 @@ export async function hostRun(options: RunHostOptions): Promise<RunHost> {
     coordinator,
     journal,
     port: Number(/:(\d+)$/.exec(endpoint)?.[1]),
-    announce: async (coordinatorAddress) => {
+    announce: (coordinatorAddress) => {
       if (!journal) return;
       journal.manifest.launcher.coordinator = coordinatorAddress;
-      await journal.save();
+      journal.save().catch((error) => journal.warn(`cannot write run.json: ${(error as Error).message}`));
     },
   };
 }

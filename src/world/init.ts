@@ -107,7 +107,7 @@ async function hostCoordinator(identity: RankEnvironment): Promise<Hosted> {
     port: identity.coordPort,
     print: (line, stream) => process[stream].write(`${line}\n`),
   });
-  await announce(`tcp://${bindHost}:${port}`);
+  announce(`tcp://${bindHost}:${port}`);
   // No launcher watches this run: the first failure ends its record here.
   if (journal) coordinator.onFailure((failure) => void journal.finish(failureStatus(failure), failureExitCode(failure)));
   return { coordinator, journal, dialHost: bindHost === '0.0.0.0' ? '127.0.0.1' : bindHost, port };
