@@ -58,10 +58,13 @@ describe('joule estimate', function () {
 
   it('--validate over traces: RMSE, MAPE and worst case per method, and the TDP/STEP ratio', async () => {
     const files = [writeSmiLog(dir, 'b', 2), writeSmiLog(dir, 'c', 3)];
-    const r = await joule(['estimate', '--validate', ...files, '--profile', profile, '--stabilizing-epoch', '3', '--json']);
+    // As a shell expands logs/*.csv: the epochs files come along and are read with their traces.
+    const glob = [...files, ...files.map((f) => f.replace(/\.csv$/, '.epochs.csv'))].sort();
+    const r = await joule(['estimate', '--validate', ...glob, '--profile', profile, '--stabilizing-epoch', '3', '--json']);
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout);
     assert.deepEqual(out.truthSources, ['nvidia-smi']);
+    assert.deepEqual(out.traces.map((t: { name: string; epochs: number }) => [path.basename(t.name), t.epochs]), [['b.csv', 20], ['c.csv', 20]]);
     const step = out.methods.find((m: { method: string }) => m.method === 'step');
     assert.equal(step.n, 2);
     assert.ok(step.mapePct < 2, `STEP MAPE ${step.mapePct}`);

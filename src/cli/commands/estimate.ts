@@ -49,7 +49,8 @@ function expandPaths(paths: string[]): string[] {
   for (const p of paths) {
     if (!fs.existsSync(p)) throw new JouleError('JOULE_BAD_ARGUMENT', `no such run, sweep or trace: ${p}`);
     if (!fs.statSync(p).isDirectory() || isRunDirectory(p)) {
-      out.push(p);
+      // `logs/*.csv` also matches the epochs files beside the traces: those are read with their trace.
+      if (!/\.epochs\.csv$/i.test(p)) out.push(p);
       continue;
     }
     // A sweep keeps its runs in runs/<point>/ (src/experiments); a folder of runs holds them directly.
