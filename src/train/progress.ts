@@ -36,7 +36,7 @@ export function progressLine(u: ProgressUpdate): string {
   const s = u.step!;
   const done = s.step + 1;
   const etaS = (u.elapsedS / done) * (u.totalSteps - done);
-  const watts = s.energy ? (s.energy.energyJ ?? s.energy.modelEnergyJ ?? NaN) / s.durationS : NaN;
+  const watts = u.powerW ?? NaN;
   const stepInEpoch = (s.step % u.stepsPerEpoch) + 1;
   return `epoch ${s.epoch}/${u.epochs} step ${stepInEpoch}/${u.stepsPerEpoch} (${done}/${u.totalSteps}) loss ${fmt(s.loss)} acc ${fmt(s.accuracy)} ${fmt(s.samplesPerS, 1)} samples/s ${Number.isFinite(watts) ? `${watts.toFixed(1)} W` : 'W n/a'} ${energyText(u.energySoFar)} ${s.compute}/${s.wire} ETA ${duration(etaS)}`;
 }

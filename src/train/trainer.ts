@@ -46,6 +46,8 @@ export interface ProgressUpdate {
   stepsPerEpoch: number;
   elapsedS: number;
   energySoFar: { energyJ: number | null; modelEnergyJ: number | null; source: string };
+  /** Job-wide power of the latest step whose energy is known (two steps back), and its source. */
+  powerW: number | null;
   /** After an epoch, with --predict-after: the projected totals. */
   projection?: OnlineProjection | null;
 }
@@ -101,6 +103,7 @@ export async function train(world: TrainWorld, config: TrainConfig, hooks: Train
   const lastEpochEval: { loss: number | null; accuracy: number | null } = { loss: null, accuracy: null };
   const elapsedS = () => Number(process.hrtime.bigint() - startedAt) / 1e9 + totals.priorElapsedS;
   let stopped: TrainStatus = 'completed';
+  let lastPowerW: number | null = null;
   const projector = config.predictAfter === null ? null : newProjector(config);
   let decisionsSeen = 0;
   const noteDecisions = () => {
@@ -137,10 +140,12 @@ export async function train(world: TrainWorld, config: TrainConfig, hooks: Train
   const observeEnergy = (step: number, sum: EnergyFields) => {
     const energy = stepEnergy(sum);
     totals.addEnergy(energy);
+    const joules = energy.energyJ ?? energy.modelEnergyJ;
     const entry = totals.pendingSteps.get(step);
     if (entry) {
       totals.pendingSteps.delete(step);
       entry.record.energy = energy;
+      if (joules !== null && entry.record.durationS > 0) lastPowerW = joules / entry.record.durationS;
       record('steps', entry.record as unknown as Record<string, unknown>);
       policy.observe({ ...entry.observation, ...policyEnergy(energy) });
       noteDecisions();
@@ -244,7 +249,7 @@ export async function train(world: TrainWorld, config: TrainConfig, hooks: Train
       });
       if (lagged) observeEnergy(lagged.step, fieldsFrom(metrics));
       position = { epoch, stepInEpoch: s + 1, globalStep: globalStep + 1 };
-      if (world.rank === 0) hooks.onProgress?.({ kind: 'step', step: stepRecord, totalSteps, epochs: config.epochs, stepsPerEpoch, elapsedS: elapsedS(), energySoFar: totals.energySoFar() });
+      if (world.rank === 0) hooks.onProgress?.({ kind: 'step', step: stepRecord, totalSteps, epochs: config.epochs, stepsPerEpoch, elapsedS: elapsedS(), energySoFar: totals.energySoFar(), powerW: lastPowerW });
 
       if (metrics[5] > 0) {
         stopped = 'terminated';
@@ -264,7 +269,7 @@ export async function train(world: TrainWorld, config: TrainConfig, hooks: Train
     record('epochs', epochRecord as unknown as Record<string, unknown>);
     const projection = projector ? project(projector, epochRecord) : null;
     if (projection) record('projections', projection as unknown as Record<string, unknown>);
-    if (world.rank === 0) hooks.onProgress?.({ kind: 'epoch', epoch: epochRecord, totalSteps, epochs: config.epochs, stepsPerEpoch, elapsedS: elapsedS(), energySoFar: totals.energySoFar(), projection });
+    if (world.rank === 0) hooks.onProgress?.({ kind: 'epoch', epoch: epochRecord, totalSteps, epochs: config.epochs, stepsPerEpoch, elapsedS: elapsedS(), energySoFar: totals.energySoFar(), powerW: lastPowerW, projection });
     // Rank 0's projection decides for everyone (epoch durations differ a little between ranks).
     if (config.energyBudgetJ !== null && (await overBudget(projection, comm)) && epoch + 1 < config.epochs) {
       stopped = 'budget';
