@@ -53,8 +53,9 @@ export interface OnlineProjection {
 }
 
 /**
- * Call it from the trainer, once per finished epoch, on every rank that prints or decides (its decision
- * must reach the other ranks through the trainer, not be recomputed from rank-local figures):
+ * Call it from the trainer once per finished epoch. Ranks must agree on a budget stop: feed every rank
+ * the same job-wide epoch figures (the allreduced ones), so the same arithmetic gives every rank the same
+ * `overBudget`, or decide on rank 0 and broadcast; never feed rank-local figures and act on them.
  *
  *   const projector = new OnlineProjector({ plannedEpochs: 90, predictAfter: 3, budgetJ: 5e6, pue, carbonGPerKWh });
  *   projector.observePower(timesS, powerW);                   // optional: samples so far, to detect s
