@@ -172,7 +172,11 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
 
   // Each rank's last stderr lines, for run.json's failure (the console gets every line as before).
   const tails = new StderrTails();
-  const supervisor = new Supervision(coordinator, { ...options, err: (text) => (tails.add(text), options.err(text)) });
+  const rankErr = (text: string) => {
+    tails.add(text);
+    options.err(text);
+  };
+  const supervisor = new Supervision(coordinator, { ...options, err: rankErr });
   coordinator.onFailure((failure, message) => supervisor.failed(failure, message));
   supervisor.record = (type, fields) => journal.event(type, fields);
   journal.onEvent((type, fields) => {
