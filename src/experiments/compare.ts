@@ -1,9 +1,9 @@
 // joule compare: normalized figures side by side, what differs besides the numbers, and whether same-config runs followed the same loss curve.
-import { figuresOf, FIGURE_COLUMNS, type ConfigFigures, type RunFigures } from './figures';
-import type { RunData } from './run-data';
-import { readRecords } from '../power/records';
 import fs from 'node:fs';
 import path from 'node:path';
+import { readRecords } from '../power/records';
+import { figuresOf, FIGURE_COLUMNS, type ConfigFigures, type RunFigures } from './figures';
+import type { RunData } from './run-data';
 
 /** What a run was, besides its numbers: hardware, software, configuration. */
 export function runContext(run: RunData): Record<string, string> {

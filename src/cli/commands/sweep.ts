@@ -1,5 +1,4 @@
 // `joule sweep`: a grid of runs (any command with {param} placeholders, or joule train), run here one after another or submitted as a job array, resumable.
-import fs from 'node:fs';
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { JouleError } from '../../errors';
@@ -76,7 +75,11 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
       .example('$0 sweep --resume sweeps/20261202-101500-train', 'Continue after an interruption; failed points are listed'),
   handler: async (args) => {
     const { expandSweep, parseGridFlags, readSweepFile } = await import('../../experiments/sweep-grid');
-    const { createSweep, readSweep } = await import('../../experiments/sweep-dir');
+    const { createSweep, readSweep, sweepStates } = await import('../../experiments/sweep-dir');
+    const printStatus = (dir: string) => {
+      const rows = sweepStates(dir).map((s) => [s.point.id, s.status, duration(s.durationS), s.exitCode === null ? '-' : String(s.exitCode), path.relative(process.cwd(), s.runDir)]);
+      process.stdout.write(`${formatTable([['POINT', 'STATUS', 'TIME', 'EXIT', 'RUN DIRECTORY'], ...rows])}\n`);
+    };
     const { runSweepLocally, submitSweep, sweepOutcome } = await import('../../experiments/sweep-run');
     const { loadProfile } = await import('../../slurm/profile');
     let dir: string;
@@ -142,13 +145,6 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
   },
 };
 
-function printStatus(dir: string): void {
-  // Required lazily like the rest of the experiments code.
-  const { sweepStates } = require('../../experiments/sweep-dir') as typeof import('../../experiments/sweep-dir');
-  const rows = sweepStates(dir).map((s) => [s.point.id, s.status, duration(s.durationS), s.exitCode === null ? '-' : String(s.exitCode), path.relative(process.cwd(), s.runDir)]);
-  process.stdout.write(`${formatTable([['POINT', 'STATUS', 'TIME', 'EXIT', 'RUN DIRECTORY'], ...rows])}\n`);
-}
-
 function finish(outcome: import('../../experiments/sweep-run').SweepOutcome, json: boolean): void {
   if (json) printJson(outcome);
   if (outcome.failed.length > 0) {
@@ -157,5 +153,4 @@ function finish(outcome: import('../../experiments/sweep-run').SweepOutcome, jso
   } else if (outcome.pending.length > 0) {
     process.stderr.write(`joule: ${outcome.pending.length} run(s) not done yet; joule sweep --resume ${outcome.dir} continues\n`);
   }
-  if (!fs.existsSync(outcome.dir)) process.exitCode = 1;
 }
