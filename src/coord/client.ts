@@ -187,6 +187,14 @@ export class CoordClient {
   abortWith(error: JouleError, failure?: FailureInfo): void {
     if (this.abortError) return;
     this.abortError = error;
+    // The runtime prints the abort in one line and exits: user code that does not catch this rejection
+    // must not add Node's stack dump (JOULE_DEBUG=1 keeps it), nor end the process before the last
+    // records go out. Any other unhandled rejection still ends the process as Node would.
+    if (!process.env.JOULE_DEBUG) {
+      process.on('unhandledRejection', (reason) => {
+        if (reason !== error) throw reason;
+      });
+    }
     this.welcomeWaiter?.reject(error);
     for (const pending of this.pending.values()) pending.reject(error);
     this.pending.clear();
