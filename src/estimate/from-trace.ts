@@ -42,7 +42,10 @@ export interface TraceProjection {
     epochs: number;
     /** Energy of the whole trace by source, with gaps. */
     traceBySource: Record<string, number>;
-    gaps: TraceGap[];
+    /** How many gaps, the longest, and the first 50 of them. */
+    gaps: number;
+    longestGapS: number | null;
+    firstGaps: TraceGap[];
     gapEnergyJ: number;
   };
   issues: { count: number; byKind: Record<string, number>; first: TraceIssue[] };
@@ -98,7 +101,17 @@ export function projectFromTrace(loaded: LoadedTrace, options: TraceProjectionOp
   return {
     name: trace.name,
     format: trace.format,
-    measured: { energyJ: measuredJ, source, durationS, epochs: epochs.length, traceBySource: whole.bySource, gaps: whole.gaps, gapEnergyJ: whole.gapEnergyJ },
+    measured: {
+      energyJ: measuredJ,
+      source,
+      durationS,
+      epochs: epochs.length,
+      traceBySource: whole.bySource,
+      gaps: whole.gaps.length,
+      longestGapS: whole.gaps.length ? Math.max(...whole.gaps.map((g) => g.durationS)) : null,
+      firstGaps: whole.gaps.slice(0, 50),
+      gapEnergyJ: whole.gapEnergyJ,
+    },
     issues: { count: trace.issues.length, byKind, first: trace.issues.slice(0, 20) },
     stabilizing,
     devices: { count: devices ?? 0, hardware: isGpu ? 'gpu' : 'cpu' },

@@ -8,7 +8,16 @@ export interface PowerSeries {
   device: string;
   source: TraceSource;
   timesS: number[];
+  /** Power at each time; for a counter, the mean power of the interval ending there (the first: the next one's). */
   powerW: number[];
+  /**
+   * A counter's readings at `timesS` (J since any origin), when the series comes from one (NVML energy,
+   * RAPL, CPU time × W per core): integrals then take the counter's differences exactly, as if power were
+   * constant between readings, rather than the trapezoid of `powerW`.
+   */
+  cumulativeJ?: number[];
+  /** The nominal sampling period, when known (joule's sampler); gaps are judged against it. */
+  periodS?: number;
 }
 
 /** One epoch on the trace's time axis; energy is the trainer's own figure when it recorded one. */
@@ -59,16 +68,14 @@ export interface TraceEnergy {
 }
 
 /**
- * The energy from a series' first reading to time t (trapezoid rule, linear between readings), as a
- * function; precomputed once so many integrals over one series cost a binary search each.
+ * The energy from a series' first reading to time t, as a function: the trapezoid rule over power
+ * readings, or a counter's readings interpolated linearly. Precomputed once, so many integrals over one
+ * series cost a binary search each.
  */
 export function cumulativeEnergy(series: PowerSeries): (timeS: number) => number {
-  const { timesS: t, powerW: p } = series;
-  const cumulative = new Float64Array(t.length);
-  for (let i = 1; i < t.length; i++) cumulative[i] = cumulative[i - 1] + ((t[i] - t[i - 1]) * (p[i - 1] + p[i])) / 2;
-  return (x) => {
-    if (t.length < 2 || x <= t[0]) return 0;
-    if (x >= t[t.length - 1]) return cumulative[t.length - 1];
+  const { timesS: t, powerW: p, cumulativeJ: counter } = series;
+  /** The reading at or before x (x strictly inside the series' span). */
+  const before = (x: number) => {
     let lo = 0;
     let hi = t.length - 1;
     while (hi - lo > 1) {
@@ -76,6 +83,23 @@ export function cumulativeEnergy(series: PowerSeries): (timeS: number) => number
       if (t[mid] <= x) lo = mid;
       else hi = mid;
     }
+    return lo;
+  };
+  if (counter) {
+    return (x) => {
+      if (t.length < 2 || x <= t[0]) return 0;
+      if (x >= t[t.length - 1]) return counter[t.length - 1] - counter[0];
+      const lo = before(x);
+      return counter[lo] - counter[0] + ((counter[lo + 1] - counter[lo]) * (x - t[lo])) / (t[lo + 1] - t[lo]);
+    };
+  }
+  const cumulative = new Float64Array(t.length);
+  for (let i = 1; i < t.length; i++) cumulative[i] = cumulative[i - 1] + ((t[i] - t[i - 1]) * (p[i - 1] + p[i])) / 2;
+  return (x) => {
+    if (t.length < 2 || x <= t[0]) return 0;
+    if (x >= t[t.length - 1]) return cumulative[t.length - 1];
+    const lo = before(x);
+    const hi = lo + 1;
     const px = p[lo] + ((p[hi] - p[lo]) * (x - t[lo])) / (t[hi] - t[lo]);
     return cumulative[lo] + ((x - t[lo]) * (p[lo] + px)) / 2;
   };
@@ -95,8 +119,9 @@ function median(values: number[]): number {
 }
 
 /**
- * The trace's energy by the trapezoid rule, per device and per source, with every gap listed. A gap is
- * an interval longer than `gapThresholdS` (default: 3 × the series' median interval: two readings missed);
+ * The trace's energy (the trapezoid rule; a counter's own differences) per device and per source, with every gap listed. A gap is
+ * an interval longer than `gapThresholdS` (default: 3 × the series' sampling period, or its median
+ * interval when the period is not known: two readings missed);
  * its energy is still counted (linear between the readings around it) but reported as such.
  */
 export function traceEnergy(trace: PowerTrace, options: { gapThresholdS?: number; fromS?: number; toS?: number } = {}): TraceEnergy {
@@ -108,9 +133,10 @@ export function traceEnergy(trace: PowerTrace, options: { gapThresholdS?: number
   let threshold = 0;
   for (const series of trace.series) {
     const intervals = series.timesS.slice(1).map((t, i) => t - series.timesS[i]);
-    const gapThresholdS = options.gapThresholdS ?? 3 * median(intervals);
+    const gapThresholdS = options.gapThresholdS ?? 3 * (series.periodS ?? median(intervals));
     threshold = Math.max(threshold, gapThresholdS);
-    const energyJ = integrate(series, fromS, toS);
+    const energyAt = cumulativeEnergy(series);
+    const energyJ = energyAt(toS) - energyAt(fromS);
     bySource[series.source] = (bySource[series.source] ?? 0) + energyJ;
     byDevice.push({
       device: series.device,
@@ -125,8 +151,9 @@ export function traceEnergy(trace: PowerTrace, options: { gapThresholdS?: number
       const startS = series.timesS[i];
       const endS = series.timesS[i + 1];
       if (endS <= fromS || startS >= toS) return;
-      const one = { ...series, timesS: [startS, endS], powerW: [series.powerW[i], series.powerW[i + 1]] };
-      gaps.push({ device: series.device, startS, endS, durationS: endS - startS, energyJ: integrate(one, fromS, toS) });
+      const a = Math.max(startS, fromS);
+      const b = Math.min(endS, toS);
+      gaps.push({ device: series.device, startS, endS, durationS: endS - startS, energyJ: energyAt(b) - energyAt(a) });
     });
   }
   return { bySource, byDevice, gaps, gapEnergyJ: gaps.reduce((s, g) => s + g.energyJ, 0), gapThresholdS: threshold };

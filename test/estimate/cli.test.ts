@@ -45,7 +45,8 @@ describe('joule estimate', function () {
     assert.equal(out.measured.source, 'nvidia-smi');
     assert.deepEqual(out.issues.byKind, { 'missing-value': 1 });
     assert.equal(out.issues.first[0].line, 1003);
-    assert.equal(out.measured.gaps.length, 0);
+    assert.equal(out.measured.gaps, 0);
+    assert.equal(out.measured.longestGapS, null);
     assert.equal(out.stabilizing.how, 'detected');
     const byMethod = Object.fromEntries(out.estimates.map((e: { method: string; energyJ: number | null }) => [e.method, e.energyJ]));
     assert.equal(byMethod.tdp, 700 * 2 * 1200);

@@ -22,6 +22,9 @@ describe('trace import: joule run directories', function () {
       sampleFields.map((f) => ({ timeS: t, channel, energyJ, cpuTimeS } as Record<string, number | null>)[f] ?? null);
     const rows = [];
     for (let k = 0; k <= 8; k++) rows.push(row(1000 + k, 0, 250 * k, null), row(1000 + k, 1, null, 0.5 * k));
+    // A window boundary's extra reading 1 ms after a tick, with the CPU clock's coarse step in it: a
+    // trapezoid of derived power would smear 10 W/ms over the neighbours; the counter's difference does not.
+    rows.splice(4, 0, row(1001.001, 1, null, 0.5 + 0.004));
     fs.writeFileSync(
       path.join(dir, 'power.jsonl'),
       lines([
@@ -45,11 +48,11 @@ describe('trace import: joule run directories', function () {
     const { trace, info } = readRunTrace(dir);
     assert.deepEqual(trace.series.map((s) => [s.device, s.source]), [['0/gpu0', 'nvml'], ['0/process', 'model']]);
     assert.deepEqual(primarySeries(trace).map((s) => s.device), ['0/gpu0']);
-    assert.deepEqual(trace.series[0].powerW, new Array(8).fill(250));
-    assert.deepEqual(trace.series[1].powerW, new Array(8).fill(5));
+    assert.deepEqual(trace.series[0].powerW, new Array(9).fill(250));
+    assert.equal(trace.series[1].timesS.length, 10);
     const energy = traceEnergy(trace);
-    assert.equal(energy.bySource.nvml, 250 * 7);
-    assert.equal(energy.bySource.model, 5 * 7);
+    assert.equal(energy.bySource.nvml, 2000);
+    assert.equal(energy.bySource.model, 0.5 * 8 * 10);
     // Training second 0.5 is the first step window of rank 0 (monotonic 1002), on the wall clock.
     assert.equal(trace.epochs[0].startS, 1.7e9 + 2);
     assert.equal(trace.epochs[1].endS, 1.7e9 + 6);

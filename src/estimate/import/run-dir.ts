@@ -97,8 +97,9 @@ export function readRunInfo(dir: string): RunInfo {
  * Power series from a run's power records, one per channel and rank, on wall-clock seconds (each rank's
  * monotonic clock mapped through its own (monotonic, wall) pair). GPUs: the energy counter's differences
  * (nvml), or the power readings; RAPL zones: counter differences (read once per node already); the
- * process channel: CPU time × the profile's W per core, labelled `model`. A counter's power over an
- * interval is placed at the interval's middle.
+ * process channel: CPU time × the profile's W per core, labelled `model`. Counters stay counters
+ * (cumulativeJ), so their integrals are their differences exactly, however irregular the readings (the
+ * monitor adds readings at window boundaries).
  */
 function seriesFromPower(records: Record<string, unknown>[], file: string, issues: TraceIssue[]): { series: PowerSeries[]; clocks: Map<number, Clock> } {
   const clocks = new Map<number, Clock>();
@@ -112,7 +113,9 @@ function seriesFromPower(records: Record<string, unknown>[], file: string, issue
     const perCore = num((r.profile as Record<string, unknown> | undefined)?.cpuTdpPerCoreW);
     if (perCore !== undefined) cpuWPerCore.set(rank, perCore);
   }
-  const points = new Map<string, { source: TraceSource; t: number[]; p: number[]; last?: { t: number; v: number } }>();
+  const points = new Map<string, { source: TraceSource; periodS?: number; t: number[]; p: number[]; c: number[] }>();
+  const periods = new Map<number, number>();
+  for (const r of records) if (r.type === 'power-channels' && num(r.periodS) !== undefined) periods.set(num(r.rank) ?? 0, num(r.periodS)!);
   for (const r of records) {
     if (r.type !== 'power-samples') continue;
     const rank = num(r.rank) ?? 0;
@@ -129,38 +132,30 @@ function seriesFromPower(records: Record<string, unknown>[], file: string, issue
       if (!channel || row[ti] === null) continue;
       const wallS = clock.epochMs / 1000 + ((row[ti] as number) - clock.monotonicS);
       const key = `${rank}/${channel.label}`;
-      let source: TraceSource;
-      let cumulative: number | null = null;
-      let factor = 1;
-      if (channel.kind === 'process') {
-        source = 'model';
-        cumulative = row[cpui];
-        factor = cpuWPerCore.get(rank) ?? NaN;
-      } else {
-        source = channel.kind === 'rapl' ? 'rapl' : 'nvml';
-        cumulative = row[ei];
-      }
+      const isProcess = channel.kind === 'process';
+      const factor = isProcess ? cpuWPerCore.get(rank) ?? NaN : 1;
+      const counter = isProcess ? row[cpui] : row[ei];
       let entry = points.get(key);
-      if (!entry) points.set(key, (entry = { source, t: [], p: [] }));
-      if (cumulative === null && channel.kind === 'gpu' && row[pi] !== null) {
+      if (!entry) points.set(key, (entry = { source: isProcess ? 'model' : channel.kind === 'rapl' ? 'rapl' : 'nvml', periodS: periods.get(rank), t: [], p: [], c: [] }));
+      if (entry.t.length && wallS <= entry.t[entry.t.length - 1]) continue;
+      if (counter === null && channel.kind === 'gpu' && row[pi] !== null && entry.c.length === 0) {
         entry.t.push(wallS);
         entry.p.push(row[pi] as number);
         continue;
       }
-      if (cumulative === null || !Number.isFinite(factor)) continue;
-      const last = entry.last;
-      entry.last = { t: wallS, v: cumulative };
-      if (last && wallS > last.t) {
-        entry.t.push((last.t + wallS) / 2);
-        entry.p.push(((cumulative - last.v) * factor) / (wallS - last.t));
-      }
+      if (counter === null || !Number.isFinite(factor) || entry.p.length > entry.c.length) continue;
+      const n = entry.t.length;
+      entry.t.push(wallS);
+      entry.c.push(counter * factor);
+      entry.p.push(n ? (entry.c[n] - entry.c[n - 1]) / (wallS - entry.t[n - 1]) : NaN);
     }
   }
   const series: PowerSeries[] = [];
   for (const [device, entry] of points) {
     if (entry.t.length < 2) continue;
-    const order = entry.t.map((_, i) => i).sort((a, b) => entry.t[a] - entry.t[b]);
-    series.push({ device, source: entry.source, timesS: order.map((i) => entry.t[i]), powerW: order.map((i) => entry.p[i]) });
+    const isCounter = entry.c.length === entry.t.length;
+    if (isCounter) entry.p[0] = entry.p[1];
+    series.push({ device, source: entry.source, timesS: entry.t, powerW: entry.p, ...(isCounter ? { cumulativeJ: entry.c } : {}), ...(entry.periodS ? { periodS: entry.periodS } : {}) });
   }
   return { series, clocks };
 }
