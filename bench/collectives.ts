@@ -52,7 +52,7 @@ export interface BenchRow {
   energySource: string;
 }
 
-export function sweepSizes(options: Pick<CollectiveBenchOptions, 'minBytes' | 'maxBytes' | 'stepFactor' | 'stepBytes'>): number[] {
+function sweepSizes(options: Pick<CollectiveBenchOptions, 'minBytes' | 'maxBytes' | 'stepFactor' | 'stepBytes'>): number[] {
   const sizes: number[] = [];
   for (let bytes = options.minBytes; bytes <= options.maxBytes; ) {
     sizes.push(bytes);
@@ -231,11 +231,6 @@ export const collectives: Record<CollectiveName, CollectiveSpec> = {
     rooted: false,
   },
 };
-
-/** nccl-tests' bus factor of a collective on `ranks` ranks. */
-export function busFactor(collective: CollectiveName, ranks: number): number {
-  return collectives[collective].busFactor(ranks);
-}
 
 /** `iterations` operations; resolves to their wall time in seconds. */
 async function timed(comm: Communicator, o: CollectiveBenchOptions, b: Buffers, inPlace: boolean, iterations: number): Promise<number> {

@@ -225,7 +225,6 @@ export interface NativeAddon {
    * JOULE_BACKEND_UNAVAILABLE (no module or no GPU) or JOULE_NATIVE_ERROR (a CUDA call failed).
    */
   cudaCast(...args: NativeCastArgs): Promise<NativeCastStats | undefined>;
-  cudaCast(...args: [...NativeCastArgs, number]): Promise<number>;
   /** Device-buffer benchmark: seconds for `iterations` kernels and for as many device-to-device copies of the same bytes. */
   cudaCastBench(direction: number, count: number, scale: number, iterations: number): Promise<{ castS: number; copyS: number }>;
   /** The CPUs this process may run on (its affinity mask). */

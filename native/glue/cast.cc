@@ -251,11 +251,9 @@ class CudaCastWorker : public ArrayCastWorker {
   JouleAddon& addon_;
 };
 
-// cudaCast(...castSync's arguments[, iterations]) -> Promise<stats | undefined>, or with iterations > 1
-// Promise<seconds> (the benchmark's form; each iteration includes both host <-> device copies).
+// cudaCast(...castSync's arguments) -> Promise<stats | undefined> (host-staged: both copies included).
 Napi::Value CudaCast(const Napi::CallbackInfo& info) {
-  const int iterations = info.Length() > 7 ? static_cast<int>(glue::IntegerOf(info.Env(), info[7], "iterations", 1, INT32_MAX)) : 1;
-  auto* worker = new CudaCastWorker(info, ParseRequest(info), iterations, iterations > 1);
+  auto* worker = new CudaCastWorker(info, ParseRequest(info), 1, false);
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "cuda/joule_cuda.h"
-#include "dl/library.h"
+#include "dl/loader.h"
 
 namespace joule::cuda {
 
@@ -28,27 +28,22 @@ struct Api {
   int (*StreamQuery)(void*) = nullptr;
 };
 
-class CudaModule {
+class CudaModule : public dl::Loader {
  public:
   // `addon_dir` is where joule.node lives; the module is built next to it.
   bool Load(const std::string& addon_dir);
-  bool usable() const { return usable_; }
   // True when the library itself loaded (the archs are known) even if no GPU can run it.
   bool loaded() const { return library_.IsOpen() && api_.Archs != nullptr; }
-  const std::string& reason() const { return reason_; }
-  const std::string& path() const { return library_.path(); }
   std::string archs() const { return loaded() ? api_.Archs() : ""; }
   int deviceCount() const { return device_count_; }
   int runtimeVersion() const { return runtime_version_; }
   const Api& api() const { return api_; }
 
  private:
-  bool attempted_ = false;
-  bool usable_ = false;
+  void BindSymbols(dl::Library& library) override;
+  bool Start() override;
   int device_count_ = 0;
   int runtime_version_ = 0;
-  std::string reason_;
-  dl::Library library_;
   Api api_;
 };
 

@@ -1,47 +1,40 @@
 // NVML loader: dlopen, per-symbol binding, init, device descriptions.
 #include "gpu/nvml.h"
 
-#include "dl/join.h"
-
 namespace joule::nvml {
 
 bool Nvml::Load() {
-  if (attempted_) return usable_;
-  attempted_ = true;
-  if (!library_.Open(dl::Candidates("JOULE_NVML_LIBRARY", {"libnvidia-ml.so.1", "libnvidia-ml.so"}))) {
-    reason_ = "not found: " + library_.error();
-    return false;
-  }
-  library_.Bind(api_.Init, "nvmlInit_v2");
-  library_.Bind(api_.Shutdown, "nvmlShutdown");
-  library_.Bind(api_.ErrorString, "nvmlErrorString");
-  library_.Bind(api_.SystemGetDriverVersion, "nvmlSystemGetDriverVersion");
-  library_.Bind(api_.DeviceGetCount, "nvmlDeviceGetCount_v2");
-  library_.Bind(api_.DeviceGetHandleByIndex, "nvmlDeviceGetHandleByIndex_v2");
-  library_.Bind(api_.DeviceGetName, "nvmlDeviceGetName");
-  library_.Bind(api_.DeviceGetUUID, "nvmlDeviceGetUUID");
-  library_.Bind(api_.DeviceGetPowerUsage, "nvmlDeviceGetPowerUsage");
-  library_.BindOptional(api_.DeviceGetTotalEnergyConsumption, "nvmlDeviceGetTotalEnergyConsumption");
-  library_.BindOptional(api_.DeviceGetEnforcedPowerLimit, "nvmlDeviceGetEnforcedPowerLimit");
-  library_.BindOptional(api_.DeviceGetUtilizationRates, "nvmlDeviceGetUtilizationRates");
-  library_.BindOptional(api_.DeviceGetClockInfo, "nvmlDeviceGetClockInfo");
-  library_.BindOptional(api_.DeviceGetTemperature, "nvmlDeviceGetTemperature");
-  library_.BindOptional(api_.DeviceGetPowerManagementLimit, "nvmlDeviceGetPowerManagementLimit");
-  library_.BindOptional(api_.DeviceGetPowerManagementLimitConstraints, "nvmlDeviceGetPowerManagementLimitConstraints");
-  library_.BindOptional(api_.DeviceGetPowerManagementDefaultLimit, "nvmlDeviceGetPowerManagementDefaultLimit");
-  library_.BindOptional(api_.DeviceSetPowerManagementLimit, "nvmlDeviceSetPowerManagementLimit");
-  if (!library_.missing().empty()) {
-    reason_ = "symbol missing in " + library_.path() + ": " + dl::Join(library_.missing(), ", ");
-    return false;
-  }
+  return LoadOnce("JOULE_NVML_LIBRARY", {"libnvidia-ml.so.1", "libnvidia-ml.so"}, "not found: ");
+}
+
+void Nvml::BindSymbols(dl::Library& library) {
+  library.Bind(api_.Init, "nvmlInit_v2");
+  library.Bind(api_.Shutdown, "nvmlShutdown");
+  library.Bind(api_.ErrorString, "nvmlErrorString");
+  library.Bind(api_.SystemGetDriverVersion, "nvmlSystemGetDriverVersion");
+  library.Bind(api_.DeviceGetCount, "nvmlDeviceGetCount_v2");
+  library.Bind(api_.DeviceGetHandleByIndex, "nvmlDeviceGetHandleByIndex_v2");
+  library.Bind(api_.DeviceGetName, "nvmlDeviceGetName");
+  library.Bind(api_.DeviceGetUUID, "nvmlDeviceGetUUID");
+  library.Bind(api_.DeviceGetPowerUsage, "nvmlDeviceGetPowerUsage");
+  library.BindOptional(api_.DeviceGetTotalEnergyConsumption, "nvmlDeviceGetTotalEnergyConsumption");
+  library.BindOptional(api_.DeviceGetEnforcedPowerLimit, "nvmlDeviceGetEnforcedPowerLimit");
+  library.BindOptional(api_.DeviceGetUtilizationRates, "nvmlDeviceGetUtilizationRates");
+  library.BindOptional(api_.DeviceGetClockInfo, "nvmlDeviceGetClockInfo");
+  library.BindOptional(api_.DeviceGetTemperature, "nvmlDeviceGetTemperature");
+  library.BindOptional(api_.DeviceGetPowerManagementLimit, "nvmlDeviceGetPowerManagementLimit");
+  library.BindOptional(api_.DeviceGetPowerManagementLimitConstraints, "nvmlDeviceGetPowerManagementLimitConstraints");
+  library.BindOptional(api_.DeviceGetPowerManagementDefaultLimit, "nvmlDeviceGetPowerManagementDefaultLimit");
+  library.BindOptional(api_.DeviceSetPowerManagementLimit, "nvmlDeviceSetPowerManagementLimit");
+}
+
+bool Nvml::Start() {
   Return rc = api_.Init();
   if (rc != kSuccess) {
-    reason_ = Describe("nvmlInit_v2", rc);
-    return false;
+    return Fail(Describe("nvmlInit_v2", rc));
   }
   char driver[kDriverBufferSize] = {0};
   if (api_.SystemGetDriverVersion(driver, sizeof driver) == kSuccess) driver_ = driver;
-  usable_ = true;
   return true;
 }
 

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "dl/library.h"
+#include "dl/loader.h"
 #include "gpu/nvml_api.h"
 
 namespace joule::nvml {
@@ -25,13 +25,10 @@ struct PowerLimitInfo {
 };
 
 // One per addon instance: NVML is opened and initialised once, on first use.
-class Nvml {
+class Nvml : public dl::Loader {
  public:
   // True when the library loaded, every required symbol resolved and nvmlInit succeeded.
   bool Load();
-  bool usable() const { return usable_; }
-  const std::string& reason() const { return reason_; }
-  const std::string& path() const { return library_.path(); }
   const std::string& driverVersion() const { return driver_; }
   const Api& api() const { return api_; }
 
@@ -43,11 +40,9 @@ class Nvml {
   bool SetPowerLimit(unsigned int index, double watts, std::string* error) const;
 
  private:
-  bool attempted_ = false;
-  bool usable_ = false;
-  std::string reason_;
+  void BindSymbols(dl::Library& library) override;
+  bool Start() override;
   std::string driver_;
-  dl::Library library_;
   Api api_;
 };
 

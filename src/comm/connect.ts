@@ -28,7 +28,7 @@ async function ncclUnusable(world: CommWorld): Promise<string | undefined> {
 }
 
 /** The backend `requested` resolves to for these members, or a JOULE_BACKEND_UNAVAILABLE error. */
-export async function chooseBackend(requested: BackendName, members: readonly Member[], world: CommWorld): Promise<{ backend: 'shm' | 'tcp' | 'nccl'; why: string }> {
+async function chooseBackend(requested: BackendName, members: readonly Member[], world: CommWorld): Promise<{ backend: 'shm' | 'tcp' | 'nccl'; why: string }> {
   const nodes = new Set(members.map((m) => m.nodeRank)).size;
   if (requested === 'nccl' || requested === 'auto') {
     const why = await ncclUnusable(world);

@@ -34,16 +34,6 @@ export async function cudaCastStats(input: CastArray, options: CastOptions): Pro
   }
 }
 
-/** Seconds for `iterations` host-staged GPU casts into `options.out` (the benchmark's form). */
-export async function cudaCastSeconds(input: CastArray, options: CastOptions & { out: CastArray }, iterations: number): Promise<number> {
-  const { args } = castArgs(input, options);
-  try {
-    return await native().cudaCast(...args, iterations);
-  } catch (error) {
-    return cudaError(error);
-  }
-}
-
 /** Device-buffer timing of one direction (joule::cast::Direction index): the kernel and a same-bytes device copy. */
 export async function cudaCastBench(direction: number, count: number, iterations: number): Promise<{ castS: number; copyS: number }> {
   try {
