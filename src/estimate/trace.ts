@@ -105,12 +105,6 @@ export function cumulativeEnergy(series: PowerSeries): (timeS: number) => number
   };
 }
 
-/** Trapezoid integral of one series between two times (only where readings exist on both sides). */
-export function integrate(series: PowerSeries, fromS = -Infinity, toS = Infinity): number {
-  const energyAt = cumulativeEnergy(series);
-  return toS > fromS ? energyAt(toS) - energyAt(fromS) : 0;
-}
-
 function median(values: number[]): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);

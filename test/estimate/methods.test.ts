@@ -6,7 +6,7 @@ import { onlinePowerEstimate } from '../../src/estimate/methods/online-power';
 import { stepEstimate } from '../../src/estimate/methods/step';
 import { tdpEstimate } from '../../src/estimate/methods/tdp';
 import { projectFromTrace } from '../../src/estimate/from-trace';
-import { epochEnergies, integrate } from '../../src/estimate/trace';
+import { cumulativeEnergy, epochEnergies } from '../../src/estimate/trace';
 import { scriptedPower, traceOf } from './synthetic';
 
 const close = (actual: number | null, expected: number, relative = 1e-12) =>
@@ -82,7 +82,7 @@ describe('estimation methods', () => {
     const power = scriptedPower({ seconds: 60 * 30 + 1, warmupS: 150, seed: 3 });
     const trace = traceOf(power, 60);
     const truth = epochEnergies(trace).reduce((s, e) => s + e.energyJ, 0);
-    close(truth, integrate(trace.series[0], 0, 1800), 1e-9);
+    close(truth, cumulativeEnergy(trace.series[0])(1800), 1e-9);
     const hardware = { profile: 'test', gpusPerNode: 4, gpuTdpW: 700, cpuCoresPerNode: 64, cpuTdpWPerCore: 5, pue: 1, carbonGPerKWh: 400 };
     const p = projectFromTrace({ trace }, { hardware, s: 3, w: 5 });
     const by = (m: string) => p.estimates.find((e) => e.method === m)!.energyJ!;
