@@ -6,13 +6,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../../src/paths';
 
-/** The caller's environment before pinning, for the few tests that look at the real host on purpose. */
-export const hostEnv: Readonly<NodeJS.ProcessEnv> = { ...process.env };
+/** The caller's environment before pinning. */
+const hostEnv: Readonly<NodeJS.ProcessEnv> = { ...process.env };
 
 const absent = path.join(packageRoot, 'build', 'test-fakes', 'absent');
 
-/** Paths that name no library and an empty powercap tree. */
-export const pinnedHardware: Readonly<Record<string, string>> = {
+/** No GPUs, paths that name no library, and a powercap tree that does not exist. */
+const pinnedHardware: Readonly<Record<string, string>> = {
   JOULE_GPU_COUNT: '0',
   JOULE_NVML_LIBRARY: path.join(absent, 'libnvidia-ml.so.1'),
   JOULE_NCCL_LIBRARY: path.join(absent, 'libnccl.so.2'),
@@ -20,11 +20,13 @@ export const pinnedHardware: Readonly<Record<string, string>> = {
 };
 
 const INHERITED_AWAY = /^(JOULE_|SLURM_|SLURMD_|SRUN_|CUDA_VISIBLE_DEVICES$|NVIDIA_VISIBLE_DEVICES$|ROCR_VISIBLE_DEVICES$)/;
+/** Which build is tested and how much it says: the caller's choice, not the machine's hardware. */
+const KEPT = new Set(['JOULE_ADDON', 'JOULE_DEBUG']);
 
 /** The pinned environment: the host's, less joule's, SLURM's and device-selection variables, plus pinnedHardware. */
-export function pinnedEnv(base: NodeJS.ProcessEnv = hostEnv): NodeJS.ProcessEnv {
+function pinnedEnv(base: NodeJS.ProcessEnv = hostEnv): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(base)) if (!INHERITED_AWAY.test(name)) env[name] = value;
+  for (const [name, value] of Object.entries(base)) if (KEPT.has(name) || !INHERITED_AWAY.test(name)) env[name] = value;
   return { ...env, ...pinnedHardware };
 }
 
