@@ -20,8 +20,8 @@ const pinnedHardware: Readonly<Record<string, string>> = {
 };
 
 const INHERITED_AWAY = /^(JOULE_|SLURM_|SLURMD_|SRUN_|CUDA_VISIBLE_DEVICES$|NVIDIA_VISIBLE_DEVICES$|ROCR_VISIBLE_DEVICES$)/;
-/** Which build is tested and how much it says: the caller's choice, not the machine's hardware. */
-const KEPT = new Set(['JOULE_ADDON', 'JOULE_DEBUG']);
+/** Which build is tested: the caller's choice, not the machine's hardware. */
+const KEPT = new Set(['JOULE_ADDON']);
 
 /** The pinned environment: the host's, less joule's, SLURM's and device-selection variables, plus pinnedHardware. */
 function pinnedEnv(base: NodeJS.ProcessEnv = hostEnv): NodeJS.ProcessEnv {
