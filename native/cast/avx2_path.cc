@@ -26,140 +26,108 @@ JOULE_AVX2 inline __m256i RoundToBf16(__m256i bits) {
   return _mm256_blendv_epi8(rounded, quiet, is_nan);
 }
 
-JOULE_AVX2 void F32ToBf16(const void* input, void* output, size_t count, float scale) {
-  auto* in = static_cast<const float*>(input);
-  auto* out = static_cast<uint16_t*>(output);
-  const __m256 factor = _mm256_set1_ps(scale);
-  const bool scaled = scale != 1.0f;
-  size_t i = 0;
-  for (; i + 16 <= count; i += 16) {
-    __m256 a = _mm256_loadu_ps(in + i);
-    __m256 b = _mm256_loadu_ps(in + i + 8);
-    if (scaled) {
-      a = _mm256_mul_ps(a, factor);
-      b = _mm256_mul_ps(b, factor);
-    }
+// Loads and stores of one vector per format (structs, not lambdas: a lambda's function pointer
+// conversion would be compiled without AVX and change the ABI). 256-bit vectors: eight f32 or four f64.
+struct LoadF32x8 {
+  JOULE_AVX2 __m256 operator()(const void* in, size_t i) const { return _mm256_loadu_ps(static_cast<const float*>(in) + i); }
+};
+struct LoadBf16x8 {
+  JOULE_AVX2 __m256 operator()(const void* in, size_t i) const {
+    __m128i bits = _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(in) + i));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(bits), 16));
+  }
+};
+struct LoadF16x8 {
+  JOULE_AVX2 __m256 operator()(const void* in, size_t i) const {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(in) + i)));
+  }
+};
+struct LoadF64x4 {
+  JOULE_AVX2 __m256d operator()(const void* in, size_t i) const { return _mm256_loadu_pd(static_cast<const double*>(in) + i); }
+};
+struct LoadF32x4AsF64 {
+  JOULE_AVX2 __m256d operator()(const void* in, size_t i) const { return _mm256_cvtps_pd(_mm_loadu_ps(static_cast<const float*>(in) + i)); }
+};
+
+// Stores take the step's two vectors, so narrowing stores can pack them into one.
+struct StoreF32x8 {
+  JOULE_AVX2 void operator()(void* out, size_t i, __m256 a, __m256 b) const {
+    _mm256_storeu_ps(static_cast<float*>(out) + i, a);
+    _mm256_storeu_ps(static_cast<float*>(out) + i + 8, b);
+  }
+};
+struct StoreBf16x8 {
+  JOULE_AVX2 void operator()(void* out, size_t i, __m256 a, __m256 b) const {
     // packus works per 128-bit lane; the permute puts the four quarters back in order.
     __m256i packed = _mm256_packus_epi32(RoundToBf16(_mm256_castps_si256(a)), RoundToBf16(_mm256_castps_si256(b)));
-    packed = _mm256_permute4x64_epi64(packed, 0xD8);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), packed);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(static_cast<uint16_t*>(out) + i), _mm256_permute4x64_epi64(packed, 0xD8));
   }
-  ScalarPath().kernels[static_cast<int>(Direction::kF32ToBf16)](in + i, out + i, count - i, scale);
-}
-
-JOULE_AVX2 void F32ToF16(const void* input, void* output, size_t count, float scale) {
-  auto* in = static_cast<const float*>(input);
-  auto* out = static_cast<uint16_t*>(output);
-  const __m256 factor = _mm256_set1_ps(scale);
-  const bool scaled = scale != 1.0f;
-  size_t i = 0;
-  for (; i + 16 <= count; i += 16) {
-    __m256 a = _mm256_loadu_ps(in + i);
-    __m256 b = _mm256_loadu_ps(in + i + 8);
-    if (scaled) {
-      a = _mm256_mul_ps(a, factor);
-      b = _mm256_mul_ps(b, factor);
-    }
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm256_cvtps_ph(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i + 8), _mm256_cvtps_ph(b, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+};
+struct StoreF16x8 {
+  JOULE_AVX2 void operator()(void* out, size_t i, __m256 a, __m256 b) const {
+    auto* target = static_cast<uint16_t*>(out) + i;
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(target), _mm256_cvtps_ph(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(target + 8), _mm256_cvtps_ph(b, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
   }
-  ScalarPath().kernels[static_cast<int>(Direction::kF32ToF16)](in + i, out + i, count - i, scale);
-}
-
-JOULE_AVX2 void Bf16ToF32(const void* input, void* output, size_t count, float scale) {
-  auto* in = static_cast<const uint16_t*>(input);
-  auto* out = static_cast<float*>(output);
-  const __m256 factor = _mm256_set1_ps(scale);
-  const bool scaled = scale != 1.0f;
-  size_t i = 0;
-  for (; i + 16 <= count; i += 16) {
-    __m256i halves = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i));
-    __m256 a = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm256_castsi256_si128(halves)), 16));
-    __m256 b = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm256_extracti128_si256(halves, 1)), 16));
-    if (scaled) {
-      a = _mm256_mul_ps(a, factor);
-      b = _mm256_mul_ps(b, factor);
-    }
-    _mm256_storeu_ps(out + i, a);
-    _mm256_storeu_ps(out + i + 8, b);
+};
+struct StoreF64x4 {
+  JOULE_AVX2 void operator()(void* out, size_t i, __m256d a, __m256d b) const {
+    _mm256_storeu_pd(static_cast<double*>(out) + i, a);
+    _mm256_storeu_pd(static_cast<double*>(out) + i + 4, b);
   }
-  ScalarPath().kernels[static_cast<int>(Direction::kBf16ToF32)](in + i, out + i, count - i, scale);
-}
-
-JOULE_AVX2 void F16ToF32(const void* input, void* output, size_t count, float scale) {
-  auto* in = static_cast<const uint16_t*>(input);
-  auto* out = static_cast<float*>(output);
-  const __m256 factor = _mm256_set1_ps(scale);
-  const bool scaled = scale != 1.0f;
-  size_t i = 0;
-  for (; i + 16 <= count; i += 16) {
-    __m256 a = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i)));
-    __m256 b = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i + 8)));
-    if (scaled) {
-      a = _mm256_mul_ps(a, factor);
-      b = _mm256_mul_ps(b, factor);
-    }
-    _mm256_storeu_ps(out + i, a);
-    _mm256_storeu_ps(out + i + 8, b);
-  }
-  ScalarPath().kernels[static_cast<int>(Direction::kF16ToF32)](in + i, out + i, count - i, scale);
-}
-
+};
 // cvtpd2ps rounds by MXCSR (nearest even unless someone changed it, as for the scalar cast) and treats
 // NaNs the x86 way, which is scalar.h's definition.
-JOULE_AVX2 void F64ToF32(const void* input, void* output, size_t count, float scale) {
-  auto* in = static_cast<const double*>(input);
-  auto* out = static_cast<float*>(output);
-  const __m256d factor = _mm256_set1_pd(scale);
+struct StoreF64x4AsF32 {
+  JOULE_AVX2 void operator()(void* out, size_t i, __m256d a, __m256d b) const {
+    _mm256_storeu_ps(static_cast<float*>(out) + i, _mm256_set_m128(_mm256_cvtpd_ps(b), _mm256_cvtpd_ps(a)));
+  }
+};
+
+JOULE_AVX2 inline __m256 Scale(__m256 v, float scale) { return _mm256_mul_ps(v, _mm256_set1_ps(scale)); }
+JOULE_AVX2 inline __m256d Scale(__m256d v, float scale) { return _mm256_mul_pd(v, _mm256_set1_pd(scale)); }
+
+// The loop every direction shares: two vectors of kLanes per step, loaded (widened) by `load`, scaled
+// unless the scale is 1, narrowed and stored by `store`; the scalar path, whose bits these must give
+// (test/precision checks every path), does the tail.
+template <typename Source, typename Target, size_t kLanes, typename Load, typename Store>
+JOULE_AVX2 void Convert(const void* input, void* output, size_t count, float scale, Direction direction, Load load, Store store) {
   const bool scaled = scale != 1.0f;
   size_t i = 0;
-  for (; i + 8 <= count; i += 8) {
-    __m256d a = _mm256_loadu_pd(in + i);
-    __m256d b = _mm256_loadu_pd(in + i + 4);
+  for (; i + 2 * kLanes <= count; i += 2 * kLanes) {
+    auto a = load(input, i);
+    auto b = load(input, i + kLanes);
     if (scaled) {
-      a = _mm256_mul_pd(a, factor);
-      b = _mm256_mul_pd(b, factor);
+      a = Scale(a, scale);
+      b = Scale(b, scale);
     }
-    _mm256_storeu_ps(out + i, _mm256_set_m128(_mm256_cvtpd_ps(b), _mm256_cvtpd_ps(a)));
+    store(output, i, a, b);
   }
-  ScalarPath().kernels[static_cast<int>(Direction::kF64ToF32)](in + i, out + i, count - i, scale);
+  ScalarPath().kernels[static_cast<int>(direction)](static_cast<const Source*>(input) + i, static_cast<Target*>(output) + i, count - i, scale);
 }
 
-JOULE_AVX2 void F32ToF64(const void* input, void* output, size_t count, float scale) {
-  auto* in = static_cast<const float*>(input);
-  auto* out = static_cast<double*>(output);
-  const __m256d factor = _mm256_set1_pd(scale);
-  const bool scaled = scale != 1.0f;
-  size_t i = 0;
-  for (; i + 8 <= count; i += 8) {
-    __m256d a = _mm256_cvtps_pd(_mm_loadu_ps(in + i));
-    __m256d b = _mm256_cvtps_pd(_mm_loadu_ps(in + i + 4));
-    if (scaled) {
-      a = _mm256_mul_pd(a, factor);
-      b = _mm256_mul_pd(b, factor);
-    }
-    _mm256_storeu_pd(out + i, a);
-    _mm256_storeu_pd(out + i + 4, b);
-  }
-  ScalarPath().kernels[static_cast<int>(Direction::kF32ToF64)](in + i, out + i, count - i, scale);
+JOULE_AVX2 void F32ToBf16(const void* in, void* out, size_t count, float scale) {
+  Convert<float, uint16_t, 8>(in, out, count, scale, Direction::kF32ToBf16, LoadF32x8{}, StoreBf16x8{});
 }
-
-JOULE_AVX2 void F32ToF32(const void* input, void* output, size_t count, float scale) {
-  auto* in = static_cast<const float*>(input);
-  auto* out = static_cast<float*>(output);
-  if (scale == 1.0f) {
-    ScalarPath().kernels[static_cast<int>(Direction::kF32ToF32)](input, output, count, scale);
-    return;
-  }
-  const __m256 factor = _mm256_set1_ps(scale);
-  size_t i = 0;
-  for (; i + 16 <= count; i += 16) {
-    __m256 a = _mm256_mul_ps(_mm256_loadu_ps(in + i), factor);
-    __m256 b = _mm256_mul_ps(_mm256_loadu_ps(in + i + 8), factor);
-    _mm256_storeu_ps(out + i, a);
-    _mm256_storeu_ps(out + i + 8, b);
-  }
-  ScalarPath().kernels[static_cast<int>(Direction::kF32ToF32)](in + i, out + i, count - i, scale);
+JOULE_AVX2 void F32ToF16(const void* in, void* out, size_t count, float scale) {
+  Convert<float, uint16_t, 8>(in, out, count, scale, Direction::kF32ToF16, LoadF32x8{}, StoreF16x8{});
+}
+JOULE_AVX2 void Bf16ToF32(const void* in, void* out, size_t count, float scale) {
+  Convert<uint16_t, float, 8>(in, out, count, scale, Direction::kBf16ToF32, LoadBf16x8{}, StoreF32x8{});
+}
+JOULE_AVX2 void F16ToF32(const void* in, void* out, size_t count, float scale) {
+  Convert<uint16_t, float, 8>(in, out, count, scale, Direction::kF16ToF32, LoadF16x8{}, StoreF32x8{});
+}
+JOULE_AVX2 void F64ToF32(const void* in, void* out, size_t count, float scale) {
+  Convert<double, float, 4>(in, out, count, scale, Direction::kF64ToF32, LoadF64x4{}, StoreF64x4AsF32{});
+}
+JOULE_AVX2 void F32ToF64(const void* in, void* out, size_t count, float scale) {
+  Convert<float, double, 4>(in, out, count, scale, Direction::kF32ToF64, LoadF32x4AsF64{}, StoreF64x4{});
+}
+JOULE_AVX2 void F32ToF32(const void* in, void* out, size_t count, float scale) {
+  // Unscaled, a copy: the scalar path's memcpy.
+  if (scale == 1.0f) return ScalarPath().kernels[static_cast<int>(Direction::kF32ToF32)](in, out, count, scale);
+  Convert<float, float, 8>(in, out, count, scale, Direction::kF32ToF32, LoadF32x8{}, StoreF32x8{});
 }
 
 // Statistics where source and target both load as eight f32 values (f32, bf16, f16), eight elements
@@ -211,37 +179,20 @@ JOULE_AVX2 size_t VectorStats(const void* input, const void* output, size_t coun
   return i;
 }
 
-// How each format comes back as eight f32 values (structs, not lambdas: a lambda's function
-// pointer conversion would be compiled without AVX and change the ABI).
-struct LoadBf16 {
-  JOULE_AVX2 __m256 operator()(const void* out, size_t i) const {
-    __m128i bits = _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(out) + i));
-    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(bits), 16));
-  }
-};
-struct LoadF16 {
-  JOULE_AVX2 __m256 operator()(const void* out, size_t i) const {
-    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(out) + i)));
-  }
-};
-struct LoadF32 {
-  JOULE_AVX2 __m256 operator()(const void* out, size_t i) const { return _mm256_loadu_ps(static_cast<const float*>(out) + i); }
-};
-
 JOULE_AVX2 size_t Bf16Stats(const void* input, const void* output, size_t count, double scale, Stats* stats) {
-  return VectorStats(input, output, count, scale, stats, LoadF32{}, LoadBf16{});
+  return VectorStats(input, output, count, scale, stats, LoadF32x8{}, LoadBf16x8{});
 }
 JOULE_AVX2 size_t F16Stats(const void* input, const void* output, size_t count, double scale, Stats* stats) {
-  return VectorStats(input, output, count, scale, stats, LoadF32{}, LoadF16{});
+  return VectorStats(input, output, count, scale, stats, LoadF32x8{}, LoadF16x8{});
 }
 JOULE_AVX2 size_t Bf16WideStats(const void* input, const void* output, size_t count, double scale, Stats* stats) {
-  return VectorStats(input, output, count, scale, stats, LoadBf16{}, LoadF32{});
+  return VectorStats(input, output, count, scale, stats, LoadBf16x8{}, LoadF32x8{});
 }
 JOULE_AVX2 size_t F16WideStats(const void* input, const void* output, size_t count, double scale, Stats* stats) {
-  return VectorStats(input, output, count, scale, stats, LoadF16{}, LoadF32{});
+  return VectorStats(input, output, count, scale, stats, LoadF16x8{}, LoadF32x8{});
 }
 JOULE_AVX2 size_t F32Stats(const void* input, const void* output, size_t count, double scale, Stats* stats) {
-  return VectorStats(input, output, count, scale, stats, LoadF32{}, LoadF32{});
+  return VectorStats(input, output, count, scale, stats, LoadF32x8{}, LoadF32x8{});
 }
 
 bool Supported() {

@@ -35,25 +35,6 @@ JOULE_AVX512 inline __m256i RoundToBf16(__m512i bits) {
   return _mm512_cvtepi32_epi16(_mm512_mask_blend_epi32(is_nan, rounded, quiet));
 }
 
-JOULE_AVX512 void F32ToBf16(const void* input, void* output, size_t count, float scale) {
-  auto* in = static_cast<const float*>(input);
-  auto* out = static_cast<uint16_t*>(output);
-  const __m512 factor = _mm512_set1_ps(scale);
-  const bool scaled = scale != 1.0f;
-  size_t i = 0;
-  for (; i + 32 <= count; i += 32) {
-    __m512 a = _mm512_loadu_ps(in + i);
-    __m512 b = _mm512_loadu_ps(in + i + 16);
-    if (scaled) {
-      a = _mm512_mul_ps(a, factor);
-      b = _mm512_mul_ps(b, factor);
-    }
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), RoundToBf16(_mm512_castps_si512(a)));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i + 16), RoundToBf16(_mm512_castps_si512(b)));
-  }
-  ScalarPath().kernels[Index(Direction::kF32ToBf16)](in + i, out + i, count - i, scale);
-}
-
 JOULE_AVX512BF16 inline __m256i HardwareBf16(__m512 value) {
   __m256bh converted = _mm512_cvtneps_pbh(value);
   __m256i result;
@@ -67,6 +48,8 @@ JOULE_AVX512BF16 inline __m256i HardwareBf16(__m512 value) {
   return result;
 }
 
+// Its own loop rather than Convert below: Convert is compiled for AVX-512F, and a store compiled for
+// AVX512_BF16 would not be inlined into it.
 JOULE_AVX512BF16 void F32ToBf16Hardware(const void* input, void* output, size_t count, float scale) {
   auto* in = static_cast<const float*>(input);
   auto* out = static_cast<uint16_t*>(output);
@@ -86,118 +69,106 @@ JOULE_AVX512BF16 void F32ToBf16Hardware(const void* input, void* output, size_t 
   ScalarPath().kernels[Index(Direction::kF32ToBf16)](in + i, out + i, count - i, scale);
 }
 
-JOULE_AVX512 void F32ToF16(const void* input, void* output, size_t count, float scale) {
-  auto* in = static_cast<const float*>(input);
-  auto* out = static_cast<uint16_t*>(output);
-  const __m512 factor = _mm512_set1_ps(scale);
+// Loads and stores of one vector per format (structs, not lambdas: a lambda's function pointer
+// conversion would be compiled without AVX-512 and change the ABI). 512-bit vectors: 16 f32 or 8 f64.
+struct LoadF32x16 {
+  JOULE_AVX512 __m512 operator()(const void* in, size_t i) const { return _mm512_loadu_ps(static_cast<const float*>(in) + i); }
+};
+struct LoadBf16x16 {
+  JOULE_AVX512 __m512 operator()(const void* in, size_t i) const {
+    __m256i bits = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(in) + i));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(bits), 16));
+  }
+};
+struct LoadF16x16 {
+  JOULE_AVX512 __m512 operator()(const void* in, size_t i) const {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(in) + i)));
+  }
+};
+struct LoadF64x8 {
+  JOULE_AVX512 __m512d operator()(const void* in, size_t i) const { return _mm512_loadu_pd(static_cast<const double*>(in) + i); }
+};
+struct LoadF32x8AsF64 {
+  JOULE_AVX512 __m512d operator()(const void* in, size_t i) const { return _mm512_cvtps_pd(_mm256_loadu_ps(static_cast<const float*>(in) + i)); }
+};
+
+// Stores take the step's two vectors.
+struct StoreF32x16 {
+  JOULE_AVX512 void operator()(void* out, size_t i, __m512 a, __m512 b) const {
+    _mm512_storeu_ps(static_cast<float*>(out) + i, a);
+    _mm512_storeu_ps(static_cast<float*>(out) + i + 16, b);
+  }
+};
+struct StoreBf16x16 {
+  JOULE_AVX512 void operator()(void* out, size_t i, __m512 a, __m512 b) const {
+    auto* target = reinterpret_cast<__m256i*>(static_cast<uint16_t*>(out) + i);
+    _mm256_storeu_si256(target, RoundToBf16(_mm512_castps_si512(a)));
+    _mm256_storeu_si256(target + 1, RoundToBf16(_mm512_castps_si512(b)));
+  }
+};
+struct StoreF16x16 {
+  JOULE_AVX512 void operator()(void* out, size_t i, __m512 a, __m512 b) const {
+    auto* target = reinterpret_cast<__m256i*>(static_cast<uint16_t*>(out) + i);
+    _mm256_storeu_si256(target, _mm512_cvtps_ph(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    _mm256_storeu_si256(target + 1, _mm512_cvtps_ph(b, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  }
+};
+struct StoreF64x8 {
+  JOULE_AVX512 void operator()(void* out, size_t i, __m512d a, __m512d b) const {
+    _mm512_storeu_pd(static_cast<double*>(out) + i, a);
+    _mm512_storeu_pd(static_cast<double*>(out) + i + 8, b);
+  }
+};
+struct StoreF64x8AsF32 {
+  JOULE_AVX512 void operator()(void* out, size_t i, __m512d a, __m512d b) const {
+    _mm256_storeu_ps(static_cast<float*>(out) + i, _mm512_cvtpd_ps(a));
+    _mm256_storeu_ps(static_cast<float*>(out) + i + 8, _mm512_cvtpd_ps(b));
+  }
+};
+
+JOULE_AVX512 inline __m512 Scale(__m512 v, float scale) { return _mm512_mul_ps(v, _mm512_set1_ps(scale)); }
+JOULE_AVX512 inline __m512d Scale(__m512d v, float scale) { return _mm512_mul_pd(v, _mm512_set1_pd(scale)); }
+
+// The loop every direction shares (as in avx2_path.cc): two vectors of kLanes per step, loaded by
+// `load`, scaled unless the scale is 1, stored by `store`; the scalar path does the tail.
+template <typename Source, typename Target, size_t kLanes, typename Load, typename Store>
+JOULE_AVX512 void Convert(const void* input, void* output, size_t count, float scale, Direction direction, Load load, Store store) {
   const bool scaled = scale != 1.0f;
   size_t i = 0;
-  for (; i + 32 <= count; i += 32) {
-    __m512 a = _mm512_loadu_ps(in + i);
-    __m512 b = _mm512_loadu_ps(in + i + 16);
+  for (; i + 2 * kLanes <= count; i += 2 * kLanes) {
+    auto a = load(input, i);
+    auto b = load(input, i + kLanes);
     if (scaled) {
-      a = _mm512_mul_ps(a, factor);
-      b = _mm512_mul_ps(b, factor);
+      a = Scale(a, scale);
+      b = Scale(b, scale);
     }
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), _mm512_cvtps_ph(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i + 16), _mm512_cvtps_ph(b, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    store(output, i, a, b);
   }
-  ScalarPath().kernels[Index(Direction::kF32ToF16)](in + i, out + i, count - i, scale);
+  ScalarPath().kernels[Index(direction)](static_cast<const Source*>(input) + i, static_cast<Target*>(output) + i, count - i, scale);
 }
 
-JOULE_AVX512 void Bf16ToF32(const void* input, void* output, size_t count, float scale) {
-  auto* in = static_cast<const uint16_t*>(input);
-  auto* out = static_cast<float*>(output);
-  const __m512 factor = _mm512_set1_ps(scale);
-  const bool scaled = scale != 1.0f;
-  size_t i = 0;
-  for (; i + 32 <= count; i += 32) {
-    __m512i halves = _mm512_loadu_si512(in + i);
-    __m512 a = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_castsi512_si256(halves)), 16));
-    __m512 b = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(halves, 1)), 16));
-    if (scaled) {
-      a = _mm512_mul_ps(a, factor);
-      b = _mm512_mul_ps(b, factor);
-    }
-    _mm512_storeu_ps(out + i, a);
-    _mm512_storeu_ps(out + i + 16, b);
-  }
-  ScalarPath().kernels[Index(Direction::kBf16ToF32)](in + i, out + i, count - i, scale);
+JOULE_AVX512 void F32ToBf16(const void* in, void* out, size_t count, float scale) {
+  Convert<float, uint16_t, 16>(in, out, count, scale, Direction::kF32ToBf16, LoadF32x16{}, StoreBf16x16{});
 }
-
-JOULE_AVX512 void F16ToF32(const void* input, void* output, size_t count, float scale) {
-  auto* in = static_cast<const uint16_t*>(input);
-  auto* out = static_cast<float*>(output);
-  const __m512 factor = _mm512_set1_ps(scale);
-  const bool scaled = scale != 1.0f;
-  size_t i = 0;
-  for (; i + 32 <= count; i += 32) {
-    __m512 a = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i)));
-    __m512 b = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i + 16)));
-    if (scaled) {
-      a = _mm512_mul_ps(a, factor);
-      b = _mm512_mul_ps(b, factor);
-    }
-    _mm512_storeu_ps(out + i, a);
-    _mm512_storeu_ps(out + i + 16, b);
-  }
-  ScalarPath().kernels[Index(Direction::kF16ToF32)](in + i, out + i, count - i, scale);
+JOULE_AVX512 void F32ToF16(const void* in, void* out, size_t count, float scale) {
+  Convert<float, uint16_t, 16>(in, out, count, scale, Direction::kF32ToF16, LoadF32x16{}, StoreF16x16{});
 }
-
-JOULE_AVX512 void F64ToF32(const void* input, void* output, size_t count, float scale) {
-  auto* in = static_cast<const double*>(input);
-  auto* out = static_cast<float*>(output);
-  const __m512d factor = _mm512_set1_pd(scale);
-  const bool scaled = scale != 1.0f;
-  size_t i = 0;
-  for (; i + 16 <= count; i += 16) {
-    __m512d a = _mm512_loadu_pd(in + i);
-    __m512d b = _mm512_loadu_pd(in + i + 8);
-    if (scaled) {
-      a = _mm512_mul_pd(a, factor);
-      b = _mm512_mul_pd(b, factor);
-    }
-    _mm256_storeu_ps(out + i, _mm512_cvtpd_ps(a));
-    _mm256_storeu_ps(out + i + 8, _mm512_cvtpd_ps(b));
-  }
-  ScalarPath().kernels[Index(Direction::kF64ToF32)](in + i, out + i, count - i, scale);
+JOULE_AVX512 void Bf16ToF32(const void* in, void* out, size_t count, float scale) {
+  Convert<uint16_t, float, 16>(in, out, count, scale, Direction::kBf16ToF32, LoadBf16x16{}, StoreF32x16{});
 }
-
-JOULE_AVX512 void F32ToF64(const void* input, void* output, size_t count, float scale) {
-  auto* in = static_cast<const float*>(input);
-  auto* out = static_cast<double*>(output);
-  const __m512d factor = _mm512_set1_pd(scale);
-  const bool scaled = scale != 1.0f;
-  size_t i = 0;
-  for (; i + 16 <= count; i += 16) {
-    __m512d a = _mm512_cvtps_pd(_mm256_loadu_ps(in + i));
-    __m512d b = _mm512_cvtps_pd(_mm256_loadu_ps(in + i + 8));
-    if (scaled) {
-      a = _mm512_mul_pd(a, factor);
-      b = _mm512_mul_pd(b, factor);
-    }
-    _mm512_storeu_pd(out + i, a);
-    _mm512_storeu_pd(out + i + 8, b);
-  }
-  ScalarPath().kernels[Index(Direction::kF32ToF64)](in + i, out + i, count - i, scale);
+JOULE_AVX512 void F16ToF32(const void* in, void* out, size_t count, float scale) {
+  Convert<uint16_t, float, 16>(in, out, count, scale, Direction::kF16ToF32, LoadF16x16{}, StoreF32x16{});
 }
-
-JOULE_AVX512 void F32ToF32(const void* input, void* output, size_t count, float scale) {
-  auto* in = static_cast<const float*>(input);
-  auto* out = static_cast<float*>(output);
-  if (scale == 1.0f) {
-    ScalarPath().kernels[Index(Direction::kF32ToF32)](input, output, count, scale);
-    return;
-  }
-  const __m512 factor = _mm512_set1_ps(scale);
-  size_t i = 0;
-  for (; i + 32 <= count; i += 32) {
-    __m512 a = _mm512_mul_ps(_mm512_loadu_ps(in + i), factor);
-    __m512 b = _mm512_mul_ps(_mm512_loadu_ps(in + i + 16), factor);
-    _mm512_storeu_ps(out + i, a);
-    _mm512_storeu_ps(out + i + 16, b);
-  }
-  ScalarPath().kernels[Index(Direction::kF32ToF32)](in + i, out + i, count - i, scale);
+JOULE_AVX512 void F64ToF32(const void* in, void* out, size_t count, float scale) {
+  Convert<double, float, 8>(in, out, count, scale, Direction::kF64ToF32, LoadF64x8{}, StoreF64x8AsF32{});
+}
+JOULE_AVX512 void F32ToF64(const void* in, void* out, size_t count, float scale) {
+  Convert<float, double, 8>(in, out, count, scale, Direction::kF32ToF64, LoadF32x8AsF64{}, StoreF64x8{});
+}
+JOULE_AVX512 void F32ToF32(const void* in, void* out, size_t count, float scale) {
+  // Unscaled, a copy: the scalar path's memcpy.
+  if (scale == 1.0f) return ScalarPath().kernels[Index(Direction::kF32ToF32)](in, out, count, scale);
+  Convert<float, float, 16>(in, out, count, scale, Direction::kF32ToF32, LoadF32x16{}, StoreF32x16{});
 }
 
 // Statistics where source and target both load as eight f32 values (f32, bf16, f16), eight elements
