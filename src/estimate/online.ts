@@ -112,16 +112,17 @@ export class OnlineProjector {
   private stabilizing(): { s: number; how: OnlineProjection['stabilizingHow'] } {
     if (this.options.s !== undefined) return { s: this.options.s, how: 'fixed' };
     const m = this.options.stabilizing?.windowLength ?? defaultWindowLength;
-    if (this.timesS.length >= 12 * m && this.epochStartsS.length > 0) {
+    if (this.timesS.length >= 8 * m && this.epochStartsS.length > 0) {
       const fromS = this.timesS[0];
       const toS = this.timesS[this.timesS.length - 1];
       const intervals = this.timesS.slice(1).map((t, i) => t - this.timesS[i]).sort((a, b) => a - b);
       const binS = Math.max(intervals[intervals.length >> 1], (toS - fromS) / 20_000);
       const values = resample([{ device: 'power', source: 'nvml', timesS: this.timesS, powerW: this.powerW }], binS, fromS, toS);
-      const change = values.length >= 12 * m ? findRegimeChange(values, this.options.stabilizing) : null;
+      const change = values.length >= 8 * m ? findRegimeChange(values, this.options.stabilizing) : null;
       const boundaryS = change ? fromS + change.index * binS : -Infinity;
-      const s = this.epochStartsS.findIndex((t) => t >= boundaryS - binS);
-      return { s: s < 0 ? this.epochStartsS.length : s, how: 'detected' };
+      // The epoch the boundary falls in: the last that started before it.
+      const s = this.epochStartsS.filter((t) => t <= boundaryS).length - 1;
+      return { s: Math.max(0, s), how: 'detected' };
     }
     return { s: this.options.plannedEpochs >= 3 ? 1 : 0, how: 'default' };
   }

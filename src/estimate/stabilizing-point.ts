@@ -12,21 +12,25 @@ export interface RegimeChangeOptions {
 }
 
 export const defaultWindowLength = 10;
-/** Below this CAC, few enough arcs cross the point that two regimes meet there (random placement gives ~1). */
+/**
+ * Below this CAC, few enough arcs cross the point that two regimes meet there (random placement gives
+ * ~1). joule's addition: FLUSS itself always names a boundary, so a steady trace would get a random s.
+ */
 export const defaultCacThreshold = 0.5;
 
 /** The boundary between the two regimes of an evenly spaced series, or null when it is one regime. */
 export function findRegimeChange(values: ArrayLike<number>, options: RegimeChangeOptions = {}): { index: number; cac: number; cacMin: number } | null {
   const m = options.windowLength ?? defaultWindowLength;
   const profile = matrixProfile(values, m, { normalize: options.normalize });
-  const cac = correctedArcCurve(profile.indices, m);
-  const [boundary] = regimeBoundaries(cac, 2, 5 * m);
+  // Exclusion zone 3 windows at the ends and around a boundary: del Rey et al.'s excl_factor (stumpy's default is 5).
+  const cac = correctedArcCurve(profile.indices, m, 3 * m);
+  const [boundary] = regimeBoundaries(cac, 2, 3 * m);
   if (!boundary) return null;
   return boundary.cac < (options.threshold ?? defaultCacThreshold) ? { ...boundary, cacMin: boundary.cac } : null;
 }
 
 export interface StabilizingPoint {
-  /** Position in the trace's epoch list of the first epoch wholly in the steady regime. */
+  /** Position in the trace's epoch list of the epoch the power settles in. */
   index: number;
   /** That epoch's own number. */
   epoch: number | null;
@@ -59,8 +63,8 @@ function medianInterval(times: number[]): number {
 /**
  * s for a trace with epochs. Detection runs on the summed power of the trace's measured series (the
  * model's when nothing was measured) between the first epoch's start and the last one's end, averaged
- * into even bins no shorter than the sampling interval; the steady regime's first epoch is the first
- * that starts at or after the boundary. One regime (the trace is steady from the start) gives s = 0.
+ * into even bins no shorter than the sampling interval; s is the epoch the boundary falls in (del Rey et
+ * al.'s choice). One regime (the trace is steady from the start) gives s = 0.
  */
 export function stabilizingPoint(trace: PowerTrace, options: StabilizingPointOptions = {}): StabilizingPoint {
   const epochs = trace.epochs;
@@ -79,8 +83,8 @@ export function stabilizingPoint(trace: PowerTrace, options: StabilizingPointOpt
   const binS = Math.max(Math.min(...series.map((s) => medianInterval(s.timesS))), spanS / (options.maxPoints ?? 20_000));
   const values = spanS > 0 && Number.isFinite(binS) ? resample(series, binS, fromS, toS) : [];
   const detection = { windowLength, normalize, binS, points: values.length, boundaryS: null as number | null, cacMin: null as number | null };
-  if (values.length < 12 * windowLength) {
-    return { index: 0, epoch: epochs[0].epoch, how: 'none', reason: `${values.length} power points under the epochs: too few for a window of ${windowLength} (${12 * windowLength} needed)`, detection };
+  if (values.length < 8 * windowLength) {
+    return { index: 0, epoch: epochs[0].epoch, how: 'none', reason: `${values.length} power points under the epochs: too few for a window of ${windowLength} (${8 * windowLength} needed)`, detection };
   }
   const change = findRegimeChange(values, options);
   if (!change) {
@@ -89,7 +93,8 @@ export function stabilizingPoint(trace: PowerTrace, options: StabilizingPointOpt
   detection.boundaryS = fromS + change.index * binS;
   detection.cacMin = change.cac;
   const boundary = detection.boundaryS;
-  let index = epochs.findIndex((e) => e.startS >= boundary - binS);
+  // The epoch the boundary falls in, as del Rey et al. chose it (the first whose end is past it).
+  let index = epochs.findIndex((e) => e.endS > boundary);
   if (index < 0) index = epochs.length - 1;
   return {
     index,
