@@ -12,8 +12,8 @@ import { stabilizingPoint, type StabilizingPoint, type StabilizingPointOptions }
 import { epochEnergies, primarySeries, sourceOf, traceEnergy, type TraceGap, type TraceIssue } from './trace';
 import type { MethodEstimate } from './types';
 
-/** del Rey et al.'s fixed window: w = 5 epochs (with s = 10 when s is fixed rather than detected). */
-export const publishedWindow = { s: 10, w: 5 };
+/** del Rey et al.'s window, w = 5 epochs (they also fixed s = 10 for their data; joule detects s unless told). */
+export const publishedWindowEpochs = 5;
 
 export interface TraceProjectionOptions {
   /** Fixed stabilizing epoch (0-based); detected when absent. */
@@ -75,7 +75,7 @@ export function projectFromTrace(loaded: LoadedTrace, options: TraceProjectionOp
   const nodes = isGpu && hardware && hardware.gpusPerNode > 0 ? Math.ceil(gpuSeries.length / hardware.gpusPerNode) : 1;
   const plannedEpochs = hasEpochs ? epochs.length : undefined;
   const stabilizing = stabilizingPoint(trace, { ...options.stabilizing, fixedIndex: options.s ?? options.stabilizing?.fixedIndex });
-  const choice = { s: stabilizing.index, w: options.w ?? publishedWindow.w };
+  const choice = { s: stabilizing.index, w: options.w ?? publishedWindowEpochs };
   const byKind: Record<string, number> = {};
   for (const issue of trace.issues) byKind[issue.kind] = (byKind[issue.kind] ?? 0) + 1;
   const noEpochs = (method: MethodEstimate['method']): MethodEstimate => ({ method, energyJ: null, inputs: {}, lacks: ['epoch boundaries (--epochs-file, or epochs.jsonl in a run)'] });

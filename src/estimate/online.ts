@@ -4,7 +4,7 @@ import { carbontrackerEstimate } from './methods/carbontracker';
 import { onlinePowerEstimate } from './methods/online-power';
 import { stepEstimate } from './methods/step';
 import { findRegimeChange, defaultWindowLength, type RegimeChangeOptions } from './stabilizing-point';
-import { publishedWindow } from './from-trace';
+import { publishedWindowEpochs } from './from-trace';
 import { resample } from './trace';
 
 export interface EpochObservation {
@@ -133,7 +133,7 @@ export class OnlineProjector {
     if (n === 0 || n < (this.options.predictAfter ?? 1)) return null;
     const planned = Math.max(this.options.plannedEpochs, n);
     const { s, how } = this.stabilizing();
-    const w = Math.min(this.options.w ?? publishedWindow.w, n - s, planned - s);
+    const w = Math.min(this.options.w ?? publishedWindowEpochs, n - s, planned - s);
     const estimate = w >= 1 ? stepEstimate(this.epochs, { s, w }, planned) : carbontrackerEstimate(this.epochs, planned, n);
     const power = w >= 1 ? onlinePowerEstimate(this.epochs, { s, w }, planned) : null;
     const energyJ = estimate.energyJ!;
