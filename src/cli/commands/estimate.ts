@@ -206,7 +206,7 @@ function printTrace(p: TraceProjection): void {
   const m = p.measured;
   const lines = [
     `${p.name} (${p.format}): measured ${kJ(m.energyJ)} [${m.source}] over ${hours(m.durationS)}, ${m.epochs} epoch(s)`,
-    `gaps: ${m.gaps.length} (${kJ(m.gapEnergyJ)} interpolated across them)${m.gaps.length ? `, longest ${Math.max(...m.gaps.map((g) => g.durationS)).toFixed(1)} s` : ''}`,
+    `gaps: ${m.gaps} (${kJ(m.gapEnergyJ)} interpolated across them)${m.longestGapS !== null ? `, longest ${m.longestGapS.toFixed(1)} s` : ''}`,
     `lines left out: ${p.issues.count}${p.issues.count ? ` (${Object.entries(p.issues.byKind).map(([k, n]) => `${k} ${n}`).join(', ')}); first: ${p.issues.first.slice(0, 3).map((i) => `line ${i.line ?? '?'}: ${i.message}`).join(' | ')}` : ''}`,
     `stabilizing epoch: ${p.stabilizing.epoch ?? '-'} (position ${p.stabilizing.index}, ${p.stabilizing.how}: ${p.stabilizing.reason})`,
     '',
