@@ -2,7 +2,7 @@
 import { carbontrackerEstimate } from './methods/carbontracker';
 import { gpuHoursEstimate, type GpuHoursFit } from './methods/gpu-hours';
 import { greenAlgorithmsEstimate } from './methods/green-algorithms';
-import { onlinePowerEstimate } from './methods/online-power';
+import { onlinePowerEstimate, publishedWindowEpochs } from './methods/online-power';
 import { stepEstimate } from './methods/step';
 import { tdpEstimate } from './methods/tdp';
 import { hardwareFrom, type Hardware } from './hardware';
@@ -11,9 +11,6 @@ import type { LoadedTrace } from './import';
 import { stabilizingPoint, type StabilizingPoint, type StabilizingPointOptions } from './stabilizing-point';
 import { epochEnergies, primarySeries, sourceOf, traceEnergy, type TraceGap, type TraceIssue } from './trace';
 import type { MethodEstimate } from './types';
-
-/** del Rey et al.'s window, w = 5 epochs (they also fixed s = 10 for their data; joule detects s unless told). */
-export const publishedWindowEpochs = 5;
 
 export interface TraceProjectionOptions {
   /** Fixed stabilizing epoch (0-based); detected when absent. */

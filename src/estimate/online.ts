@@ -1,10 +1,9 @@
 // The projector a trainer calls each epoch: projected total energy, time and CO2e (STEP once it can), and the budget check.
 import { JouleError } from '../errors';
 import { carbontrackerEstimate } from './methods/carbontracker';
-import { onlinePowerEstimate } from './methods/online-power';
+import { onlinePowerEstimate, publishedWindowEpochs } from './methods/online-power';
 import { stepEstimate } from './methods/step';
 import { findRegimeChange, defaultWindowLength, type RegimeChangeOptions } from './stabilizing-point';
-import { publishedWindowEpochs } from './from-trace';
 import { resample } from './trace';
 
 export interface EpochObservation {

@@ -2,6 +2,9 @@
 import { cannot, type MethodEstimate } from '../types';
 import type { EpochFigure } from './carbontracker';
 
+/** del Rey et al.'s window, w = 5 epochs (they also fixed s = 10 for their data; joule detects s unless told). */
+export const publishedWindowEpochs = 5;
+
 export interface WindowChoice {
   /** Stabilizing epoch, 0-based position in the epochs. */
   s: number;
