@@ -161,7 +161,7 @@ describe('joule train', function () {
     assert.equal(summary.status, 'terminated');
     const stoppedAt = summary.position.globalStep;
     assert.ok(stoppedAt > 0 && stoppedAt < 3 * 64, `stopped at ${stoppedAt}`);
-    const resumed = await train(['-n', '2', '--resume', dir, '--max-steps', '1']);
+    const resumed = await train(['-n', '2', '--resume', dir, '--max-steps', String(stoppedAt + 1)]);
     assert.equal(resumed.code, 0, resumed.stderr);
     const after = steps(resumed.dir);
     assert.equal(after[0].step, stoppedAt);
