@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Time per call of the kernels joule registers for tfjs-wasm, against the cpu backend's (and wasm's own
-// where wasm has one), at resnet-mini's shapes (LBS 32) plus a depthwise layer and bert-mini's embedding
-// gradient; checks every result against the cpu backend's and exits 3 on a mismatch. Needs `npx tsc` (dist/).
+// where wasm has one), at resnet-mini's shapes (LBS 32: its convolutions and batch norm's forward and
+// gradient operations) plus a depthwise layer and bert-mini's embedding gradient; checks every result against
+// the cpu backend's and exits 3 on a mismatch. Needs `npx tsc` (dist/).
 // Usage: npm run bench:train-kernels -- [--lbs 32] [--seconds 1] [--json]
 const os = require('node:os');
 const path = require('node:path');
@@ -9,8 +10,6 @@ const { root, args, flag } = require('../cli');
 
 const tf = require('@tensorflow/tfjs');
 const { selectTfBackend } = require(path.join(root, 'dist/src/train/backend/index.js'));
-const { native } = require(path.join(root, 'dist/src/native.js'));
-const { nativeConvShape } = require(path.join(root, 'dist/src/train/backend/conv-shape.js'));
 
 const lbs = Number(flag('--lbs', '32'));
 const seconds = Number(flag('--seconds', '1'));
@@ -63,6 +62,18 @@ function cases() {
     }
     list.push({ kernel: 'Conv2D', layer: name, inputs: { x, filter }, attrs: { ...common, dilations: 1 } });
   });
+  // Batch normalization of the first block's activations, forward and the operations of its gradient.
+  const act = [lbs, 28, 28, 16];
+  const bn = 'batch norm 28×28×16';
+  const actValues = random(act, 60).arraySync();
+  const channel = () => random([16], 61).arraySync();
+  const variance = () => tf.randomUniform([16], 0.5, 2, 'float32', 62).arraySync();
+  list.push({ kernel: 'FusedBatchNorm', layer: bn, inputs: { x: actValues, mean: channel(), variance: variance(), scale: channel(), offset: channel() }, attrs: { varianceEpsilon: 1e-5 } });
+  list.push({ kernel: 'Tile', layer: bn, inputs: { x: random([1, 1, 1, 16], 63).arraySync() }, attrs: { reps: [lbs, 28, 28, 1] } });
+  list.push({ kernel: 'Sum', layer: bn, inputs: { x: actValues }, attrs: { axis: [0, 1, 2], keepDims: false } });
+  list.push({ kernel: 'Mean', layer: bn, inputs: { x: actValues }, attrs: { axis: [0, 1, 2], keepDims: false } });
+  list.push({ kernel: 'Multiply', layer: bn, inputs: { a: actValues, b: channel() }, attrs: {} });
+  list.push({ kernel: 'Sub', layer: bn, inputs: { a: actValues, b: channel() }, attrs: {} });
   const dwShape = [lbs, 14, 14, 32];
   const dwFilter = [3, 3, 32, 1];
   const dwInfo = tf.backend_util.computeConv2DInfo(dwShape, dwFilter, 1, 1, 'same', undefined, true);
@@ -97,7 +108,7 @@ async function main() {
   // The cpu backend's figures and reference results.
   await selectTfBackend('cpu');
   for (const c of list) {
-    process.stderr.write(`cpu: ${c.kernel} ${c.layer}\n`);
+    process.stderr.write(`cpu backend: ${c.kernel}, ${c.layer}\n`);
     const inputs = tensors(c);
     const run = () => tf.engine().runKernel(c.kernel, inputs, c.attrs);
     c.reference = run().dataSync();
@@ -107,35 +118,20 @@ async function main() {
   // wasm's own kernels, kept before joule's replace them, then joule's.
   await import('@tensorflow/tfjs-backend-wasm');
   await tf.setBackend('wasm');
-  const own = Object.fromEntries(['Conv2D', 'Conv2DBackpropInput'].map((k) => [k, tf.getKernel(k, 'wasm')]));
+  const own = Object.fromEntries(list.map((c) => [c.kernel, tf.getKernel(c.kernel, 'wasm')]).filter(([, k]) => k));
   const runtime = await selectTfBackend('wasm');
   const backend = tf.backend();
   const free = (info) => backend.disposeData(info.dataId);
   let wrong = 0;
   for (const c of list) {
-    process.stderr.write(`wasm: ${c.kernel} ${c.layer}\n`);
+    process.stderr.write(`wasm: ${c.kernel}, ${c.layer}\n`);
     const inputs = tensors(c);
     if (own[c.kernel]) {
       c.wasmOwnS = timePerCall(() => own[c.kernel].kernelFunc({ inputs, backend, attrs: c.attrs }), free);
     }
-    if (c.kernel === 'Conv2D') {
-      // The native forward pass, called straight on the heap (not registered: see the README).
-      const info = tf.backend_util.computeConv2DInfo(inputs.x.shape, inputs.filter.shape, c.attrs.strides, 1, 'same');
-      const shape = nativeConvShape(info);
-      const call = () => {
-        const out = backend.makeOutput(info.outShape, 'float32');
-        native().conv2d(shape, backend.typedArrayFromHeap(inputs.x), backend.typedArrayFromHeap(inputs.filter), backend.typedArrayFromHeap(out));
-        return out;
-      };
-      const out = call();
-      c.error = maxRelativeError(backend.typedArrayFromHeap(out), c.reference);
-      free(out);
-      c.jouleS = timePerCall(call, free);
-    } else {
-      const run = () => tf.engine().runKernel(c.kernel, inputs, c.attrs);
-      c.error = maxRelativeError(run().dataSync(), c.reference);
-      c.jouleS = timePerCall(run, (t) => t.dispose());
-    }
+    const run = () => tf.engine().runKernel(c.kernel, inputs, c.attrs);
+    c.error = maxRelativeError(run().dataSync(), c.reference);
+    c.jouleS = timePerCall(run, (t) => t.dispose());
     if (!(c.error < 1e-4)) wrong += 1;
     tf.dispose(Object.values(inputs));
   }
@@ -154,7 +150,7 @@ async function main() {
       const own = r.wasmOwnMs === null ? '           -          -' : `${r.wasmOwnMs.toFixed(3).padStart(12)} ${r.wasmOwnOverJoule.toFixed(2).padStart(10)}`;
       console.log(`${r.kernel.padEnd(37)} ${r.layer.padEnd(20)} ${r.jouleWasmMs.toFixed(3).padStart(9)} ${r.cpuMs.toFixed(3).padStart(9)} ${r.cpuOverJoule.toFixed(1).padStart(10)} ${own} ${r.maxRelativeError.toExponential(1).padStart(12)}`);
     }
-    console.log('# Conv2D: the native forward pass called directly (joule registers wasm\'s own); "wrong" results:', wrong);
+    console.log(`# results that differ from the cpu backend's (relative error ≥ 1e-4): ${wrong}`);
   }
   process.exitCode = wrong > 0 ? 3 : 0;
 }
