@@ -97,9 +97,13 @@ const registry = {
   JOULE_CAST_PATH: { parse: oneOf('scalar', 'avx2', 'avx512bf16', 'avx512'), setBy: 'user', readBy: 'native', meaning: 'force one CPU cast path (default: the best this CPU runs)' },
   // Training.
   JOULE_TRAIN_PROGRESS: { parse: oneOf('pipe'), setBy: 'launcher', meaning: '`pipe`: rank 0 of `joule train` sends progress as marked lines for the launcher to show' },
+  // Diagnostics.
+  // Read while an error is being reported, so it accepts any value rather than fail there.
+  JOULE_DEBUG: { parse: (raw: string) => raw !== '0', fallback: false, defaultText: '0', setBy: 'user', meaning: 'any value but `0`: errors print their stack, and a rank that loses its coordinator keeps Node.js\'s own report' },
   // Job scripts and tests.
   JOULE_NODE: { parse: text, setBy: 'user', readBy: 'job script', meaning: 'the Node.js a `joule sbatch` job script runs (default: the one that rendered it)' },
   JOULE_KEEP_SLURM: { parse: flag, setBy: 'tests', readBy: 'tests', meaning: "`1`: the SLURM tests keep their private cluster's folder (logs, configuration)" },
+  JOULE_TEST_STAGE_EXIT: { parse: (raw: string) => (/^\d+:\d+$/.test(raw) ? raw : invalid('must be RANK:STEP')), setBy: 'tests', meaning: 'tests only: `RANK:STEP`, that pipeline rank exits at the start of that step (checks that a dead stage ends the job)' },
   JOULE_TEST_DIVERGE: { parse: (raw: string) => (/^\d+:\d+$/.test(raw) ? raw : invalid('must be RANK:STEP')), setBy: 'tests', meaning: 'tests only: `RANK:STEP`, that rank perturbs its weights at that step (checks divergence detection)' },
 } satisfies Record<`JOULE_${string}`, Setting<unknown>>;
 

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { JouleError } from '../errors';
 import type { LossScalerState } from '../precision/loss-scaler';
-import type { TrainConfig } from './config';
+import type { Strategy, TrainConfig } from './config';
 import type { OptimizerName } from './config';
 
 const FORMAT = 'joule-checkpoint';
@@ -12,8 +12,12 @@ const VERSION = 1;
 
 /** How the ranks were laid out; resuming under another layout is refused. */
 export interface Layout {
-  strategy: 'dp';
+  strategy: Strategy;
   ranks: number;
+  /** Pipelines: the grid and the first layer of each stage after the first (each rank saved its own shard). */
+  dp?: number;
+  stages?: number;
+  split?: number[];
 }
 
 /** Where training stands: the next step to run. The data order is a function of (seed, epoch), so this is all the RNG state there is. */
@@ -56,8 +60,28 @@ const order: (keyof CheckpointArrays)[] = ['weights', 'buffers', 'm', 'v'];
 /** Writes `checkpoints/step-<N>/` beside a temporary name, renames it into place, then points `latest.json` at it. */
 export function saveCheckpoint(runDir: string, state: Omit<CheckpointState, 'format' | 'version' | 'arrays' | 'savedAt'>, arrays: CheckpointArrays): string {
   const root = path.join(runDir, 'checkpoints');
+  const final = writeShard(root, `step-${state.position.globalStep}`, state, arrays);
+  pointLatest(runDir, state.position.globalStep);
+  return final;
+}
+
+/**
+ * Pipelines: each rank writes its own shard, `checkpoints/step-<N>/rank-<R>/`; once every rank has (the
+ * caller's barrier), rank 0 points `latest.json` at the step with pointLatest.
+ */
+export function saveShard(runDir: string, rank: number, state: Omit<CheckpointState, 'format' | 'version' | 'arrays' | 'savedAt'>, arrays: CheckpointArrays): string {
+  return writeShard(path.join(runDir, 'checkpoints', `step-${state.position.globalStep}`), `rank-${rank}`, state, arrays);
+}
+
+export function pointLatest(runDir: string, globalStep: number): void {
+  const root = path.join(runDir, 'checkpoints');
+  const latestTemp = path.join(root, `.latest.json.tmp-${process.pid}`);
+  writeSynced(latestTemp, Buffer.from(JSON.stringify({ checkpoint: `step-${globalStep}`, globalStep }) + '\n'));
+  fs.renameSync(latestTemp, path.join(root, 'latest.json'));
+}
+
+function writeShard(root: string, name: string, state: Omit<CheckpointState, 'format' | 'version' | 'arrays' | 'savedAt'>, arrays: CheckpointArrays): string {
   fs.mkdirSync(root, { recursive: true, mode: 0o755 });
-  const name = `step-${state.position.globalStep}`;
   const final = path.join(root, name);
   const temp = path.join(root, `.${name}.tmp-${process.pid}`);
   fs.rmSync(temp, { recursive: true, force: true });
@@ -74,9 +98,6 @@ export function saveCheckpoint(runDir: string, state: Omit<CheckpointState, 'for
   writeSynced(path.join(temp, 'state.json'), Buffer.from(JSON.stringify(full, null, 1)));
   fs.rmSync(final, { recursive: true, force: true });
   fs.renameSync(temp, final);
-  const latestTemp = path.join(root, `.latest.json.tmp-${process.pid}`);
-  writeSynced(latestTemp, Buffer.from(JSON.stringify({ checkpoint: name, globalStep: state.position.globalStep }) + '\n'));
-  fs.renameSync(latestTemp, path.join(root, 'latest.json'));
   return final;
 }
 
@@ -94,8 +115,8 @@ function badCheckpoint(message: string): JouleError {
   return new JouleError('JOULE_BAD_CHECKPOINT', message);
 }
 
-/** The latest checkpoint of a run directory (or a checkpoint directory given directly). */
-export function loadCheckpoint(where: string): Checkpoint {
+/** The latest checkpoint of a run directory (or a checkpoint directory given directly); of a sharded (pipeline) one, `rank`'s shard. */
+export function loadCheckpoint(where: string, rank = 0): Checkpoint {
   let dir = where;
   const latest = path.join(where, 'checkpoints', 'latest.json');
   if (fs.existsSync(latest)) {
@@ -109,6 +130,10 @@ export function loadCheckpoint(where: string): Checkpoint {
     dir = path.join(where, 'checkpoints', pointer.checkpoint);
   } else if (!fs.existsSync(path.join(where, 'state.json'))) {
     throw badCheckpoint(`${where} holds no checkpoint (no checkpoints/latest.json; was the run started with --checkpoint-every, or stopped before its first checkpoint?)`);
+  }
+  if (!fs.existsSync(path.join(dir, 'state.json')) && fs.existsSync(path.join(dir, 'rank-0', 'state.json'))) {
+    dir = path.join(dir, `rank-${rank}`);
+    if (!fs.existsSync(dir)) throw badCheckpoint(`${path.dirname(dir)} holds no shard of rank ${rank}: it was written by fewer ranks than this job has`);
   }
   let state: CheckpointState;
   try {
@@ -134,10 +159,30 @@ export function loadCheckpoint(where: string): Checkpoint {
 /** Refuses a checkpoint made under another rank layout or for another model. */
 export function checkResumable(checkpoint: Checkpoint, layout: Layout, weights: number, buffers: number): void {
   const saved = checkpoint.state.layout;
-  if (saved.strategy !== layout.strategy || saved.ranks !== layout.ranks) {
-    throw badCheckpoint(`the checkpoint in ${checkpoint.dir} was written by ${saved.ranks} rank(s) with strategy ${saved.strategy}; this job has ${layout.ranks} with ${layout.strategy}. Resume with the same layout (-n ${saved.ranks}).`);
+  if (describeLayout(saved) !== describeLayout(layout)) {
+    throw badCheckpoint(`the checkpoint in ${checkpoint.dir} was written by ${describeLayout(saved)}; this job is ${describeLayout(layout)}. Resume with the same layout (-n ${saved.ranks}${saved.strategy === 'dp' ? '' : ` --strategy ${saved.strategy} --stages ${saved.stages}`}${saved.strategy === 'hybrid' ? ` --dp ${saved.dp}` : ''}).`);
   }
   if (checkpoint.arrays.weights.length !== weights || checkpoint.arrays.buffers.length !== buffers) {
     throw badCheckpoint(`the checkpoint holds ${checkpoint.arrays.weights.length} weights and ${checkpoint.arrays.buffers.length} statistics; model ${checkpoint.state.config.model} here has ${weights} and ${buffers}`);
   }
+}
+
+/** "2 rank(s), strategy pp, 1 × 2 grid, stages from layers 0,5" — equal text, equal layout. */
+export function describeLayout(layout: Layout): string {
+  const grid = layout.strategy === 'dp' ? '' : `, ${layout.dp} × ${layout.stages} grid, stages from layers 0,${(layout.split ?? []).join(',')}`;
+  return `${layout.ranks} rank(s), strategy ${layout.strategy}${grid}`;
+}
+
+/** On --resume, layout flags given on the command line must match the checkpoint's (its configuration applies otherwise). */
+export function checkRequestedLayout(checkpoint: Checkpoint, requested: { strategy?: string; stages?: number; dp?: number; split?: string; 'micro-batches'?: number; schedule?: string }): void {
+  const saved = checkpoint.state.config.parallel ?? { strategy: 'dp', stages: 1, dp: checkpoint.state.layout.ranks, split: 'flops', microBatches: 1, schedule: 'gpipe' };
+  const differing = [
+    requested.strategy !== undefined && requested.strategy !== saved.strategy ? `--strategy ${requested.strategy} (saved: ${saved.strategy})` : null,
+    requested.stages !== undefined && requested.stages !== saved.stages ? `--stages ${requested.stages} (saved: ${saved.stages})` : null,
+    requested.dp !== undefined && requested.dp !== saved.dp ? `--dp ${requested.dp} (saved: ${saved.dp})` : null,
+    requested.split !== undefined && requested.split !== saved.split ? `--split ${requested.split} (saved: ${saved.split})` : null,
+    requested['micro-batches'] !== undefined && requested['micro-batches'] !== saved.microBatches ? `--micro-batches ${requested['micro-batches']} (saved: ${saved.microBatches})` : null,
+    requested.schedule !== undefined && requested.schedule !== saved.schedule ? `--schedule ${requested.schedule} (saved: ${saved.schedule})` : null,
+  ].filter((d) => d !== null);
+  if (differing.length) throw badCheckpoint(`the checkpoint in ${checkpoint.dir} was written by ${describeLayout(checkpoint.state.layout)}; resuming with another layout is not possible (${differing.join(', ')}): shards hold one stage's weights each. Resume without these flags, or with the saved ones.`);
 }

@@ -14,8 +14,27 @@ export interface Every {
   unit: 'steps' | 'epochs';
 }
 
+export const strategyChoices = ['dp', 'pp', 'hybrid'] as const;
+export type Strategy = (typeof strategyChoices)[number];
+export const scheduleChoices = ['gpipe', '1f1b'] as const;
+export type Schedule = (typeof scheduleChoices)[number];
+
+/** How the ranks share the work: dp replicas × pipeline stages (dp: stages 1; pp: dp 1). */
+export interface Parallel {
+  strategy: Strategy;
+  dp: number;
+  stages: number;
+  /** Micro-batches per mini-batch in the pipeline (pp/hybrid: the accumulation steps). */
+  microBatches: number;
+  /** 'flops' (balanced by forward FLOPs) or the first layer index of each stage after the first, e.g. "4,9". */
+  split: string;
+  schedule: Schedule;
+}
+
 export interface TrainConfig {
   model: string;
+  /** Absent in checkpoints written before pipelines existed: data parallel over every rank. */
+  parallel?: Parallel;
   dataset: string;
   epochs: number;
   /** Samples per rank per micro-step. */
@@ -88,16 +107,6 @@ export function parseEvery(text: string, flag: string): Every {
   if (!match || Number(match[1]) <= 0) throw bad(`${flag} takes a positive count of steps or epochs, e.g. 200 (steps) or 1epoch; got "${text}"`);
   const unit = match[2]?.startsWith('e') ? 'epochs' : 'steps';
   return { every: Number(match[1]), unit };
-}
-
-/** "5000", "5000J", "12kJ", "0.5kWh" → joules. */
-export function parseEnergyJ(text: string, flag: string): number {
-  const match = /^\s*(\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*(j|kj|mj|wh|kwh|mwh)?\s*$/i.exec(String(text));
-  const unit = (match?.[2] ?? 'j').toLowerCase();
-  const factor: Record<string, number> = { j: 1, kj: 1e3, mj: 1e6, wh: 3600, kwh: 3.6e6, mwh: 3.6e9 };
-  const value = match ? Number(match[1]) * factor[unit] : NaN;
-  if (!(value > 0)) throw bad(`${flag} takes an energy such as 50000, 50kJ or 0.5kWh; got "${text}"`);
-  return value;
 }
 
 /** The global batch and accumulation from --lbs and --gbs over `dpRanks` data-parallel ranks. */

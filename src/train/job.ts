@@ -7,7 +7,7 @@ import { packageRoot } from '../paths';
 import { loadProfile } from '../slurm/profile';
 import { readEnv } from '../env';
 import { printJson } from '../cli/output';
-import { loadCheckpoint } from './checkpoint';
+import { checkRequestedLayout, checkResumable, loadCheckpoint } from './checkpoint';
 import { TRAIN_HEARTBEAT_MISSES } from './config';
 import { configFrom, type TrainArgs } from './options';
 import { PROGRESS_MARKER, ProgressDisplay, summaryTable } from './progress';
@@ -31,10 +31,14 @@ function defaultRanks(): number | undefined {
 }
 
 export async function runJob(args: JobArgs, argv: string[]): Promise<number> {
-  const size = args.ntasks ?? defaultRanks();
+  // A pipeline's grid says how many ranks it needs.
+  const size = args.ntasks ?? (args.stages !== undefined && args.strategy !== undefined && args.strategy !== 'dp' ? (args.dp ?? 1) * args.stages : defaultRanks());
   // Fail here, before any rank starts, on anything the ranks would refuse.
-  if (args.resume) loadCheckpoint(path.resolve(args.resume));
-  else configFrom(args, size ?? Number(process.env.SLURM_NTASKS ?? 1));
+  if (args.resume) {
+    const checkpoint = loadCheckpoint(path.resolve(args.resume));
+    checkRequestedLayout(checkpoint, args);
+    if (size !== undefined && size !== checkpoint.state.layout.ranks) checkResumable(checkpoint, { ...checkpoint.state.layout, ranks: size }, checkpoint.arrays.weights.length, checkpoint.arrays.buffers.length);
+  } else configFrom(args, size ?? Number(process.env.SLURM_NTASKS ?? 1));
   const profile = loadProfile(args.profile);
   const { launch, launchDefaults } = await import('../../launch/launcher');
   process.env[PROGRESS_ENV] = 'pipe';

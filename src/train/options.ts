@@ -1,7 +1,8 @@
 // `joule train`'s flags → a TrainConfig, validated the same way on the launcher side (before any rank
 // starts) and in every rank (which knows the real world size).
 import { JouleError } from '../errors';
-import { parseEnergyJ, parseEvery, positiveInteger, precisionChoices, resolveBatch, tfBackendChoices, trainDefaults, type OptimizerName, type PrecisionChoice, type TfBackendChoice, type TrainConfig } from './config';
+import { parseEnergyJ } from '../units';
+import { parseEvery, positiveInteger, precisionChoices, resolveBatch, scheduleChoices, strategyChoices, tfBackendChoices, trainDefaults, type OptimizerName, type Parallel, type PrecisionChoice, type Schedule, type Strategy, type TfBackendChoice, type TrainConfig } from './config';
 import { defaultLearningRate } from './optimizer';
 
 export interface TrainArgs {
@@ -26,7 +27,16 @@ export interface TrainArgs {
   'energy-budget'?: string;
   emulate?: 'bf16' | 'fp16';
   instrument: boolean;
+  strategy?: Strategy;
+  dp?: number;
+  stages?: number;
+  'micro-batches'?: number;
+  split?: string;
+  schedule?: Schedule;
 }
+
+/** Micro-batches when neither --micro-batches nor --gbs says: enough to keep a short pipeline mostly busy. */
+const DEFAULT_MICRO_BATCHES = 4;
 
 export function configFrom(args: TrainArgs, dpRanks: number): TrainConfig {
   positiveInteger(args.epochs, '--epochs');
@@ -39,9 +49,11 @@ export function configFrom(args: TrainArgs, dpRanks: number): TrainConfig {
   positiveInteger(args['bucket-bytes'], '--bucket-bytes');
   if (args['bucket-bytes'] % 4 !== 0) throw new JouleError('JOULE_BAD_ARGUMENT', `--bucket-bytes must be a multiple of 4 (float32 gradients), got ${args['bucket-bytes']}`);
   for (const flag of ['max-steps', 'train-size', 'test-size', 'predict-after'] as const) if (args[flag] !== undefined) positiveInteger(args[flag], `--${flag}`);
-  const { gbs, accumulation } = resolveBatch(args.lbs, args.gbs, dpRanks);
+  const parallel = parallelFrom(args, dpRanks);
+  const { gbs, accumulation } = parallel.strategy === 'dp' ? resolveBatch(args.lbs, args.gbs, dpRanks) : { gbs: args.lbs * parallel.dp * parallel.microBatches, accumulation: parallel.microBatches };
   return {
     model: args.model,
+    parallel,
     dataset: args.dataset,
     epochs: args.epochs,
     lbs: args.lbs,
@@ -61,9 +73,44 @@ export function configFrom(args: TrainArgs, dpRanks: number): TrainConfig {
     emulate: args.emulate === undefined ? null : args.emulate === 'fp16' ? 'f16' : 'bf16',
     allowModelEnergy: args['allow-model-energy'],
     predictAfter: args['predict-after'] ?? (args['energy-budget'] !== undefined ? 1 : null),
-    energyBudgetJ: args['energy-budget'] === undefined ? null : parseEnergyJ(args['energy-budget'], '--energy-budget'),
+    energyBudgetJ: args['energy-budget'] === undefined ? null : parseEnergyJ(args['energy-budget']),
     instrument: args.instrument,
   };
 }
 
 export { trainDefaults };
+
+function bad(message: string): JouleError {
+  return new JouleError('JOULE_BAD_ARGUMENT', message);
+}
+
+/** The rank grid: dp uses every rank; pp needs exactly --stages ranks; hybrid exactly --dp × --stages. */
+function parallelFrom(args: TrainArgs, ranks: number): Parallel {
+  const strategy = args.strategy ?? 'dp';
+  if (!strategyChoices.includes(strategy)) throw bad(`--strategy must be one of ${strategyChoices.join(', ')}, got ${String(strategy)}`);
+  const schedule = args.schedule ?? 'gpipe';
+  if (!scheduleChoices.includes(schedule)) throw bad(`--schedule must be one of ${scheduleChoices.join(', ')}, got ${String(schedule)}`);
+  if (strategy === 'dp') {
+    for (const flag of ['stages', 'micro-batches', 'split', 'schedule', 'dp'] as const) if (args[flag] !== undefined) throw bad(`--${flag} applies to --strategy pp or hybrid; this run is data parallel`);
+    return { strategy, dp: ranks, stages: 1, microBatches: 1, split: 'flops', schedule };
+  }
+  if (args.stages === undefined) throw bad(`--strategy ${strategy} needs --stages K (pipeline stages, at least 2)`);
+  const stages = positiveInteger(args.stages, '--stages');
+  if (stages < 2) throw bad(`--stages must be at least 2 for a pipeline, got ${stages}; use --strategy dp for one stage`);
+  if (strategy === 'pp' && args.dp !== undefined && args.dp !== 1) throw bad(`--dp applies to --strategy hybrid; pp has one pipeline`);
+  const dp = strategy === 'hybrid' ? positiveInteger(args.dp ?? Math.floor(ranks / stages), '--dp') : 1;
+  if (dp * stages !== ranks) throw bad(`--strategy ${strategy} with ${strategy === 'hybrid' ? `--dp ${dp} × ` : ''}--stages ${stages} needs ${dp * stages} ranks; the job has ${ranks} (-n ${dp * stages})`);
+  positiveInteger(args.lbs, '--lbs');
+  let microBatches = args['micro-batches'] === undefined ? undefined : positiveInteger(args['micro-batches'], '--micro-batches');
+  if (args.gbs !== undefined) {
+    const perMicroBatch = args.lbs * dp;
+    const fromGbs = positiveInteger(args.gbs, '--gbs') / perMicroBatch;
+    if (!Number.isInteger(fromGbs) || (microBatches !== undefined && microBatches !== fromGbs)) {
+      throw bad(`--gbs ${args.gbs} must be --lbs ${args.lbs} (the micro-batch) × ${dp} pipeline${dp > 1 ? 's' : ''} × ${microBatches ?? 'the micro-batches'}${microBatches !== undefined ? ` = ${perMicroBatch * microBatches}` : ''}`);
+    }
+    microBatches = fromGbs;
+  }
+  if (args.precision === 'adaptive' || args.precision === 'fp16') throw bad(`--precision ${args.precision} is not supported with --strategy ${strategy}: use fp32 or bf16 (the gradient wire of the data-parallel groups)`);
+  if (args.emulate !== undefined || args['predict-after'] !== undefined || args['energy-budget'] !== undefined) throw bad(`--emulate, --predict-after and --energy-budget are data-parallel features; not available with --strategy ${strategy}`);
+  return { strategy, dp, stages, microBatches: microBatches ?? DEFAULT_MICRO_BATCHES, split: args.split ?? 'flops', schedule };
+}

@@ -5,10 +5,11 @@ import path from 'node:path';
 import { readEnv, type EnvName } from '../env';
 import { init } from '../world/init';
 import { printJson } from '../cli/output';
-import { loadCheckpoint, type Checkpoint } from './checkpoint';
+import { checkRequestedLayout, loadCheckpoint, type Checkpoint } from './checkpoint';
 import { configFrom, type TrainArgs } from './options';
 import { PROGRESS_MARKER, ProgressDisplay, summaryTable } from './progress';
 import { train, type TrainHooks, type TrainWorld } from './trainer';
+import { trainPipeline } from './pipeline/trainer';
 import { TRAIN_HEARTBEAT_MISSES } from './config';
 
 /** Set by the launcher side of `joule train`: rank 0 sends progress as marked lines and leaves the summary to it. */
@@ -16,10 +17,12 @@ export const PROGRESS_ENV = 'JOULE_TRAIN_PROGRESS' satisfies EnvName;
 export const SUMMARY_FILE = 'train-summary.json';
 
 export async function runRank(args: TrainArgs & { resume?: string; json: boolean }): Promise<number> {
-  const resume: Checkpoint | undefined = args.resume ? loadCheckpoint(path.resolve(args.resume)) : undefined;
   // Under bare srun nobody set the heartbeat budget: give synchronous tfjs steps the same room as the launcher does.
   process.env.JOULE_HEARTBEAT_MISSES ??= String(TRAIN_HEARTBEAT_MISSES);
   const world = (await init()) as unknown as TrainWorld;
+  // Pipeline checkpoints are sharded: each rank reads its own.
+  const resume: Checkpoint | undefined = args.resume ? loadCheckpoint(path.resolve(args.resume), world.rank) : undefined;
+  if (resume) checkRequestedLayout(resume, args);
   // A resumed run keeps the checkpoint's configuration (the same curve), except a new step budget.
   const config = resume ? { ...resume.state.config, maxSteps: args['max-steps'] ?? resume.state.config.maxSteps } : configFrom(args, world.size);
   let stop = false;
@@ -34,9 +37,11 @@ export async function runRank(args: TrainArgs & { resume?: string; json: boolean
     stopRequested: () => stop,
     onProgress: (update) => (piped ? process.stdout.write(`${PROGRESS_MARKER}${JSON.stringify(update)}\n`) : args.json ? undefined : display.update(update)),
     afterUpdate: faultInjection(world.rank),
+    exitAt: stageExit(world.rank),
   };
   if (resume) world.log(`resuming from ${resume.dir} at step ${resume.state.position.globalStep}; the checkpoint's configuration applies`);
-  const summary = await train(world, config, hooks, resume);
+  const parallel = config.parallel ?? { strategy: 'dp', dp: world.size, stages: 1, microBatches: 1, split: 'flops', schedule: 'gpipe' };
+  const summary = parallel.strategy === 'dp' ? await train(world, config, hooks, resume) : await trainPipeline(world, config, parallel, hooks, resume);
   summary.runDir = world.runDir;
   if (world.rank === 0) {
     const file = path.join(world.runDir, SUMMARY_FILE);
@@ -63,4 +68,12 @@ function faultInjection(rank: number): TrainHooks['afterUpdate'] {
   return (step, weights) => {
     if (step === s) weights[0] += 1e-3;
   };
+}
+
+/** JOULE_TEST_STAGE_EXIT=RANK:STEP: that rank exits at the start of STEP (a stage dying mid-pipeline; tests only). */
+function stageExit(rank: number): number | undefined {
+  const spec = readEnv('JOULE_TEST_STAGE_EXIT');
+  if (!spec) return undefined;
+  const [r, s] = spec.split(':').map(Number);
+  return r === rank ? s : undefined;
 }

@@ -94,6 +94,8 @@ export interface TrainSummary {
   skippedSteps: number;
   precision: { choice: string; kind: string; emulated: 'bf16' | 'f16' | null; wire: Record<string, number>; decisions: unknown[] };
   position: Position;
+  /** Pipelines: the grid, schedule, stage split and the GPipe bubble formula's value (absent for data parallelism). */
+  pipeline?: unknown;
 }
 
 interface Counters {

@@ -35,6 +35,8 @@ export interface TrainHooks {
   stopRequested?(): boolean;
   /** After the optimizer updated this rank's master weights (fault injection in tests). */
   afterUpdate?(step: number, weights: Float32Array): void;
+  /** Tests only: this rank exits at the start of this step (a stage dying mid-pipeline). */
+  exitAt?: number;
 }
 
 export interface ProgressUpdate {
@@ -390,11 +392,11 @@ async function buffersSynced(buffers: FlatWeights, comm: Communicator | null): P
   return buffers.values;
 }
 
-/** Every rank's weights must be bitwise identical; a difference is an error naming the ranks and step. */
-async function compareChecksums(world: TrainWorld, comm: Communicator | null, weights: FlatWeights, step: number): Promise<void> {
+/** Every rank of `comm` (the data-parallel group) must hold bitwise identical weights; a difference is an error naming the ranks and step. */
+export async function compareChecksums(world: TrainWorld, comm: Communicator | null, weights: FlatWeights, step: number): Promise<void> {
   if (!comm) return;
   const mine = new Int32Array([checksum(weights.values) | 0]);
-  const all = new Int32Array(world.size);
+  const all = new Int32Array(comm.size);
   await comm.allgather(mine, all);
   const reference = all[0];
   const differing = [...all].map((value, rank) => ({ value, rank })).filter((entry) => entry.value !== reference).map((entry) => entry.rank);

@@ -1,7 +1,7 @@
 // `joule train`: data-parallel tfjs training with time, accuracy and energy per step; starts its ranks
 // through the launcher, or runs as a rank inside `joule launch`, srun or sbatch.
 import type { CommandModule } from 'yargs';
-import { optimizerNames, precisionChoices, tfBackendChoices, trainDefaults } from '../../train/config';
+import { optimizerNames, precisionChoices, scheduleChoices, strategyChoices, tfBackendChoices, trainDefaults } from '../../train/config';
 import type { JobArgs } from '../../train/job';
 
 export const trainCommand: CommandModule<object, JobArgs> = {
@@ -16,7 +16,13 @@ export const trainCommand: CommandModule<object, JobArgs> = {
       .option('model', { type: 'string', default: trainDefaults.model, describe: 'mlp | resnet-mini | resnet18 | resnet50 | bert-mini' })
       .option('dataset', { type: 'string', default: trainDefaults.dataset, describe: 'mnist | synthetic-images | brown | synthetic-tokens | npy:<dir> (x.npy, y.npy) | module:<file.js>' })
       .option('epochs', { type: 'number', default: trainDefaults.epochs, describe: 'Passes over the training set' })
-      .option('lbs', { type: 'number', default: trainDefaults.lbs, describe: 'Local batch size: samples per rank per micro-step' })
+      .option('strategy', { choices: strategyChoices, describe: 'dp (default): every rank a replica; pp: the model cut into --stages pipeline stages, one rank each; hybrid: --dp replicas of a --stages pipeline (dp × stages ranks)' })
+      .option('stages', { type: 'number', describe: 'pp/hybrid: pipeline stages K (consecutive layers each, cut where one tensor crosses)' })
+      .option('dp', { type: 'number', describe: 'hybrid: data-parallel replicas of the pipeline (default: ranks ÷ stages)' })
+      .option('micro-batches', { type: 'number', describe: 'pp/hybrid: micro-batches M per mini-batch, each --lbs samples (default 4, or --gbs ÷ (lbs × dp)); GPipe idles (K−1)/(M+K−1) of a step' })
+      .option('split', { type: 'string', describe: 'pp/hybrid: auto or flops (balance forward FLOPs), or the first layer index of each stage after the first, e.g. 4,9' })
+      .option('schedule', { choices: scheduleChoices, describe: 'pp/hybrid: gpipe (all forwards, then all backwards) or 1f1b (one forward, one backward in the steady state: fewer activations held); default gpipe' })
+      .option('lbs', { type: 'number', default: trainDefaults.lbs, describe: 'Local batch size: samples per rank per micro-step (pp/hybrid: per micro-batch)' })
       .option('gbs', { type: 'number', describe: 'Global batch size: lbs × ranks × accumulation steps (default lbs × ranks)' })
       .option('precision', { choices: precisionChoices, default: trainDefaults.precision, describe: 'Gradient wire precision: fp32, bf16, fp16 (with loss scaling), or adaptive (moves by measured energy); tfjs computes in f32' })
       .option('seed', { type: 'number', default: trainDefaults.seed, describe: 'Seed of the weights and the data order: same seed, same loss curve' })
@@ -42,6 +48,8 @@ export const trainCommand: CommandModule<object, JobArgs> = {
       .example('$0 train', 'resnet-mini on MNIST, 2 ranks, 1 epoch: the quick start')
       .example('$0 train -n 2 --precision bf16 --epochs 2', 'Gradients cross the wire as bf16')
       .example('$0 train --checkpoint-every 1epoch --epochs 5', 'Then `joule train --resume runs/<dir>` continues exactly')
+      .example('$0 train -n 2 --strategy pp --stages 2 --micro-batches 8 --schedule 1f1b', 'The model cut in 2 pipeline stages, one per rank')
+      .example('$0 train -n 4 --strategy hybrid --dp 2 --stages 2', '2 data-parallel replicas of a 2-stage pipeline')
       .example('srun -n 8 $0 train --model resnet18 --dataset synthetic-images', 'Inside an allocation: every srun task is a rank'),
   handler: async (args) => {
     const { runningAsRank, runJob } = await import('../../train/job');

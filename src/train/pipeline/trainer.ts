@@ -1,0 +1,372 @@
+// The pipeline (pp) and data × pipeline (hybrid) training loop: rank d·K + s runs stage s of pipeline d;
+// activations go forward and gradients back over native send/recv, each stage's gradients are averaged
+// within its data-parallel group, and every stage's time, waits, bubble and energy are recorded per step.
+import * as tf from '@tensorflow/tfjs';
+import type { Communicator } from '../../comm/communicator';
+import { JouleError } from '../../errors';
+import { selectTfBackend } from '../backend';
+import { checkResumable, pointLatest, saveShard, type Checkpoint, type Layout, type Position } from '../checkpoint';
+import type { Parallel, TrainConfig } from '../config';
+import { loadDataset } from '../data';
+import { GradientSync } from '../gradients';
+import { buildModel, modelDefaults } from '../models';
+import { makeOptimizer } from '../optimizer';
+import { Totals, type StepRecord, type TrainSummary } from '../records';
+import { epochPermutation } from '../rng';
+import { ENERGY_FIELDS, StepWindows, stepEnergy, zeroEnergy, type EnergyFields } from '../step-energy';
+import { compareChecksums, type TrainHooks, type TrainStatus, type TrainWorld } from '../trainer';
+import { FlatWeights } from '../weights';
+import { stageOps, theoreticalBubble } from './schedule';
+import { planSplit } from './split';
+import { Stage } from './stage';
+
+// Energy of step − lag rides in the step's metrics allreduce, as in the data-parallel loop.
+const ENERGY_LAG = 2;
+// Job slots: loss sum, correct, counted, stop flag; then per rank: compute s, recv wait s, send wait s,
+// gradient sync s, bytes sent, then ENERGY_FIELDS of step − lag.
+const JOB_SLOTS = 4;
+const RANK_TIMES = ['computeS', 'recvWaitS', 'sendWaitS', 'syncS', 'sentBytes'] as const;
+const RANK_SLOTS = RANK_TIMES.length + ENERGY_FIELDS.length;
+
+/** One stage's share of a step (times averaged over its data-parallel replicas, energy summed). */
+export interface StageStepRecord {
+  stage: number;
+  computeS: number;
+  recvWaitS: number;
+  sendWaitS: number;
+  syncS: number;
+  /** The step's seconds this stage did not compute, and that as a share of the step. */
+  bubbleS: number;
+  bubble: number;
+  energy: ReturnType<typeof stepEnergy> | null;
+}
+
+/** The directed links between neighbouring stages, each its own communicator (own queue), so a send never waits behind a recv. */
+interface Links {
+  pipe: Communicator;
+  activationsIn: Communicator | null;
+  activationsOut: Communicator | null;
+  gradientsIn: Communicator | null;
+  gradientsOut: Communicator | null;
+}
+
+export async function trainPipeline(world: TrainWorld, config: TrainConfig, parallel: Parallel, hooks: TrainHooks = {}, resume?: Checkpoint): Promise<TrainSummary> {
+  const startedAt = process.hrtime.bigint();
+  const { dp, stages: K, microBatches: M } = parallel;
+  if (world.size !== dp * K) throw new JouleError('JOULE_BAD_ARGUMENT', `--strategy ${parallel.strategy} with ${dp} × ${K} needs ${dp * K} ranks; the job has ${world.size}`);
+  const replica = Math.floor(world.rank / K);
+  const s = world.rank % K;
+  const runtime = await selectTfBackend(config.tfBackend);
+  const shape = config.dataset.startsWith('synthetic') ? modelDefaults(config.model) : undefined;
+  const dataset = await loadDataset(config.dataset, { seed: config.seed, trainSize: config.trainSize ?? undefined, testSize: config.testSize ?? undefined, sampleShape: shape?.inputShape, numClasses: shape?.numClasses });
+  const spec = buildModel(config.model, { seed: config.seed, inputShape: dataset.sampleShape, numClasses: dataset.numClasses });
+  const split = planSplit(spec, K, parallel.split);
+  const stage = new Stage(spec, split.stages[s], s === 0, s === K - 1);
+  const layout: Layout = { strategy: parallel.strategy, ranks: world.size, dp, stages: K, split: split.cuts };
+  const weights = new FlatWeights(stage.trainable);
+  const statistics = new FlatWeights(stage.statistics);
+  const optimizer = makeOptimizer(config.optimizer, weights.size, config.learningRate);
+  const stepsPerEpoch = Math.floor(dataset.trainSize / config.gbs);
+  if (stepsPerEpoch < 1) throw new JouleError('JOULE_BAD_ARGUMENT', `the global batch (${config.gbs}) is larger than the training set (${dataset.trainSize} samples of ${dataset.name})`);
+  const totalSteps = Math.min(config.epochs * stepsPerEpoch, config.maxSteps ?? Infinity);
+  const totals = new Totals();
+  let position: Position = { epoch: 0, stepInEpoch: 0, globalStep: 0 };
+  if (resume) {
+    checkResumable(resume, layout, weights.size, statistics.size);
+    weights.values.set(resume.arrays.weights);
+    weights.upload();
+    statistics.values.set(resume.arrays.buffers);
+    statistics.upload();
+    optimizer.load({ name: resume.state.optimizer.name, step: resume.state.optimizer.step, m: resume.arrays.m, v: resume.arrays.v });
+    totals.load(resume.state.totals);
+    position = resume.state.position;
+  }
+
+  // Collective set-up, the same calls on every rank: the pipelines, the data-parallel groups, the links.
+  const pipe = (await world.comm.split(replica, s))!;
+  const group = (await world.comm.split(s, replica))!;
+  const dpComm = dp > 1 ? group : null;
+  const links = await makeLinks(pipe, s, K);
+  const sync = new GradientSync(weights.slots, weights.size, config.bucketBytes, dpComm);
+  const power = config.instrument ? world.power : undefined;
+  const metrics = new Float64Array(JOB_SLOTS + RANK_SLOTS * world.size);
+  const mine = JOB_SLOTS + RANK_SLOTS * world.rank;
+  const pendingEnergy: { step: number; fields: Promise<EnergyFields> }[] = [];
+  const elapsedS = () => Number(process.hrtime.bigint() - startedAt) / 1e9 + totals.priorElapsedS;
+  const exitAt = hooks.exitAt;
+  const bubbleTheory = theoreticalBubble(K, M);
+  let stopped: TrainStatus = 'completed';
+  const record = (name: string, value: Record<string, unknown>) => {
+    if (world.rank === 0 && config.instrument) world.stream(name, value);
+  };
+  const describeSplit = split.stages.map((p, i) => ({ stage: i, layers: [p.first, p.end], firstLayer: spec.layers[p.first].name, lastLayer: spec.layers[p.end - 1].name, flopsPerSample: p.flopsPerSample, parameters: p.parameters }));
+  const pipeline = { strategy: parallel.strategy, dp, stages: K, microBatches: M, schedule: parallel.schedule, split: { mode: split.mode, cuts: split.cuts, stages: describeSplit }, bubbleTheory };
+  record('train-config', { config, backend: runtime, model: { name: spec.name, parameters: spec.parameters, flopsPerSample: spec.flopsPerSample }, pipeline, resumedFrom: resume?.dir ?? null });
+  if (world.rank === 0) world.log(`pipeline: ${dp} × ${K} ranks, ${M} micro-batches (${parallel.schedule}), stages ${describeSplit.map((d) => `[${d.layers.join('–')}) ${(d.flopsPerSample / 1e6).toFixed(1)} MFLOP`).join(', ')}; GPipe bubble (K−1)/(M+K−1) = ${bubbleTheory.toFixed(3)}`);
+
+  const saveAt = async (pos: Position) => {
+    statistics.download();
+    const state = optimizer.state();
+    saveShard(world.runDir, world.rank, {
+      config,
+      layout,
+      position: pos,
+      optimizer: { name: state.name, step: state.step },
+      lossScaler: null,
+      policy: null,
+      totals: totals.state(elapsedS()),
+    }, { weights: weights.values, buffers: statistics.values, m: state.m, v: state.v });
+    await world.comm.barrier();
+    if (world.rank === 0) {
+      pointLatest(world.runDir, pos.globalStep);
+      world.log(`checkpoint at step ${pos.globalStep} (every rank's shard)`);
+    }
+  };
+
+  const observeEnergy = (step: number) => {
+    const sum = zeroEnergy();
+    const perStage = Array.from({ length: K }, zeroEnergy);
+    for (let r = 0; r < world.size; r++) {
+      ENERGY_FIELDS.forEach((f, i) => {
+        const value = metrics[JOB_SLOTS + RANK_SLOTS * r + RANK_TIMES.length + i];
+        sum[f] += value;
+        perStage[r % K][f] += value;
+      });
+    }
+    // No compute/communication windows inside a pipeline step (they interleave per micro-batch): no split.
+    const energy = { ...stepEnergy(sum), computeJ: null, commJ: null };
+    totals.addEnergy(energy);
+    const entry = totals.pendingSteps.get(step);
+    if (entry) {
+      totals.pendingSteps.delete(step);
+      entry.record.energy = energy;
+      const pipelineRecord = (entry.record as StepRecord & { stages: StageStepRecord[] }).stages;
+      pipelineRecord.forEach((st, i) => (st.energy = { ...stepEnergy(perStage[i]), computeJ: null, commJ: null }));
+      record('steps', entry.record as unknown as Record<string, unknown>);
+    }
+  };
+
+  const ops = stageOps(parallel.schedule, s, K, M);
+  for (let epoch = position.epoch; epoch < config.epochs && position.globalStep < totalSteps && stopped === 'completed'; epoch++) {
+    const order = epochPermutation(dataset.trainSize, config.seed, epoch);
+    const epochStart = { step: position.globalStep, timeS: elapsedS(), ...totals.snapshot() };
+    for (let step = epoch === position.epoch ? position.stepInEpoch : 0; step < stepsPerEpoch && position.globalStep < totalSteps; step++) {
+      const globalStep = position.globalStep;
+      if (exitAt !== undefined && exitAt === globalStep) process.exit(3);
+      const stepStart = process.hrtime.bigint();
+      const windows = new StepWindows(power);
+      world.setActivity(`pipeline step ${globalStep}, stage ${s}`);
+      const times = { computeS: 0, recvWaitS: 0, sendWaitS: 0, syncS: 0, sentBytes: 0 };
+      let lossSum = 0;
+      let correct = 0;
+      let counted = 0;
+      const sends: Promise<void>[] = [];
+      // Stashed per micro-batch between its forward and its backward: the stage input, or (last stage) dx.
+      const stash = new Map<number, tf.Tensor | Float32Array | null>();
+      // Sends are not awaited (the stage computes on), but each link's are chained: one at a time, in order.
+      // Every message on a link has tag 0: the order alone says which micro-batch it is (the shm channel keeps
+      // one header, which a sender one message ahead overwrites, so distinct tags would read as a mismatch).
+      const sendChains = new Map<Communicator, Promise<void>>();
+      const send = (comm: Communicator, data: Float32Array, peer: number) => {
+        const sent = (sendChains.get(comm) ?? Promise.resolve()).then(() => comm.send(data, peer));
+        sendChains.set(comm, sent);
+        sent.catch(() => undefined); // awaited below; this only keeps an early failure from being "unhandled"
+        sends.push(sent);
+        times.sentBytes += data.byteLength;
+      };
+      const recv = async (comm: Communicator, size: number, peer: number) => {
+        const buffer = new Float32Array(size);
+        const t0 = process.hrtime.bigint();
+        await comm.recv(buffer, peer);
+        times.recvWaitS += Number(process.hrtime.bigint() - t0) / 1e9;
+        return buffer;
+      };
+      const computed = <T>(work: () => T): T => {
+        const t0 = process.hrtime.bigint();
+        const result = work();
+        times.computeS += Number(process.hrtime.bigint() - t0) / 1e9;
+        return result;
+      };
+      let backwards = 0;
+      for (const op of ops) {
+        const indices = Array.from(order.subarray(step * config.gbs + op.micro * config.lbs * dp + replica * config.lbs, step * config.gbs + op.micro * config.lbs * dp + (replica + 1) * config.lbs));
+        if (op.kind === 'F') {
+          let x: tf.Tensor | undefined;
+          let labels: tf.Tensor | null = null;
+          if (stage.first || stage.last) {
+            const batch = dataset.batch('train', indices);
+            if (stage.first) x = batch.x;
+            else tf.dispose(batch.x);
+            if (stage.last) labels = batch.labels;
+            else tf.dispose(batch.labels);
+          }
+          if (!stage.first) x = tf.tensor(await recv(links.activationsIn!, config.lbs * stage.inputSize, s - 1), [config.lbs, ...stage.inputShape]);
+          if (stage.last) {
+            const out = computed(() => stage.lossAndBackward(x!, labels!));
+            lossSum += out.loss * out.counted;
+            correct += out.correct;
+            counted += out.counted;
+            computed(() => sync.add(out.grads, backwards === 0));
+            backwards += 1;
+            tf.dispose(out.grads);
+            tf.dispose([x!, labels!]);
+            stash.set(op.micro, out.dx);
+          } else {
+            send(links.activationsOut!, computed(() => stage.forwardOut(x!)), s + 1);
+            stash.set(op.micro, x!);
+          }
+        } else {
+          const held = stash.get(op.micro);
+          stash.delete(op.micro);
+          if (stage.last) {
+            if (!stage.first) send(links.gradientsOut!, held as Float32Array, s - 1);
+            continue;
+          }
+          const x = held as tf.Tensor;
+          const dy = tf.tensor(await recv(links.gradientsIn!, config.lbs * stage.outputSize, s + 1), [config.lbs, ...stage.outputShape]);
+          const out = computed(() => stage.backward(x, dy));
+          computed(() => sync.add(out.grads, backwards === 0));
+          backwards += 1;
+          tf.dispose([...out.grads, x, dy]);
+          if (out.dx) send(links.gradientsOut!, out.dx, s - 1);
+        }
+      }
+      const t0 = process.hrtime.bigint();
+      await Promise.all(sends);
+      const t1 = process.hrtime.bigint();
+      times.sendWaitS = Number(t1 - t0) / 1e9;
+      // The mean over the mini-batch: the sum of M micro-batch means ÷ M, then the average over the replicas.
+      const synced = await sync.addAndSync([], false, { preScale: 1 / M, wire: config.precision === 'bf16' ? 'bf16' : 'f32', wireStats: false });
+      times.syncS = Number(process.hrtime.bigint() - t1) / 1e9;
+      times.sentBytes += synced.wireBytes;
+      optimizer.apply(weights.values, sync.grads);
+      hooks.afterUpdate?.(globalStep, weights.values);
+      weights.upload();
+      pendingEnergy.push({ step: globalStep, fields: windows.end() });
+
+      metrics.fill(0);
+      metrics.set([lossSum, correct, counted, hooks.stopRequested?.() ? 1 : 0]);
+      metrics.set(RANK_TIMES.map((k) => times[k]), mine);
+      const lagged = pendingEnergy.length > ENERGY_LAG ? pendingEnergy.shift()! : null;
+      if (lagged) {
+        const fields = await lagged.fields;
+        ENERGY_FIELDS.forEach((f, i) => (metrics[mine + RANK_TIMES.length + i] = fields[f]));
+      }
+      await world.comm.allreduce(metrics, { op: 'sum' });
+      const stepS = Number(process.hrtime.bigint() - stepStart) / 1e9;
+      const stepRecord = stepRecordOf(metrics, { globalStep, epoch, stepS, config, K, world: world.size, bubbleTheory, precision: config.precision });
+      totals.addStep(stepRecord);
+      totals.pendingSteps.set(globalStep, { record: stepRecord, observation: { step: globalStep, durationS: stepS, skipped: false, loss: stepRecord.loss } });
+      if (lagged) observeEnergy(lagged.step);
+      position = { epoch, stepInEpoch: step + 1, globalStep: globalStep + 1 };
+      if (world.rank === 0) hooks.onProgress?.({ kind: 'step', step: stepRecord, totalSteps, epochs: config.epochs, stepsPerEpoch, elapsedS: elapsedS(), energySoFar: totals.energySoFar(), powerW: null });
+      if (metrics[3] > 0) {
+        stopped = 'terminated';
+        break;
+      }
+      if (config.checkpoint?.unit === 'steps' && position.globalStep % config.checkpoint.every === 0) await saveAt(position);
+      if (config.instrument && config.checksum.unit === 'steps' && position.globalStep % config.checksum.every === 0) await compareChecksums(world, dpComm, weights, position.globalStep);
+    }
+    if (stopped === 'terminated') break;
+    await drain(pendingEnergy, world.comm, metrics, mine, observeEnergy);
+    const epochRecord = totals.epochRecord(epoch + 1, epochStart, elapsedS(), { loss: null, accuracy: null, samples: 0 });
+    record('epochs', { ...epochRecord, strategy: parallel.strategy } as unknown as Record<string, unknown>);
+    if (world.rank === 0) hooks.onProgress?.({ kind: 'epoch', epoch: epochRecord, totalSteps, epochs: config.epochs, stepsPerEpoch, elapsedS: elapsedS(), energySoFar: totals.energySoFar(), powerW: null });
+    if (config.instrument && config.checksum.unit === 'epochs' && (epoch + 1) % config.checksum.every === 0) await compareChecksums(world, dpComm, weights, position.globalStep);
+    if (position.stepInEpoch >= stepsPerEpoch) position = { epoch: epoch + 1, stepInEpoch: 0, globalStep: position.globalStep };
+    if (config.checkpoint?.unit === 'epochs' && (epoch + 1) % config.checkpoint.every === 0) await saveAt(position);
+  }
+  if (stopped === 'terminated') {
+    await drain(pendingEnergy, world.comm, metrics, mine, observeEnergy);
+    await saveAt(position);
+  }
+  const summary = totals.summary({
+    status: stopped,
+    config,
+    runtime,
+    spec,
+    dataset,
+    ranks: world.size,
+    gpus: world.size * Math.max(0, world.gpus.length),
+    elapsedS: elapsedS(),
+    heldOut: { loss: null, accuracy: null },
+    position,
+    totalSteps,
+    policy: { kind: 'fixed', history: [] },
+  });
+  return { ...summary, pipeline };
+}
+
+async function makeLinks(pipe: Communicator, s: number, K: number): Promise<Links> {
+  // Link s→s+1 carries activations on activation[s % 2] and gradients back on gradient[s % 2]: a stage's
+  // incoming and outgoing traffic never share a queue.
+  const activation = [(await pipe.split(0))!, (await pipe.split(0))!];
+  const gradient = [(await pipe.split(0))!, (await pipe.split(0))!];
+  // Connected now, in the same order everywhere: sends are queued without awaiting, and operations that
+  // queue while a connection is still being made could reach the wire out of order.
+  for (const comm of [...activation, ...gradient]) await comm.connected();
+  return {
+    pipe,
+    activationsIn: s > 0 ? activation[(s - 1) % 2] : null,
+    activationsOut: s < K - 1 ? activation[s % 2] : null,
+    gradientsIn: s < K - 1 ? gradient[s % 2] : null,
+    gradientsOut: s > 0 ? gradient[(s - 1) % 2] : null,
+  };
+}
+
+function stepRecordOf(metrics: Float64Array, run: { globalStep: number; epoch: number; stepS: number; config: TrainConfig; K: number; world: number; bubbleTheory: number; precision: string }): StepRecord & { stages: StageStepRecord[]; bubbleTheory: number } {
+  const { config, K, world, stepS } = run;
+  const dp = world / K;
+  const slot = (r: number, key: (typeof RANK_TIMES)[number]) => metrics[JOB_SLOTS + RANK_SLOTS * r + RANK_TIMES.indexOf(key)];
+  const sumOver = (ranks: number[], key: (typeof RANK_TIMES)[number]) => ranks.reduce((t, r) => t + slot(r, key), 0);
+  const all = [...Array(world).keys()];
+  const stages = Array.from({ length: K }, (_, st) => {
+    const ranks = all.filter((r) => r % K === st);
+    const computeS = sumOver(ranks, 'computeS') / dp;
+    return {
+      stage: st,
+      computeS,
+      recvWaitS: sumOver(ranks, 'recvWaitS') / dp,
+      sendWaitS: sumOver(ranks, 'sendWaitS') / dp,
+      syncS: sumOver(ranks, 'syncS') / dp,
+      bubbleS: Math.max(0, stepS - computeS),
+      bubble: stepS > 0 ? Math.max(0, 1 - computeS / stepS) : 0,
+      energy: null,
+    };
+  });
+  const computeS = sumOver(all, 'computeS') / world;
+  const commS = (sumOver(all, 'recvWaitS') + sumOver(all, 'sendWaitS') + sumOver(all, 'syncS')) / world;
+  return {
+    step: run.globalStep,
+    epoch: run.epoch + 1,
+    loss: metrics[0] / metrics[2],
+    accuracy: metrics[2] > 0 ? metrics[1] / metrics[2] : null,
+    samples: config.gbs,
+    durationS: stepS,
+    samplesPerS: config.gbs / stepS,
+    computeS,
+    commS,
+    idleS: Math.max(0, stepS - computeS - commS),
+    wire: run.precision === 'bf16' ? 'bf16' : 'f32',
+    compute: 'f32',
+    emulated: null,
+    wireBytes: sumOver(all, 'sentBytes'),
+    skipped: false,
+    lossScale: null,
+    energy: null,
+    stages,
+    bubbleTheory: run.bubbleTheory,
+  };
+}
+
+async function drain(pending: { step: number; fields: Promise<EnergyFields> }[], comm: Communicator, metrics: Float64Array, mine: number, observe: (step: number) => void): Promise<void> {
+  // Every rank holds the same number of pending steps: the same steps ran everywhere.
+  while (pending.length) {
+    const { step, fields } = pending.shift()!;
+    const resolved = await fields;
+    metrics.fill(0);
+    ENERGY_FIELDS.forEach((f, i) => (metrics[mine + RANK_TIMES.length + i] = resolved[f]));
+    await comm.allreduce(metrics, { op: 'sum' });
+    observe(step);
+  }
+}

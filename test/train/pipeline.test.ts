@@ -1,0 +1,148 @@
+// joule train --strategy pp|hybrid end to end: a 2-stage pipeline (GPipe and 1F1B) gives the loss curve of
+// one rank at the same global batch, a 2 × 2 grid's replicas hold equal weights, a dead stage ends the job
+// with its rank named, bad splits and layout changes on resume get coded errors. Small runs: seconds each.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { joule } from '../helpers/run';
+
+interface StageLine {
+  stage: number;
+  computeS: number;
+  bubble: number;
+  energy: { modelEnergyJ: number | null; source: string } | null;
+}
+
+interface StepLine {
+  step: number;
+  loss: number;
+  stages?: StageLine[];
+  bubbleTheory?: number;
+}
+
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'joule-pipeline-'));
+const noPowercap = fs.mkdtempSync(path.join(os.tmpdir(), 'joule-no-powercap-'));
+// No GPU library and an empty powercap tree: energy comes from the model on any machine.
+const pinned = { JOULE_NVML_LIBRARY: path.join(scratch, 'no-nvml.so'), JOULE_POWERCAP_ROOT: noPowercap, JOULE_TEST_DIVERGE: '', JOULE_TEST_STAGE_EXIT: '' };
+const small = ['--dataset', 'synthetic-images', '--train-size', '64', '--test-size', '32', '--json'];
+let runs = 0;
+
+async function train(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const dir = path.join(scratch, `run-${++runs}`);
+  const result = await joule(['train', ...small, '--run-dir', dir, ...args], { ...pinned, ...env }, { timeoutMs: 120_000 });
+  return { ...result, dir };
+}
+
+function steps(dir: string): StepLine[] {
+  return fs.readFileSync(path.join(dir, 'steps.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as StepLine).sort((a, b) => a.step - b.step);
+}
+
+function assertClose(a: number[], b: number[], tolerance: number, what: string): void {
+  assert.equal(a.length, b.length, `${what}: ${a.length} vs ${b.length} steps`);
+  a.forEach((x, i) => assert.ok(Math.abs(x - b[i]) <= tolerance * Math.max(1, Math.abs(b[i])), `${what}: step ${i} ${x} vs ${b[i]}`));
+}
+
+function weightsOf(shard: string): Buffer {
+  const state = JSON.parse(fs.readFileSync(path.join(shard, 'state.json'), 'utf8'));
+  const weights = state.arrays.find((a: { name: string }) => a.name === 'weights');
+  return fs.readFileSync(path.join(shard, 'tensors.bin')).subarray(0, weights.length * 4);
+}
+
+describe('joule train --strategy pp / hybrid', function () {
+  this.timeout(240_000);
+  after(() => {
+    fs.rmSync(scratch, { recursive: true, force: true });
+    fs.rmSync(noPowercap, { recursive: true, force: true });
+  });
+
+  // resnet-mini: batch norm in both stages, so this also checks per-micro-batch statistics equal
+  // one rank's accumulation steps (each micro-batch normalised by its own statistics).
+  const model = ['--model', 'resnet-mini', '--lbs', '4', '--epochs', '1'];
+  let single: StepLine[] = [];
+  before(async () => {
+    const r = await train([...model, '-n', '1', '--gbs', '16']);
+    assert.equal(r.code, 0, r.stderr);
+    single = steps(r.dir);
+    assert.equal(single.length, 4);
+  });
+
+  for (const schedule of ['gpipe', '1f1b']) {
+    it(`2 stages (${schedule}) give the loss curve of 1 rank with 4 accumulation steps`, async () => {
+      const r = await train([...model, '-n', '2', '--strategy', 'pp', '--stages', '2', '--micro-batches', '4', '--schedule', schedule]);
+      assert.equal(r.code, 0, r.stderr);
+      const summary = JSON.parse(r.stdout);
+      assert.equal(summary.gbs, 16);
+      assert.equal(summary.pipeline.strategy, 'pp');
+      assert.equal(summary.pipeline.stages, 2);
+      assert.equal(summary.pipeline.split.stages.length, 2);
+      assert.equal(summary.pipeline.split.stages[1].layers[0], summary.pipeline.split.cuts[0]);
+      const lines = steps(r.dir);
+      assertClose(lines.map((l) => l.loss), single.map((l) => l.loss), 1e-5, `pp ${schedule} vs 1 rank`);
+      for (const line of lines) {
+        assert.equal(line.stages?.length, 2);
+        assert.equal(line.bubbleTheory, 1 / 5);
+        assert.ok(line.stages!.every((st) => st.computeS > 0 && st.bubble >= 0 && st.bubble <= 1 && st.energy?.source === 'model' && (st.energy.modelEnergyJ ?? 0) > 0));
+      }
+    });
+  }
+
+  it('hybrid 2 × 2 runs to the end and the replicas of each stage hold the same weights', async () => {
+    const r = await train([...model, '-n', '4', '--strategy', 'hybrid', '--dp', '2', '--stages', '2', '--micro-batches', '2', '--checksum-every', '1', '--checkpoint-every', '2', '--precision', 'bf16']);
+    assert.equal(r.code, 0, r.stderr);
+    const summary = JSON.parse(r.stdout);
+    assert.equal(summary.status, 'completed');
+    assert.equal(summary.pipeline.dp, 2);
+    assert.equal(summary.gbs, 16);
+    assert.equal(summary.steps, 4);
+    const step = path.join(r.dir, 'checkpoints', 'step-4');
+    // Ranks d·K + s: ranks 0 and 2 hold stage 0, ranks 1 and 3 stage 1.
+    assert.ok(weightsOf(path.join(step, 'rank-0')).equals(weightsOf(path.join(step, 'rank-2'))), 'stage 0 replicas differ');
+    assert.ok(weightsOf(path.join(step, 'rank-1')).equals(weightsOf(path.join(step, 'rank-3'))), 'stage 1 replicas differ');
+    assert.ok(!weightsOf(path.join(step, 'rank-0')).equals(weightsOf(path.join(step, 'rank-1'))), 'the stages hold different layers');
+  });
+
+  it('a stage that dies mid-pipeline ends the job at once, with its rank named', async () => {
+    const r = await train([...model, '-n', '2', '--strategy', 'pp', '--stages', '2', '--micro-batches', '4'], { JOULE_TEST_STAGE_EXIT: '1:2' });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /rank 1 .*exited with code 3/);
+    assert.ok(!fs.existsSync(path.join(r.dir, 'train-summary.json')));
+  });
+
+  it('a pipeline checkpoint resumes to the loss curve of an uninterrupted run, and refuses another layout', async () => {
+    const whole = await train([...model, '-n', '2', '--strategy', 'pp', '--stages', '2', '--micro-batches', '2', '--schedule', '1f1b']);
+    assert.equal(whole.code, 0, whole.stderr);
+    const first = await train([...model, '-n', '2', '--strategy', 'pp', '--stages', '2', '--micro-batches', '2', '--schedule', '1f1b', '--max-steps', '3', '--checkpoint-every', '3']);
+    assert.equal(first.code, 0, first.stderr);
+    assert.ok(fs.existsSync(path.join(first.dir, 'checkpoints', 'step-3', 'rank-1', 'state.json')));
+    const resumed = await train(['-n', '2', '--resume', first.dir, '--max-steps', '8']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.deepEqual(steps(resumed.dir).map((l) => l.loss), steps(whole.dir).slice(3).map((l) => l.loss));
+    const otherGrid = await train(['-n', '4', '--resume', first.dir]);
+    assert.equal(otherGrid.code, 1);
+    assert.match(otherGrid.stderr, /JOULE_BAD_CHECKPOINT.*strategy pp, 1 × 2 grid/);
+    const otherStrategy = await train(['-n', '2', '--resume', first.dir, '--strategy', 'dp']);
+    assert.equal(otherStrategy.code, 1);
+    assert.match(otherStrategy.stderr, /JOULE_BAD_CHECKPOINT.*--strategy dp \(saved: pp\)/);
+    assert.doesNotMatch(otherStrategy.stderr, /\n\s+at /, 'no stack trace');
+  });
+
+  describe('bad grids and splits', () => {
+    const cases: [string, string[], RegExp][] = [
+      ['more stages than cut points', ['--model', 'mlp', '-n', '4', '--strategy', 'pp', '--stages', '4'], /JOULE_BAD_ARGUMENT.*model mlp has 2 cut points.*--stages 4 needs 3/],
+      ['a split inside a residual block', ['--model', 'resnet-mini', '-n', '2', '--strategy', 'pp', '--stages', '2', '--split', '5'], /JOULE_BAD_ARGUMENT.*more than one tensor crosses before layer 5/],
+      ['a split past the model', ['--model', 'mlp', '-n', '2', '--strategy', 'pp', '--stages', '2', '--split', '7'], /JOULE_BAD_ARGUMENT.*7 is outside the model/],
+      ['a split with too few cuts', ['--model', 'resnet-mini', '-n', '3', '--strategy', 'pp', '--stages', '3', '--split', '9'], /JOULE_BAD_ARGUMENT.*gives 2 stages; --stages 3 needs 2 cuts/],
+      ['a grid the ranks do not fill', ['--model', 'mlp', '-n', '3', '--strategy', 'hybrid', '--dp', '2', '--stages', '2'], /JOULE_BAD_ARGUMENT.*needs 4 ranks; the job has 3/],
+      ['pipeline flags on a data-parallel run', ['--model', 'mlp', '-n', '2', '--stages', '2'], /JOULE_BAD_ARGUMENT.*--stages applies to --strategy pp or hybrid/],
+    ];
+    for (const [what, args, expected] of cases) {
+      it(`refuses ${what} with a coded error and no stack trace`, async () => {
+        const r = await train(args);
+        assert.ok(r.code === 1 || r.code === 2, `exit ${r.code}: ${r.stderr}`);
+        assert.match(r.stderr, expected);
+        assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+      });
+    }
+  });
+});
