@@ -7,5 +7,5 @@ export { projectFromTrace, type TraceProjection } from './from-trace';
 export { estimateBefore, type PlannedRun, type BeforeReport } from './before';
 export { validate, type Validation } from './validate';
 export { OnlineProjector, type OnlineProjection, type OnlineProjectorOptions, type EpochObservation } from './online';
-export { parseEnergyJ, parseDurationS } from './units';
+export { parseEnergyJ, parseDurationS } from '../units';
 export type { MethodEstimate, MethodName } from './types';

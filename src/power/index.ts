@@ -5,4 +5,5 @@ export { defaultEnergyProfile, energyProfileFrom, loadEnergyProfile, validateEne
 export { energySummary, jsonlSink, powerStreamFile, readRecords } from './records';
 export { chromeTrace } from './trace';
 export type { EnergyFigure, EnergySource, ModelDescription, PowerWindows, WindowResult } from './types';
-export { attachPower, energyProfileFromEnv, idleBaselineFromEnv, parseDurationS, type PowerHost, type WorldPowerOptions } from './world';
+export { attachPower, energyProfileFromEnv, idleBaselineFromEnv, type PowerHost, type WorldPowerOptions } from './world';
+export { parseDurationS } from '../units';

@@ -1,6 +1,5 @@
 // Power for a launched rank: one monitor per process, RAPL on local rank 0 only, records into world.stream.
 import { readEnv } from '../env';
-import { JouleError } from '../errors';
 import type { World } from '../world/types';
 import { PowerMonitor, type PowerMonitorOptions } from './monitor';
 import { validateEnergyProfile, type EnergyProfile } from './profile';
@@ -12,15 +11,6 @@ export type PowerHost = World & { attachModule?<T extends { finalize?(): Promise
 export interface WorldPowerOptions extends Omit<PowerMonitorOptions, 'gpus' | 'rapl' | 'sink' | 'identity'> {
   /** Measure idle power for this long before returning (all ranks wait for each other around it). */
   idleBaselineS?: number;
-}
-
-/** "5s", "500ms", "2m" or a bare number of seconds (what `--idle-baseline` takes), in seconds. */
-export function parseDurationS(text: string): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min)?\s*$/.exec(text);
-  if (!match) throw new JouleError('JOULE_BAD_ARGUMENT', `"${text}" is not a duration (e.g. 5s, 500ms, 2m)`);
-  const value = Number(match[1]);
-  const unit = match[2] ?? 's';
-  return unit === 'ms' ? value / 1000 : unit === 's' ? value : value * 60;
 }
 
 /** The energy profile the launcher hands its ranks (JOULE_ENERGY_PROFILE, JSON), or undefined. */

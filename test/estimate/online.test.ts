@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { isJouleError } from '../../src/errors';
 import { stepEstimate } from '../../src/estimate/methods/step';
 import { OnlineProjector } from '../../src/estimate/online';
-import { parseDurationS, parseEnergyJ } from '../../src/estimate/units';
+import { parseDurationS, parseEnergyJ } from '../../src/units';
 import { scriptedPower } from './synthetic';
 
 const epochs = [

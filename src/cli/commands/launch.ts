@@ -102,7 +102,7 @@ export const launchCommand: CommandModule<object, LaunchArgs> = {
       oversubscribe: args.oversubscribe,
       exitGraceS: args['exit-grace'],
       pretendNodes: args['pretend-nodes'],
-      idleBaselineS: args['idle-baseline'] === undefined ? undefined : (await import('../../power/world')).parseDurationS(args['idle-baseline']),
+      idleBaselineS: args['idle-baseline'] === undefined ? undefined : (await import('../../units')).parseDurationS(args['idle-baseline']),
       out: args.json ? toStderr : (text) => process.stdout.write(text),
       err: toStderr,
     });

@@ -26,7 +26,7 @@ export const recommendCommand: CommandModule<object, RecommendArgs> = {
       .example('$0 recommend sweeps/scaling --objective edp --max-time 10m', 'Best energy-delay product within ten minutes'),
   handler: async (args) => {
     const { recommend } = await import('../../experiments/recommend');
-    const { parseDurationS } = await import('../../power/world');
+    const { parseDurationS } = await import('../../units');
     const minAccuracy = args['min-accuracy'];
     if (minAccuracy !== undefined && !(minAccuracy >= 0 && minAccuracy <= 1)) throw new JouleError('JOULE_BAD_ARGUMENT', `--min-accuracy must be between 0 and 1, got ${minAccuracy}`);
     const result = recommend(args.sweep, { objective: args.objective, maxTimeS: args['max-time'] === undefined ? undefined : parseDurationS(args['max-time']), minAccuracy });
