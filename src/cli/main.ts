@@ -1,5 +1,6 @@
 // The joule CLI: yargs with one command per file, strict parsing, and documented exit codes.
 import yargs from 'yargs';
+import { readEnv } from '../env';
 import { isJouleError, usageErrorCodes } from '../errors';
 import { packageVersion } from '../paths';
 import { commands } from './commands';
@@ -12,7 +13,7 @@ function reportFailure(error: unknown): never {
   }
   // Not one of joule's own errors: one line, the stack only on request.
   const text = error instanceof Error ? `${error.message}${(error as NodeJS.ErrnoException).code ? ` [${(error as NodeJS.ErrnoException).code}]` : ''}` : String(error);
-  process.stderr.write(`joule: ${text}\n${process.env.JOULE_DEBUG ? `${(error as Error)?.stack ?? ''}\n` : '(JOULE_DEBUG=1 shows where it happened)\n'}`);
+  process.stderr.write(`joule: ${text}\n${readEnv('JOULE_DEBUG') ? `${(error as Error)?.stack ?? ''}\n` : '(JOULE_DEBUG=1 shows where it happened)\n'}`);
   process.exit(ExitCode.failure);
 }
 

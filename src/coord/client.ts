@@ -1,5 +1,6 @@
 // A rank's connection to the coordinator: a ZeroMQ DEALER with request ids, heartbeats and abort delivery.
 import type { Dealer } from 'zeromq';
+import { readEnv } from '../env';
 import { JouleError } from '../errors';
 import { decodeServer, encode, type ClientMessage, type FailureInfo, type PeerInfo, type ServerMessage } from './protocol';
 import { curveServerKeys } from './security';
@@ -190,7 +191,7 @@ export class CoordClient {
     // The runtime prints the abort in one line and exits: user code that does not catch this rejection
     // must not add Node's stack dump (JOULE_DEBUG=1 keeps it), nor end the process before the last
     // records go out. Any other unhandled rejection still ends the process as Node would.
-    if (!process.env.JOULE_DEBUG) {
+    if (!readEnv('JOULE_DEBUG')) {
       process.on('unhandledRejection', (reason) => {
         if (reason !== error) throw reason;
       });
