@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // One rank's resnet-mini training step on tfjs (wasm with joule's kernels by default) against PyTorch on one
-// rank (bench/torch/ddp_resnet_mini.py, one thread), run one after the other in the same invocation; prints
-// samples/s of both, the ratio and the load average. Synthetic data, LBS 32, SGD with momentum both sides.
+// rank (bench/torch/ddp_resnet_mini.py, one thread), alternated for --rounds rounds in the same invocation
+// (the machine's load moves; the median ratio of the rounds is the figure); prints samples/s of both, the
+// ratios and the load average. Synthetic data, LBS 32, SGD with momentum on both sides.
 // Needs `npx tsc` (dist/) and Debian's python3-torch. Usage: node bench/train/step.js [--tf-backend wasm]
-//   [--steps 30] [--warmup 5] [--lbs 32] [--python /usr/bin/python3] [--no-torch] [--json]
+//   [--rounds 3] [--steps 30] [--warmup 5] [--lbs 32] [--python /usr/bin/python3] [--no-torch] [--json]
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -17,11 +18,13 @@ const backendName = flag('--tf-backend', 'wasm');
 const steps = Number(flag('--steps', '30'));
 const warmup = Number(flag('--warmup', '5'));
 const lbs = Number(flag('--lbs', '32'));
+const rounds = Number(flag('--rounds', '3'));
 const python = flag('--python', fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
 const json = args.includes('--json');
 const load = () => os.loadavg().map((l) => Number(l.toFixed(2)));
 
-async function jouleStep() {
+/** A timer of joule's step: resnet-mini built once, each call times `steps` steps after `warmup`. */
+async function jouleStepper() {
   const runtime = await selectTfBackend(backendName);
   const spec = buildModel('resnet-mini', { seed: 1 });
   const optimizer = tf.train.momentum(0.05, 0.9);
@@ -33,13 +36,15 @@ async function jouleStep() {
     lastLoss = loss.dataSync()[0];  // waits for the step, as .item() does on the PyTorch side
     loss.dispose();
   };
-  for (let i = 0; i < warmup; ++i) step();
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < steps; ++i) step();
-  const durationS = Number(process.hrtime.bigint() - start) / 1e9;
-  return {
-    framework: 'joule', backend: runtime.backend, reason: runtime.reason, parameters: spec.parameters, lbs, steps, warmup,
-    durationS, samplesPerS: (steps * lbs) / durationS, stepS: durationS / steps, finalLoss: lastLoss, loadAverage: load(),
+  return () => {
+    for (let i = 0; i < warmup; ++i) step();
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < steps; ++i) step();
+    const durationS = Number(process.hrtime.bigint() - start) / 1e9;
+    return {
+      framework: 'joule', backend: runtime.backend, reason: runtime.reason, parameters: spec.parameters, lbs, steps, warmup,
+      durationS, samplesPerS: (steps * lbs) / durationS, stepS: durationS / steps, finalLoss: lastLoss, loadAverage: load(),
+    };
   };
 }
 
@@ -50,20 +55,33 @@ async function torchStep() {
   return JSON.parse(result.stdout.trim().split('\n').pop());
 }
 
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
 async function main() {
-  const joule = await jouleStep();
-  const torch = args.includes('--no-torch') ? null : await torchStep();
-  const summary = { date: new Date().toISOString(), joule, torch, jouleOverTorch: torch ? joule.samplesPerS / torch.samplesPerS : null };
+  const jouleStep = await jouleStepper();
+  const results = [];
+  for (let round = 0; round < rounds; ++round) {
+    const joule = jouleStep();
+    const torch = args.includes('--no-torch') ? null : await torchStep();
+    results.push({ joule, torch, jouleOverTorch: torch ? joule.samplesPerS / torch.samplesPerS : null });
+    if (!json) {
+      const torchText = torch ? `, PyTorch ${torch.torch} (1 thread) ${torch.samplesPerS.toFixed(1)} samples/s, joule/PyTorch ${(joule.samplesPerS / torch.samplesPerS).toFixed(2)}` : '';
+      console.log(`round ${round + 1}: joule ${joule.backend} ${joule.samplesPerS.toFixed(1)} samples/s${torchText}; load ${joule.loadAverage.join(' ')}`);
+    }
+  }
+  const summary = {
+    date: new Date().toISOString(), lbs, steps, warmup, rounds: results,
+    medianJouleSamplesPerS: median(results.map((r) => r.joule.samplesPerS)),
+    medianTorchSamplesPerS: results[0].torch ? median(results.map((r) => r.torch.samplesPerS)) : null,
+    medianJouleOverTorch: results[0].torch ? median(results.map((r) => r.jouleOverTorch)) : null,
+  };
   if (json) {
     console.log(JSON.stringify(summary));
     return;
   }
-  console.log(`# resnet-mini, one rank, LBS ${lbs}, ${steps} steps after ${warmup}, ${summary.date}`);
-  console.log(`joule ${joule.backend}: ${joule.samplesPerS.toFixed(1)} samples/s (${(joule.stepS * 1e3).toFixed(1)} ms/step), load ${joule.loadAverage.join(' ')}`);
-  if (torch) {
-    console.log(`PyTorch ${torch.torch} (1 thread): ${torch.samplesPerS.toFixed(1)} samples/s (${(torch.stepS * 1e3).toFixed(1)} ms/step), load ${torch.loadAverage.map((l) => l.toFixed(2)).join(' ')}`);
-    console.log(`joule / PyTorch: ${summary.jouleOverTorch.toFixed(2)}`);
-  }
+  console.log(`# resnet-mini, one rank, LBS ${lbs}, ${steps} steps after ${warmup} per round, ${summary.date}`);
+  console.log(`median: joule ${summary.medianJouleSamplesPerS.toFixed(1)} samples/s` +
+    (summary.medianTorchSamplesPerS ? `, PyTorch ${summary.medianTorchSamplesPerS.toFixed(1)} samples/s, joule/PyTorch ${summary.medianJouleOverTorch.toFixed(2)}` : ''));
 }
 
 main().catch((error) => {

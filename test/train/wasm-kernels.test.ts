@@ -214,6 +214,23 @@ describe('train: joule kernels for tfjs-wasm', function () {
     assert.ok(cpu[0].slice(2 * 6, 3 * 6).every((v) => v === 0), 'a row never looked up gets no gradient');
   });
 
+  it('the Sum and Mean gradients joule registers broadcast dy exactly (dy / reduced count for Mean)', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.tensor(input([2, 3, 4], 91).values, [2, 3, 4]);
+    const weights = input([3, 1], 92).values;
+    const w = tf.tensor(weights, [3, 1]);
+    const [sumGrad, meanGrad] = await Promise.all([
+      tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.sum(t, [0, 2], true), w)))(x).data(),
+      tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.mean(t, [0, 2], true), w)))(x).data(),
+    ]);
+    tf.dispose([x, w]);
+    for (let i = 0; i < 24; ++i) {
+      const row = Math.floor(i / 4) % 3;
+      assert.equal(sumGrad[i], Math.fround(weights[row]), `sum gradient ${i}`);
+      assert.equal(meanGrad[i], Math.fround(Math.fround(weights[row]) / 8), `mean gradient ${i}`);
+    }
+  });
+
   it('the native kernels reject bad arguments with JOULE_BAD_ARGUMENT', () => {
     const shape = Int32Array.from([1, 4, 4, 2, 4, 4, 3, 3, 3, 1, 1, 1, 1, 1, 1]);
     const x = new Float32Array(32);

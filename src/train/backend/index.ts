@@ -1,6 +1,7 @@
 // Chooses the tfjs backend a run computes on: tfjs-node-gpu → tfjs-node → wasm → cpu, or the one asked for.
 import * as tf from '@tensorflow/tfjs';
 import { JouleError } from '../../errors';
+import { registerBroadcastGradients } from './gradients';
 import { registerWasmTrainingKernels } from './wasm-kernels';
 
 export type TfBackendName = 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
@@ -10,7 +11,7 @@ export interface TfRuntime {
   backend: TfBackendName;
   /** Why this backend, for the run record: what was asked for and what was found. */
   reason: string;
-  /** Kernels joule registered. */
+  /** Kernels (and gradients, "X gradient") joule registered. */
   registered: string[];
 }
 
@@ -58,7 +59,7 @@ async function tryWasm(): Promise<Attempt> {
     return { ok: false, why: `the wasm backend did not load: ${(error as Error).message}` };
   }
   const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) ? 'SIMD' : 'no SIMD';
-  const registered = registerWasmTrainingKernels();
+  const registered = [...registerWasmTrainingKernels(), ...registerBroadcastGradients()];
   return { ok: true, reason: `wasm (${simd}, one thread) with joule's native training kernels`, registered };
 }
 
