@@ -93,7 +93,9 @@ export function summaryTable(s: TrainSummary): string {
   const rows: string[][] = [
     ['status', `${s.status}${s.status === 'terminated' ? ` at step ${s.position.globalStep} (checkpoint written; resume with --resume)` : s.status === 'budget' ? ` (the projected energy exceeded --energy-budget; checkpoint written at step ${s.position.globalStep})` : ''}`],
     ['model', `${s.model.name} (${s.model.parameters.toLocaleString('en-US')} parameters, ${(s.model.flopsPerSample / 1e6).toFixed(1)} MFLOP/sample forward) on ${s.dataset.name}`],
-    ['layout', `${s.ranks} rank(s), data parallel, LBS ${s.lbs}, GBS ${s.gbs}${s.accumulation > 1 ? ` (${s.accumulation} accumulation steps)` : ''}, tfjs ${s.backend.backend}`],
+    ['layout', s.pipeline
+      ? `${s.ranks} rank(s), ${s.pipeline.strategy}: ${s.pipeline.dp} × ${s.pipeline.stages} (replicas × stages), ${s.pipeline.microBatches} micro-batches of ${s.lbs} (${s.pipeline.schedule}), GBS ${s.gbs}, tfjs ${s.backend.backend}`
+      : `${s.ranks} rank(s), data parallel, LBS ${s.lbs}, GBS ${s.gbs}${s.accumulation > 1 ? ` (${s.accumulation} accumulation steps)` : ''}, tfjs ${s.backend.backend}`],
     ['wall time', `${s.wallTimeS.toFixed(1)} s for ${s.steps} steps, ${s.samples} samples`],
     ['throughput', `${s.samplesPerS.toFixed(1)} samples/s over the run${s.steadySamplesPerS !== null ? `, ${s.steadySamplesPerS.toFixed(1)} in steady steps (after the first 5)` : ''}`],
     ['train', `loss ${fmt(s.train.loss)}, accuracy ${fmt(s.train.accuracy)} (mean of the last steps)`],
@@ -101,10 +103,15 @@ export function summaryTable(s: TrainSummary): string {
     ['energy', joules(s.energy)],
     ['J per sample', s.energy.jPerSample === null ? 'n/a' : `${s.energy.jPerSample.toPrecision(3)} (${s.energy.energyJ !== null ? 'measured' : 'model'})`],
     ['GPU-hours', s.gpuHours > 0 ? s.gpuHours.toPrecision(3) : `0 (no GPUs; ${s.rankHours.toPrecision(3)} rank-hours)`],
-    ['communicated', `${bytes(s.communicatedBytes)} of gradients on the wire`],
+    ['communicated', `${bytes(s.communicatedBytes)} of ${s.pipeline ? 'activations, gradients and data-parallel gradient syncs' : 'gradients'} on the wire`],
     ['time split', `compute ${share(s.time.computeS)}, communication ${share(s.time.commS)}, idle ${share(s.time.idleS)} (summed over steps, mean over ranks)`],
     ...decisions.map((d, i) => [i === 0 ? 'precision' : '', d]),
   ];
+  if (s.pipeline) {
+    const measured = s.pipeline.measured;
+    s.pipeline.split.stages.forEach((st) => rows.push([st.stage === 0 ? 'stages' : '', `${st.stage}: layers ${st.layers[0]}–${st.layers[1] - 1} (${st.firstLayer} … ${st.lastLayer}), ${(st.flopsPerSample / 1e6).toFixed(1)} MFLOP/sample${measured ? `, compute ${measured.stages[st.stage].computeS.toFixed(3)} s/step, idle ${(100 * measured.stages[st.stage].bubble).toFixed(0)} %` : ''}`]));
+    rows.push(['bubble', `GPipe formula (K−1)/(M+K−1) = ${(100 * s.pipeline.bubbleTheory).toFixed(0)} %; measured idle per stage above`]);
+  }
   if (s.precision.emulated) rows.push(['emulated', `${s.precision.emulated} compute emulated by rounding the weights before every forward pass (activations f32): for accuracy studies; it costs time, it saves no energy`]);
   if (s.skippedSteps) rows.push(['skipped', `${s.skippedSteps} step(s) skipped by the loss scaler (f16 overflow)`]);
   if (s.runDir) rows.push(['run record', s.runDir]);

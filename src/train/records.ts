@@ -94,8 +94,21 @@ export interface TrainSummary {
   skippedSteps: number;
   precision: { choice: string; kind: string; emulated: 'bf16' | 'f16' | null; wire: Record<string, number>; decisions: unknown[] };
   position: Position;
-  /** Pipelines: the grid, schedule, stage split and the GPipe bubble formula's value (absent for data parallelism). */
-  pipeline?: unknown;
+  /** Pipelines: the grid, schedule, stage split, and the measured bubble next to the GPipe formula's (absent for data parallelism). */
+  pipeline?: PipelineSummary;
+}
+
+export interface PipelineSummary {
+  strategy: 'pp' | 'hybrid';
+  dp: number;
+  stages: number;
+  microBatches: number;
+  schedule: string;
+  split: { mode: string; cuts: number[]; stages: { stage: number; layers: number[]; firstLayer: string; lastLayer: string; flopsPerSample: number; parameters: number }[] };
+  /** (K−1)/(M+K−1). */
+  bubbleTheory: number;
+  /** Means per step over this run's steps after its first (set-up): each stage's compute seconds and idle share. */
+  measured: { steps: number; stepS: number; stages: { stage: number; computeS: number; bubble: number }[] } | null;
 }
 
 interface Counters {

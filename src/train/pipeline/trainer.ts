@@ -11,7 +11,7 @@ import { loadDataset } from '../data';
 import { GradientSync } from '../gradients';
 import { buildModel, modelDefaults } from '../models';
 import { makeOptimizer } from '../optimizer';
-import { Totals, type StepRecord, type TrainSummary } from '../records';
+import { Totals, type PipelineSummary, type StepRecord, type TrainSummary } from '../records';
 import { epochPermutation } from '../rng';
 import { ENERGY_FIELDS, StepWindows, stepEnergy, zeroEnergy, type EnergyFields } from '../step-energy';
 import { compareChecksums, type TrainHooks, type TrainStatus, type TrainWorld } from '../trainer';
@@ -100,7 +100,9 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
     if (world.rank === 0 && config.instrument) world.stream(name, value);
   };
   const describeSplit = split.stages.map((p, i) => ({ stage: i, layers: [p.first, p.end], firstLayer: spec.layers[p.first].name, lastLayer: spec.layers[p.end - 1].name, flopsPerSample: p.flopsPerSample, parameters: p.parameters }));
-  const pipeline = { strategy: parallel.strategy, dp, stages: K, microBatches: M, schedule: parallel.schedule, split: { mode: split.mode, cuts: split.cuts, stages: describeSplit }, bubbleTheory };
+  const pipeline: PipelineSummary = { strategy: parallel.strategy as PipelineSummary['strategy'], dp, stages: K, microBatches: M, schedule: parallel.schedule, split: { mode: split.mode, cuts: split.cuts, stages: describeSplit }, bubbleTheory, measured: null };
+  // Per-stage compute seconds summed over the steps after this run's first, and those steps' seconds.
+  const measured = { steps: 0, stepS: 0, computeS: new Array<number>(K).fill(0) };
   record('train-config', { config, backend: runtime, model: { name: spec.name, parameters: spec.parameters, flopsPerSample: spec.flopsPerSample }, pipeline, resumedFrom: resume?.dir ?? null });
   if (world.rank === 0) world.log(`pipeline: ${dp} × ${K} ranks, ${M} micro-batches (${parallel.schedule}), stages ${describeSplit.map((d) => `[${d.layers.join('–')}) ${(d.flopsPerSample / 1e6).toFixed(1)} MFLOP`).join(', ')}; GPipe bubble (K−1)/(M+K−1) = ${bubbleTheory.toFixed(3)}`);
 
@@ -256,6 +258,11 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
       const stepS = Number(process.hrtime.bigint() - stepStart) / 1e9;
       const stepRecord = stepRecordOf(metrics, { globalStep, epoch, stepS, config, K, world: world.size, bubbleTheory, precision: config.precision });
       totals.addStep(stepRecord);
+      if (globalStep > (resume?.state.position.globalStep ?? 0)) {
+        measured.steps += 1;
+        measured.stepS += stepS;
+        stepRecord.stages.forEach((st) => (measured.computeS[st.stage] += st.computeS));
+      }
       totals.pendingSteps.set(globalStep, { record: stepRecord, observation: { step: globalStep, durationS: stepS, skipped: false, loss: stepRecord.loss } });
       if (lagged) observeEnergy(lagged.step);
       position = { epoch, stepInEpoch: step + 1, globalStep: globalStep + 1 };
@@ -294,6 +301,10 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
     totalSteps,
     policy: { kind: 'fixed', history: [] },
   });
+  if (measured.steps > 0) {
+    const stepS = measured.stepS / measured.steps;
+    pipeline.measured = { steps: measured.steps, stepS, stages: measured.computeS.map((c, stage) => ({ stage, computeS: c / measured.steps, bubble: Math.max(0, 1 - c / measured.steps / stepS) })) };
+  }
   return { ...summary, pipeline };
 }
 
