@@ -2,6 +2,7 @@
 // all through the coordinator connection.
 import { closeCommunicators, type Communicator } from '../comm/communicator';
 import { worldCommunicator } from '../comm/world-comm';
+import { powerOffWindows } from '../power/off';
 import type { CoordClient } from '../coord/client';
 import type { BatchItem, PeerInfo } from '../coord/protocol';
 import type { Coordinator } from '../coord/server';
@@ -75,6 +76,7 @@ export class RankWorld implements World {
   private activityTimer?: NodeJS.Timeout;
   private abortListeners: Array<(reason: Error) => void> = [];
   private finalized = false;
+  private powerOff?: PowerWindows;
   private worldComm?: Communicator;
 
   constructor(parts: RankWorldParts) {
@@ -109,10 +111,12 @@ export class RankWorld implements World {
   }
 
   /** Energy windows around code (world.power.window(name, fn)); init() attaches the monitor. */
+  /** The power monitor's windows; with power off (JOULE_POWER=off), windows that measure nothing. */
   get power(): PowerWindows {
     const monitor = this.modules.get('power');
-    if (!monitor) throw new JouleError('JOULE_BAD_ARGUMENT', 'world.power is off (JOULE_POWER=off) or was not attached');
-    return monitor as unknown as PowerWindows;
+    if (monitor) return monitor as unknown as PowerWindows;
+    this.powerOff ??= powerOffWindows();
+    return this.powerOff;
   }
 
   /**

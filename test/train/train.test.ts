@@ -211,6 +211,16 @@ describe('joule train', function () {
     assert.ok(projections.every((p) => p.plannedEpochs === 3 && p.energyJ > 0 && p.budgetJ === null));
   });
 
+  it('trains with power off (JOULE_POWER=off): no energy figures, nothing pretends to be measured', async () => {
+    const r = await train(['-n', '2', '--lbs', '16', '--max-steps', '4'], { JOULE_POWER: 'off' });
+    assert.equal(r.code, 0, r.stderr);
+    const summary = JSON.parse(r.stdout);
+    assert.equal(summary.energy.energyJ, null);
+    assert.equal(summary.energy.modelEnergyJ, null);
+    assert.equal(summary.energy.source, 'none');
+    assert.ok(steps(r.dir).every((l) => l.energy?.source === 'none'));
+  });
+
   describe('bad input', () => {
     const cases: [string, string[], RegExp][] = [
       ['an unknown model', ['--model', 'resnet-9000'], /JOULE_UNKNOWN_MODEL/],
