@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "addon.h"
+#include "glue/args.h"
 #include "errors.h"
 #include "train/channels.h"
 #include "train/conv.h"
@@ -30,8 +31,7 @@ struct Array {
 };
 
 Array ArrayArgument(const Napi::CallbackInfo& info, size_t index, const char* name, const std::string& function) {
-  if (!info[index].IsTypedArray()) Fail(info.Env(), function, std::string(name) + " must be a typed array");
-  Napi::TypedArray typed = info[index].As<Napi::TypedArray>();
+  Napi::TypedArray typed = glue::TypedArrayOf(info.Env(), glue::Arg(info, index), function + "(" + name + ")");
   Array array;
   array.type = typed.TypedArrayType();
   array.length = typed.ElementLength();
@@ -132,15 +132,11 @@ Napi::Value UnsortedSegmentSum(const Napi::CallbackInfo& info) {
   if (info.Length() != 4) Fail(env, function, "expects (x, segmentIds, numSegments, out)");
   const Array x = ArrayArgument(info, 0, "x", function);
   const Array ids = ArrayArgument(info, 1, "segmentIds", function);
-  if (!info[2].IsNumber()) Fail(env, function, "numSegments must be a number");
-  const double segments = info[2].As<Napi::Number>().DoubleValue();
+  const int64_t segments = glue::IntegerOf(env, glue::Arg(info, 2), function + "(numSegments)", 1, INT32_MAX);
   const Array out = ArrayArgument(info, 3, "out", function);
   if (x.type != napi_float32_array && x.type != napi_int32_array) Fail(env, function, "x must be a Float32Array or an Int32Array");
   if (out.type != x.type) Fail(env, function, "out must have the type of x");
   if (ids.type != napi_int32_array) Fail(env, function, "segmentIds must be an Int32Array");
-  if (!(segments >= 1 && segments <= INT32_MAX && segments == static_cast<int32_t>(segments))) {
-    Fail(env, function, "numSegments must be a whole number from 1 to 2^31-1");
-  }
   if (ids.length == 0 || x.length % ids.length != 0) {
     Fail(env, function, "x must hold a whole number of rows per segment id");
   }
@@ -211,15 +207,11 @@ Napi::Value SumRows(const Napi::CallbackInfo& info) {
   if (info.Length() != 3) Fail(env, function, "expects (x, width, out)");
   const Array x = ArrayArgument(info, 0, "x", function);
   if (x.type != napi_float32_array) Fail(env, function, "x must be a Float32Array");
-  if (!info[1].IsNumber()) Fail(env, function, "width must be a number");
-  const double width = info[1].As<Napi::Number>().DoubleValue();
-  if (!(width >= 1 && width <= double(x.length) && width == static_cast<double>(static_cast<size_t>(width))) ||
-      x.length % static_cast<size_t>(width) != 0) {
-    Fail(env, function, "width must be a whole number that divides the length of x");
-  }
-  const Array out = FloatArgument(info, 2, "out", static_cast<size_t>(width), function);
+  const auto width = static_cast<size_t>(glue::IntegerOf(env, glue::Arg(info, 1), function + "(width)", 1, glue::kMaxSafeInteger));
+  if (x.length % width != 0) Fail(env, function, "width must divide the length of x");
+  const Array out = FloatArgument(info, 2, "out", width, function);
   CheckOutput(env, function, out, x, x);
-  train::SumRows(static_cast<const float*>(x.data), x.length / static_cast<size_t>(width), static_cast<size_t>(width),
+  train::SumRows(static_cast<const float*>(x.data), x.length / width, width,
                  static_cast<float*>(out.data));
   return env.Undefined();
 }
@@ -236,19 +228,17 @@ Napi::Value ChannelBinary(const Napi::CallbackInfo& info) {
   const std::string function = "channelBinary";
   Napi::Env env = info.Env();
   if (info.Length() != 5) Fail(env, function, "expects (op, full, perChannel, channelFirst, out)");
-  if (!info[0].IsNumber()) Fail(env, function, "op must be a number");
-  const int op = info[0].As<Napi::Number>().Int32Value();
-  if (op < 0 || op >= static_cast<int>(train::ChannelOp::kCount)) Fail(env, function, "op must be 0 (add), 1 (sub) or 2 (mul)");
+  const auto op = glue::EnumOf<train::ChannelOp>(env, glue::Arg(info, 0), function + "(op: 0 add, 1 sub, 2 mul)",
+                                                 static_cast<uint32_t>(train::ChannelOp::kCount));
   const Array full = FloatOf(info, 1, "full", function);
   const Array perChannel = FloatOf(info, 2, "perChannel", function);
-  if (!info[3].IsBoolean()) Fail(env, function, "channelFirst must be a boolean");
+  const bool channelFirst = glue::BooleanOf(env, glue::Arg(info, 3), function + "(channelFirst)");
   if (perChannel.length == 0 || full.length % perChannel.length != 0) {
     Fail(env, function, "perChannel's length must divide full's");
   }
   const Array out = FloatArgument(info, 4, "out", full.length, function);
   CheckOutput(env, function, out, full, perChannel);
-  train::ChannelBinary(static_cast<train::ChannelOp>(op), static_cast<const float*>(full.data),
-                       static_cast<const float*>(perChannel.data), info[3].As<Napi::Boolean>().Value(),
+  train::ChannelBinary(op, static_cast<const float*>(full.data), static_cast<const float*>(perChannel.data), channelFirst,
                        full.length / perChannel.length, perChannel.length, static_cast<float*>(out.data));
   return env.Undefined();
 }
@@ -270,12 +260,12 @@ Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
     if (info[3 + i].IsNull() || info[3 + i].IsUndefined()) continue;
     vectors[i] = static_cast<const float*>(FloatArgument(info, 3 + i, names[i], channels, function).data);
   }
-  if (!info[5].IsNumber()) Fail(env, function, "epsilon must be a number");
+  const double epsilon = glue::NumberOf(env, glue::Arg(info, 5), function + "(epsilon)", 0, 1);
   const Array out = FloatArgument(info, 6, "out", x.length, function);
   CheckOutput(env, function, out, x, mean);
   CheckOutput(env, function, out, variance, variance);
   train::BatchNorm(static_cast<const float*>(x.data), static_cast<const float*>(mean.data),
-                   static_cast<const float*>(variance.data), vectors[0], vectors[1], info[5].As<Napi::Number>().FloatValue(),
+                   static_cast<const float*>(variance.data), vectors[0], vectors[1], static_cast<float>(epsilon),
                    x.length / channels, channels, static_cast<float*>(out.data));
   return env.Undefined();
 }
