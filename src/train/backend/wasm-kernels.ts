@@ -199,6 +199,16 @@ function fusedBatchNorm(args: KernelArgs): TensorInfo {
   return out;
 }
 
+/** Identity shares the input's heap memory (reference counted, as wasm's own Reshape does) where wasm's copies
+ *  it: tf.layers reads every weight through an Identity each step. */
+function identity(args: KernelArgs): TensorInfo {
+  const { inputs, backend } = args;
+  const { x } = inputs;
+  if (x.dtype === 'string') return wasmOwn('Identity', args);
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
 const kernels: Record<string, (args: KernelArgs) => TensorInfo> = {
   Conv2D: conv2D,
   FusedConv2D: fusedConv2D,
@@ -214,12 +224,13 @@ const kernels: Record<string, (args: KernelArgs) => TensorInfo> = {
   Sub: (args) => channelBinary('Sub', args),
   Multiply: (args) => channelBinary('Multiply', args),
   FusedBatchNorm: fusedBatchNorm,
+  Identity: identity,
 };
 
 /**
  * Registers joule's kernels for 'wasm' (once per process; later calls find them in place) and returns their
- * names. The ones wasm has too (Conv2D, FusedConv2D, Conv2DBackpropInput, Tile, FusedBatchNorm, and Sum, Mean,
- * Add, Sub, Multiply for batch normalization's shapes) replace wasm's own, which measured several times slower
+ * names. The ones wasm has too (Conv2D, FusedConv2D, Conv2DBackpropInput, Tile, FusedBatchNorm, Identity, and Sum,
+ * Mean, Add, Sub, Multiply for batch normalization's shapes) replace wasm's own, which measured several times slower
  * in a resnet-mini step (README, "wasm training kernels"); call it after the wasm backend has started, so that wasm's own kernels
  * are set up for the cases handed back to them.
  */
