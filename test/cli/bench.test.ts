@@ -115,6 +115,17 @@ describe('joule bench (collectives)', function () {
     assert.match(result.stderr, /rank \d .*exited with code 3/);
   });
 
+  it('-N 4 --pretend-nodes 2: the launcher places the ranks on two pretend nodes and allreduce goes hierarchical, checked', async () => {
+    const result = await joule(['bench', 'allreduce', '-N', '4', '--pretend-nodes', '2', '-b', '4K', '-e', '64K', '-f', '16', '-n', '2', '-w', '1', '--op', 'avg', '--json'], { JOULE_POWER: 'off' });
+    assert.equal(result.code, 0, result.stderr);
+    const report = JSON.parse(result.stdout) as { ranks: number; backend: string; loop: string; wrong: number; rows: Row[] };
+    assert.deepEqual([report.ranks, report.backend, report.loop, report.wrong], [4, 'hierarchical', 'promise', 0]);
+    assert.deepEqual(report.rows.map((r) => r.bytes), [4096, 65536]);
+    const refused = await joule(['bench', 'allreduce', '--pretend-nodes', '2']);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /--pretend-nodes needs -N ranks to place \[JOULE_BAD_ARGUMENT\]/);
+  });
+
   it('rejects bad sizes, types and ops with exit code 2', async () => {
     for (const args of [['-b', '12Q'], ['--dtype', 'float8'], ['--op', 'xor'], ['-b', '1M', '-e', '1K'], ['-n', '0']]) {
       const result = await joule(['bench', 'allreduce', ...args]);
