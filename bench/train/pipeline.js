@@ -10,8 +10,8 @@ const path = require('node:path');
 const { root, flag, run } = require('../cli');
 
 const micro = Number(flag('--micro-batches', '8'));
-const lbs = Number(flag('--lbs', '4'));
-const steps = flag('--max-steps', '12');
+const lbs = Number(flag('--lbs', '16'));
+const steps = flag('--max-steps', '8');
 const gbs = lbs * micro;
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'joule-bench-pipeline-'));
 const common = ['--model', 'resnet-mini', '--dataset', 'synthetic-images', '--train-size', String(gbs * Number(steps)), '--test-size', '32', '--max-steps', steps, '--json'];

@@ -6,6 +6,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { joule } from '../helpers/run';
+import { buildModel } from '../../src/train/models';
+import { stageOps } from '../../src/train/pipeline/schedule';
+import { cutPoints, planSplit } from '../../src/train/pipeline/split';
 
 interface StageLine {
   stage: number;
@@ -48,6 +51,45 @@ function weightsOf(shard: string): Buffer {
   const weights = state.arrays.find((a: { name: string }) => a.name === 'weights');
   return fs.readFileSync(path.join(shard, 'tensors.bin')).subarray(0, weights.length * 4);
 }
+
+describe('pipeline stages and schedules', () => {
+  it('cuts resnet-mini only where one tensor crosses, and balances the FLOPs better than any other cut', () => {
+    const spec = buildModel('resnet-mini', { seed: 1 });
+    const cuts = [...cutPoints(spec.model).keys()];
+    // Inside stage1_block1 (layers 3 … 9: conv1, bn1, relu1, conv2, bn2, add, relu2) the block input and
+    // the residual branch both cross: no cut there but after its add.
+    for (let c = 4; c <= 8; c++) assert.ok(!cuts.includes(c), `cut ${c} inside a residual block`);
+    assert.ok(cuts.includes(3) && cuts.includes(9));
+    const chosen = planSplit(spec, 2, 'flops');
+    const largest = (cut: number) => Math.max(...planSplit(spec, 2, String(cut)).stages.map((st) => st.flopsPerSample));
+    assert.equal(Math.max(...chosen.stages.map((st) => st.flopsPerSample)), Math.min(...cuts.map(largest)));
+    assert.equal(chosen.stages.reduce((t, st) => t + st.flopsPerSample, 0), spec.flopsPerSample);
+    assert.deepEqual([chosen.stages[0].first, chosen.stages[0].end, chosen.stages[1].first, chosen.stages[1].end], [0, chosen.cuts[0], chosen.cuts[0], spec.layers.length]);
+  });
+
+  it('runs every micro-batch forward then backward once per stage; 1F1B holds at most K − s inputs', () => {
+    const K = 4;
+    const M = 6;
+    for (const schedule of ['gpipe', '1f1b'] as const) {
+      for (let s = 0; s < K; s++) {
+        const ops = stageOps(schedule, s, K, M);
+        let held = 0;
+        let most = 0;
+        const seen = new Set<string>();
+        for (const op of ops) {
+          if (op.kind === 'B') assert.ok(seen.has(`F${op.micro}`), `${schedule} stage ${s}: B${op.micro} before its F`);
+          seen.add(`${op.kind}${op.micro}`);
+          held += op.kind === 'F' ? 1 : -1;
+          most = Math.max(most, held);
+        }
+        assert.equal(seen.size, 2 * M);
+        assert.deepEqual(ops.filter((o) => o.kind === 'B').map((o) => o.micro), [...Array(M).keys()], 'backwards in micro-batch order');
+        if (schedule === '1f1b' || s === K - 1) assert.ok(most <= K - s, `${schedule} stage ${s} holds ${most}`);
+        else assert.equal(most, M);
+      }
+    }
+  });
+});
 
 describe('joule train --strategy pp / hybrid', function () {
   this.timeout(240_000);

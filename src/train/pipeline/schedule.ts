@@ -7,7 +7,7 @@ export interface PipelineOp {
 }
 
 /**
- * GPipe: every forward, then every backward (M activations held per stage). 1F1B (PipeDream-flush): K−s−1
+ * GPipe: every forward, then every backward (M activations held per stage; the last stage alternates). 1F1B (PipeDream-flush): K−s−1
  * warm-up forwards, then one forward and one backward in turn, then the remaining backwards (at most K−s
  * activations held). Both run backwards in micro-batch order, so gradients sum in the order data
  * parallelism with accumulation sums them.
@@ -16,6 +16,9 @@ export function stageOps(schedule: Schedule, stage: number, stages: number, micr
   const F = (m: number): PipelineOp => ({ kind: 'F', micro: m });
   const B = (m: number): PipelineOp => ({ kind: 'B', micro: m });
   const all = [...Array(micro).keys()];
+  // The last stage holds the loss: forward, loss and backward are one pass there, so its gradient leaves at
+  // once and the stage before starts its backwards as early as the schedule lets it.
+  if (stage === stages - 1) return all.flatMap((m) => [F(m), B(m)]);
   if (schedule === 'gpipe') return [...all.map(F), ...all.map(B)];
   const warmup = Math.min(stages - stage - 1, micro);
   const ops = all.slice(0, warmup).map(F);

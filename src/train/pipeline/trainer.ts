@@ -17,6 +17,7 @@ import { ENERGY_FIELDS, StepWindows, stepEnergy, zeroEnergy, type EnergyFields }
 import { compareChecksums, type TrainHooks, type TrainStatus, type TrainWorld } from '../trainer';
 import { FlatWeights } from '../weights';
 import { stageOps, theoreticalBubble } from './schedule';
+import { evaluatePipeline } from './evaluate';
 import { planSplit } from './split';
 import { Stage } from './stage';
 
@@ -96,6 +97,7 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
   const exitAt = hooks.exitAt;
   const bubbleTheory = theoreticalBubble(K, M);
   let stopped: TrainStatus = 'completed';
+  const lastEval: { loss: number | null; accuracy: number | null } = { loss: null, accuracy: null };
   const record = (name: string, value: Record<string, unknown>) => {
     if (world.rank === 0 && config.instrument) world.stream(name, value);
   };
@@ -195,14 +197,18 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
         if (op.kind === 'F') {
           let x: tf.Tensor | undefined;
           let labels: tf.Tensor | null = null;
+          // Building the batch and the input tensor is the stage's work too: it counts as compute, not idle.
           if (stage.first || stage.last) {
-            const batch = dataset.batch('train', indices);
+            const batch = computed(() => dataset.batch('train', indices));
             if (stage.first) x = batch.x;
             else tf.dispose(batch.x);
             if (stage.last) labels = batch.labels;
             else tf.dispose(batch.labels);
           }
-          if (!stage.first) x = tf.tensor(await recv(links.activationsIn!, config.lbs * stage.inputSize, s - 1), [config.lbs, ...stage.inputShape]);
+          if (!stage.first) {
+            const received = await recv(links.activationsIn!, config.lbs * stage.inputSize, s - 1);
+            x = computed(() => tf.tensor(received, [config.lbs, ...stage.inputShape]));
+          }
           if (stage.last) {
             const out = computed(() => stage.lossAndBackward(x!, labels!));
             lossSum += out.loss * out.counted;
@@ -225,7 +231,8 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
             continue;
           }
           const x = held as tf.Tensor;
-          const dy = tf.tensor(await recv(links.gradientsIn!, config.lbs * stage.outputSize, s + 1), [config.lbs, ...stage.outputShape]);
+          const received = await recv(links.gradientsIn!, config.lbs * stage.outputSize, s + 1);
+          const dy = computed(() => tf.tensor(received, [config.lbs, ...stage.outputShape]));
           const out = computed(() => stage.backward(x, dy));
           computed(() => sync.add(out.grads, backwards === 0));
           backwards += 1;
@@ -276,7 +283,10 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
     }
     if (stopped === 'terminated') break;
     await drain(pendingEnergy, world.comm, metrics, mine, observeEnergy);
-    const epochRecord = totals.epochRecord(epoch + 1, epochStart, elapsedS(), { loss: null, accuracy: null, samples: 0 });
+    const held = await evaluatePipeline(spec, dataset, stage, s, replica, dp, links, world.comm);
+    lastEval.loss = held.loss;
+    lastEval.accuracy = held.accuracy;
+    const epochRecord = totals.epochRecord(epoch + 1, epochStart, elapsedS(), held);
     record('epochs', { ...epochRecord, strategy: parallel.strategy } as unknown as Record<string, unknown>);
     if (world.rank === 0) hooks.onProgress?.({ kind: 'epoch', epoch: epochRecord, totalSteps, epochs: config.epochs, stepsPerEpoch, elapsedS: elapsedS(), energySoFar: totals.energySoFar(), powerW: null });
     if (config.instrument && config.checksum.unit === 'epochs' && (epoch + 1) % config.checksum.every === 0) await compareChecksums(world, dpComm, weights, position.globalStep);
@@ -296,7 +306,7 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
     ranks: world.size,
     gpus: world.size * Math.max(0, world.gpus.length),
     elapsedS: elapsedS(),
-    heldOut: { loss: null, accuracy: null },
+    heldOut: lastEval,
     position,
     totalSteps,
     policy: { kind: 'fixed', history: [] },
