@@ -1,17 +1,15 @@
 // `joule info`: what this build and this machine can do, and why not when they can't.
 import type { CommandModule } from 'yargs';
-import { backendNames, capabilityReport, type CapabilityReport } from '../../info/report';
+import type { CapabilityReport } from '../../info/report';
 import { formatTable, printJson } from '../output';
-import { energyPlan, type EnergyPlan } from '../../info/energy';
-import { loadEnergyProfile } from '../../power/profile';
-import { nodeGpuCount } from '../../world/gpu';
+import type { EnergyPlan } from '../../info/energy';
 
 interface InfoArgs {
   json: boolean;
   profile: string;
 }
 
-function render(report: CapabilityReport, energy: EnergyPlan): string {
+function render(report: CapabilityReport, energy: EnergyPlan, backendNames: readonly (keyof CapabilityReport['backends'])[]): string {
   const lines: string[] = [];
   const v = report.versions;
   lines.push(`joule ${v.joule}  node ${v.node}  N-API ${v.napi}  addon ${v.addon} (${report.build.system}, N-API ${report.build.napiVersion})`);
@@ -55,9 +53,14 @@ export const infoCommand: CommandModule<object, InfoArgs> = {
       .example('$0 info', 'Human-readable capability report')
       .example('JOULE_NVML_LIBRARY=/opt/nvidia/lib/libnvidia-ml.so.1 $0 info --json', 'Use a site-specific NVML'),
   handler: async (args) => {
+    // Loaded here, not at the top: every command's module is loaded on every start, `joule launch`'s included.
+    const { backendNames, capabilityReport } = await import('../../info/report');
+    const { energyPlan } = await import('../../info/energy');
+    const { loadEnergyProfile } = await import('../../power/profile');
+    const { nodeGpuCount } = await import('../../world/gpu');
     const report = await capabilityReport();
     const energy = energyPlan(report, loadEnergyProfile(args.profile), nodeGpuCount());
     if (args.json) printJson({ ...report, energy });
-    else process.stdout.write(`${render(report, energy)}\n`);
+    else process.stdout.write(`${render(report, energy, backendNames)}\n`);
   },
 };

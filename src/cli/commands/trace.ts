@@ -3,9 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { JouleError } from '../../errors';
-import { powerStreamFile, readRecords, type SkippedLine } from '../../power/records';
+import type { SkippedLine } from '../../power/records';
 import { ExitCode } from '../exit-codes';
-import { chromeTrace } from '../../power/trace';
 import { printJson } from '../output';
 
 interface TraceArgs {
@@ -24,7 +23,10 @@ export const traceCommand: CommandModule<object, TraceArgs> = {
       .option('json', { type: 'boolean', default: false, describe: 'Print what was written as JSON' })
       .example('$0 trace runs/2026-11-22T05-30-00', 'Write runs/.../trace.json; open it in ui.perfetto.dev or chrome://tracing')
       .example('$0 trace runs/last --out=- > trace.json', 'Write the trace to stdout'),
-  handler: (args) => {
+  handler: async (args) => {
+    // Loaded here, not at the top: every command's module is loaded on every start, `joule launch`'s included.
+    const { powerStreamFile, readRecords } = await import('../../power/records');
+    const { chromeTrace } = await import('../../power/trace');
     if (!fs.existsSync(args.run) || !fs.statSync(args.run).isDirectory()) {
       throw new JouleError('JOULE_BAD_ARGUMENT', `not a run directory: ${args.run}`);
     }
