@@ -8,6 +8,7 @@ import path from 'node:path';
 import { encode, decodeServer } from '../../src/coord/protocol';
 import { native } from '../../src/native';
 import { joule, jouleBin, run } from '../helpers/run';
+import { assertValidRunDir } from '../helpers/run-schema';
 
 const fixtures = path.join(__dirname, 'fixtures');
 const hello = path.join(fixtures, 'hello.js');
@@ -25,7 +26,9 @@ function readJsonl(file: string): Record<string, unknown>[] {
     .map((line) => JSON.parse(line));
 }
 
+/** run.json, once the whole run directory has passed the run record's schema. */
 function manifest(runDir: string): Record<string, any> {
+  assertValidRunDir(runDir);
   return JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8'));
 }
 

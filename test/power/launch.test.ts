@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { joule } from '../helpers/run';
 import { fakePowercap } from './powercap';
+import { assertValidRunDir } from '../helpers/run-schema';
 
 const rank = path.join(__dirname, 'fixtures', 'rank.js');
 
@@ -47,6 +48,7 @@ describe('power: joule launch', function () {
       const trace = JSON.parse(traced.stdout);
       const spans = trace.traceEvents.filter((e: { ph: string }) => e.ph === 'X').map((e: { pid: number; name: string }) => `${e.pid}:${e.name}`);
       for (const span of ['0:step', '0:compute', '1:step', '1:compute', '0:idle-baseline']) assert.ok(spans.includes(span), `${span} in ${spans}`);
+      assertValidRunDir(runDir);
     } finally {
       tree.remove();
       fs.rmSync(path.dirname(runDir), { recursive: true, force: true });
