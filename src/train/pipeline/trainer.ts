@@ -44,7 +44,6 @@ export interface StageStepRecord {
 
 /** The directed links between neighbouring stages, each its own communicator (own queue), so a send never waits behind a recv. */
 interface Links {
-  pipe: Communicator;
   activationsIn: Communicator | null;
   activationsOut: Communicator | null;
   gradientsIn: Communicator | null;
@@ -327,7 +326,6 @@ async function makeLinks(pipe: Communicator, s: number, K: number): Promise<Link
   // queue while a connection is still being made could reach the wire out of order.
   for (const comm of [...activation, ...gradient]) await comm.connected();
   return {
-    pipe,
     activationsIn: s > 0 ? activation[(s - 1) % 2] : null,
     activationsOut: s < K - 1 ? activation[s % 2] : null,
     gradientsIn: s < K - 1 ? gradient[s % 2] : null,
