@@ -126,6 +126,13 @@ describe('joule train --strategy pp / hybrid', function () {
         assert.equal(line.bubbleTheory, 1 / 5);
         assert.ok(line.stages!.every((st) => st.computeS > 0 && st.bubble >= 0 && st.bubble <= 1 && st.energy?.source === 'model' && (st.energy.modelEnergyJ ?? 0) > 0));
       }
+      const [epoch] = fs.readFileSync(path.join(r.dir, 'epochs.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      assert.equal(epoch.strategy, 'pp');
+      assert.equal(epoch.stages.length, 2);
+      const stageModelJ = epoch.stages.reduce((t: number, st: { modelEnergyJ: number }) => t + st.modelEnergyJ, 0);
+      assert.ok(Math.abs(stageModelJ - epoch.modelEnergyJ) <= 1e-9 * epoch.modelEnergyJ, `stages ${stageModelJ} J vs epoch ${epoch.modelEnergyJ} J`);
+      assert.ok(epoch.stages.every((st: { energyJ: number | null }) => st.energyJ === null), 'nothing measured here');
+      assert.ok(summary.heldOut.accuracy !== null, 'held-out evaluation ran down the pipeline');
     });
   }
 

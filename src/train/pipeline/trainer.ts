@@ -104,6 +104,9 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
   const pipeline: PipelineSummary = { strategy: parallel.strategy as PipelineSummary['strategy'], dp, stages: K, microBatches: M, schedule: parallel.schedule, split: { mode: split.mode, cuts: split.cuts, stages: describeSplit }, bubbleTheory, measured: null };
   // Per-stage compute seconds summed over the steps after this run's first, and those steps' seconds.
   const measured = { steps: 0, stepS: 0, computeS: new Array<number>(K).fill(0) };
+  // Per stage over the current epoch: seconds computing and idle, and joules (measured and modelled apart).
+  const newEpochStages = () => Array.from({ length: K }, (_, stage) => ({ stage, computeS: 0, bubbleS: 0, energyJ: 0, modelEnergyJ: 0 }));
+  let epochStages = newEpochStages();
   record('train-config', { config, backend: runtime, model: { name: spec.name, parameters: spec.parameters, flopsPerSample: spec.flopsPerSample }, pipeline, resumedFrom: resume?.dir ?? null });
   if (world.rank === 0) world.log(`pipeline: ${dp} × ${K} ranks, ${M} micro-batches (${parallel.schedule}), stages ${describeSplit.map((d) => `[${d.layers.join('–')}) ${(d.flopsPerSample / 1e6).toFixed(1)} MFLOP`).join(', ')}; GPipe bubble (K−1)/(M+K−1) = ${bubbleTheory.toFixed(3)}`);
 
@@ -144,7 +147,11 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
       totals.pendingSteps.delete(step);
       entry.record.energy = energy;
       const pipelineRecord = (entry.record as StepRecord & { stages: StageStepRecord[] }).stages;
-      pipelineRecord.forEach((st, i) => (st.energy = { ...stepEnergy(perStage[i]), computeJ: null, commJ: null }));
+      pipelineRecord.forEach((st, i) => {
+        st.energy = { ...stepEnergy(perStage[i]), computeJ: null, commJ: null };
+        epochStages[i].energyJ += st.energy.energyJ ?? 0;
+        epochStages[i].modelEnergyJ += st.energy.modelEnergyJ ?? 0;
+      });
       record('steps', entry.record as unknown as Record<string, unknown>);
     }
   };
@@ -264,6 +271,10 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
       const stepS = Number(process.hrtime.bigint() - stepStart) / 1e9;
       const stepRecord = stepRecordOf(metrics, { globalStep, epoch, stepS, config, K, world: world.size, bubbleTheory, precision: config.precision });
       totals.addStep(stepRecord);
+      stepRecord.stages.forEach((st) => {
+        epochStages[st.stage].computeS += st.computeS;
+        epochStages[st.stage].bubbleS += st.bubbleS;
+      });
       if (globalStep > (resume?.state.position.globalStep ?? 0)) {
         measured.steps += 1;
         measured.stepS += stepS;
@@ -286,7 +297,10 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
     lastEval.loss = held.loss;
     lastEval.accuracy = held.accuracy;
     const epochRecord = totals.epochRecord(epoch + 1, epochStart, elapsedS(), held);
-    record('epochs', { ...epochRecord, strategy: parallel.strategy } as unknown as Record<string, unknown>);
+    // Energy per stage: measured where its ranks' windows measured, else null; the model's figure apart.
+    const stages = epochStages.map((st) => ({ ...st, energyJ: epochRecord.energyJ === null ? null : st.energyJ, modelEnergyJ: st.modelEnergyJ > 0 ? st.modelEnergyJ : null }));
+    record('epochs', { ...epochRecord, strategy: parallel.strategy, stages } as unknown as Record<string, unknown>);
+    epochStages = newEpochStages();
     if (world.rank === 0) hooks.onProgress?.({ kind: 'epoch', epoch: epochRecord, totalSteps, epochs: config.epochs, stepsPerEpoch, elapsedS: elapsedS(), energySoFar: totals.energySoFar(), powerW: null });
     if (config.instrument && config.checksum.unit === 'epochs' && (epoch + 1) % config.checksum.every === 0) await compareChecksums(world, dpComm, weights, position.globalStep);
     if (position.stepInEpoch >= stepsPerEpoch) position = { epoch: epoch + 1, stepInEpoch: 0, globalStep: position.globalStep };
