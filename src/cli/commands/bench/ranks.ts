@@ -20,13 +20,8 @@ export interface BenchRanksOptions {
 async function runRank(backend: BackendName, body: (ctx: BenchContext) => Promise<number>): Promise<number> {
   if (backend !== 'auto') process.env.JOULE_COMM_BACKEND = backend;
   const world = await init();
-  let power: BenchContext['power'];
-  try {
-    power = world.power;
-  } catch {
-    // JOULE_POWER=off: the energy columns say n/a; the bandwidth figures stand on their own.
-    power = undefined;
-  }
+  // JOULE_POWER=off attaches no monitor (world.power then measures nothing): the energy columns say so.
+  const power = world.modules.has('power') ? world.power : undefined;
   const code = await body({ comm: world.comm, power });
   await world.finalize();
   return code;
