@@ -399,9 +399,10 @@ export async function compareChecksums(world: TrainWorld, comm: Communicator | n
   const all = new Int32Array(comm.size);
   await comm.allgather(mine, all);
   const reference = all[0];
-  const differing = [...all].map((value, rank) => ({ value, rank })).filter((entry) => entry.value !== reference).map((entry) => entry.rank);
+  // Named by world rank: in a pipeline's data-parallel group, member i is not rank i.
+  const differing = [...all].map((value, member) => ({ value, rank: comm.members[member].worldRank })).filter((entry) => entry.value !== reference).map((entry) => entry.rank);
   if (differing.length) {
-    throw new JouleError('JOULE_WEIGHTS_DIVERGED', `weights diverged at step ${step}: rank(s) ${differing.join(', ')} differ from rank 0 (checksums ${[...all].map((v) => (v >>> 0).toString(16)).join(', ')})`, { rank: world.rank, step, ranks: differing });
+    throw new JouleError('JOULE_WEIGHTS_DIVERGED', `weights diverged at step ${step}: rank(s) ${differing.join(', ')} differ from rank ${comm.members[0].worldRank} (checksums ${[...all].map((v) => (v >>> 0).toString(16)).join(', ')})`, { rank: world.rank, step, ranks: differing });
   }
 }
 

@@ -151,6 +151,13 @@ describe('joule train --strategy pp / hybrid', function () {
     assert.ok(!weightsOf(path.join(step, 'rank-0')).equals(weightsOf(path.join(step, 'rank-1'))), 'the stages hold different layers');
   });
 
+  it('hybrid: a replica whose stage weights diverge fails the job naming its world rank', async () => {
+    const r = await train([...model, '-n', '4', '--strategy', 'hybrid', '--dp', '2', '--stages', '2', '--micro-batches', '2', '--checksum-every', '1'], { JOULE_TEST_DIVERGE: '2:1' });
+    assert.notEqual(r.code, 0);
+    // Rank 2 holds stage 0 of replica 1; its group is ranks 0 and 2.
+    assert.match(r.stderr, /weights diverged at step 2: rank\(s\) 2 differ from rank 0.*JOULE_WEIGHTS_DIVERGED/);
+  });
+
   it('a stage that dies mid-pipeline ends the job at once, with its rank named', async () => {
     const r = await train([...model, '-n', '2', '--strategy', 'pp', '--stages', '2', '--micro-batches', '4'], { JOULE_TEST_STAGE_EXIT: '1:2' });
     assert.notEqual(r.code, 0);

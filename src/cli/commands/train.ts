@@ -1,4 +1,4 @@
-// `joule train`: data-parallel tfjs training with time, accuracy and energy per step; starts its ranks
+// `joule train`: data-parallel, pipeline or hybrid tfjs training with time, accuracy and energy per step; starts its ranks
 // through the launcher, or runs as a rank inside `joule launch`, srun or sbatch.
 import type { CommandModule } from 'yargs';
 import { optimizerNames, precisionChoices, scheduleChoices, strategyChoices, tfBackendChoices, trainDefaults } from '../../train/config';
@@ -6,7 +6,7 @@ import type { JobArgs } from '../../train/job';
 
 export const trainCommand: CommandModule<object, JobArgs> = {
   command: 'train',
-  describe: 'Train a model data-parallel over N ranks; print time, loss, accuracy and joules; record everything in runs/<time>-train-<model>/',
+  describe: 'Train a model data-parallel, pipelined (--strategy pp) or both (hybrid) over N ranks; print time, loss, accuracy and joules; record everything in runs/<time>-train-<model>/',
   builder: (yargs) =>
     yargs
       // A flag given twice takes its last value (as in a script that appends overrides), never an array.
@@ -20,7 +20,7 @@ export const trainCommand: CommandModule<object, JobArgs> = {
       .option('stages', { type: 'number', describe: 'pp/hybrid: pipeline stages K (consecutive layers each, cut where one tensor crosses)' })
       .option('dp', { type: 'number', describe: 'hybrid: data-parallel replicas of the pipeline (default: ranks ÷ stages)' })
       .option('micro-batches', { type: 'number', describe: 'pp/hybrid: micro-batches M per mini-batch, each --lbs samples (default 4, or --gbs ÷ (lbs × dp)); GPipe idles (K−1)/(M+K−1) of a step' })
-      .option('split', { type: 'string', describe: 'pp/hybrid: auto or flops (balance forward FLOPs), or the first layer index of each stage after the first, e.g. 4,9' })
+      .option('split', { type: 'string', describe: 'pp/hybrid: auto or flops (balance forward FLOPs), or the first layer index of each stage after the first (e.g. 10,19 for resnet-mini; a bad index is refused with the valid ones)' })
       .option('schedule', { choices: scheduleChoices, describe: 'pp/hybrid: gpipe (all forwards, then all backwards) or 1f1b (one forward, one backward in the steady state: fewer activations held); default gpipe' })
       .option('lbs', { type: 'number', default: trainDefaults.lbs, describe: 'Local batch size: samples per rank per micro-step (pp/hybrid: per micro-batch)' })
       .option('gbs', { type: 'number', describe: 'Global batch size: lbs × ranks × accumulation steps (default lbs × ranks)' })
