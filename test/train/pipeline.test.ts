@@ -136,8 +136,9 @@ describe('joule train --strategy pp / hybrid', function () {
     });
   }
 
-  it('hybrid 2 × 2 runs to the end and the replicas of each stage hold the same weights', async () => {
-    const r = await train([...model, '-n', '4', '--strategy', 'hybrid', '--dp', '2', '--stages', '2', '--micro-batches', '2', '--checksum-every', '1', '--checkpoint-every', '2', '--precision', 'bf16']);
+  it('hybrid 2 × 2 runs to the end, the replicas of each stage hold the same weights, and it resumes from its shards', async () => {
+    const hybrid = [...model, '-n', '4', '--strategy', 'hybrid', '--dp', '2', '--stages', '2', '--micro-batches', '2', '--checksum-every', '1', '--checkpoint-every', '2', '--precision', 'bf16'];
+    const r = await train(hybrid);
     assert.equal(r.code, 0, r.stderr);
     const summary = JSON.parse(r.stdout);
     assert.equal(summary.status, 'completed');
@@ -149,6 +150,13 @@ describe('joule train --strategy pp / hybrid', function () {
     assert.ok(weightsOf(path.join(step, 'rank-0')).equals(weightsOf(path.join(step, 'rank-2'))), 'stage 0 replicas differ');
     assert.ok(weightsOf(path.join(step, 'rank-1')).equals(weightsOf(path.join(step, 'rank-3'))), 'stage 1 replicas differ');
     assert.ok(!weightsOf(path.join(step, 'rank-0')).equals(weightsOf(path.join(step, 'rank-1'))), 'the stages hold different layers');
+
+    // Stopped after 2 steps and resumed from its 4 shards: the rest of the same curve.
+    const first = await train([...hybrid, '--max-steps', '2']);
+    assert.equal(first.code, 0, first.stderr);
+    const resumed = await train(['-n', '4', '--resume', first.dir, '--max-steps', '4']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.deepEqual(steps(resumed.dir).map((l) => l.loss), steps(r.dir).slice(2).map((l) => l.loss));
   });
 
   it('hybrid: a replica whose stage weights diverge fails the job naming its world rank', async () => {
