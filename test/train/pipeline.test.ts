@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { joule } from '../helpers/run';
+import { spawn } from 'node:child_process';
+import { joule, jouleBin } from '../helpers/run';
 import { buildModel } from '../../src/train/models';
 import { stageOps } from '../../src/train/pipeline/schedule';
 import { cutPoints, planSplit } from '../../src/train/pipeline/split';
@@ -189,6 +190,28 @@ describe('joule train --strategy pp / hybrid', function () {
     assert.equal(otherStrategy.code, 1);
     assert.match(otherStrategy.stderr, /--strategy dp \(saved: pp\).*JOULE_BAD_CHECKPOINT/);
     assert.doesNotMatch(otherStrategy.stderr, /\n\s+at /, 'no stack trace');
+  });
+
+  it('SIGTERM stops every stage at the same step with a sharded checkpoint, and the run resumes', async () => {
+    const dir = path.join(scratch, `run-${++runs}`);
+    const args = ['train', ...small, '--train-size', '1024', ...model, '-n', '2', '--strategy', 'pp', '--stages', '2', '--micro-batches', '2', '--run-dir', dir];
+    const child = spawn(process.execPath, [jouleBin, ...args], { env: { ...process.env, ...pinned }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const deadline = Date.now() + 90_000;
+    while (!(fs.existsSync(path.join(dir, 'steps.jsonl')) && fs.statSync(path.join(dir, 'steps.jsonl')).size > 0)) {
+      assert.ok(Date.now() < deadline, `training never started: ${stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.on('close', resolve));
+    const summary = JSON.parse(fs.readFileSync(path.join(dir, 'train-summary.json'), 'utf8'));
+    assert.equal(summary.status, 'terminated', stderr);
+    const stoppedAt = summary.position.globalStep;
+    for (const rank of [0, 1]) assert.ok(fs.existsSync(path.join(dir, 'checkpoints', `step-${stoppedAt}`, `rank-${rank}`, 'tensors.bin')), `rank ${rank}'s shard`);
+    const resumed = await train(['-n', '2', '--resume', dir, '--max-steps', String(stoppedAt + 1)]);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal(steps(resumed.dir)[0].step, stoppedAt);
   });
 
   describe('bad grids and splits', () => {
