@@ -2,6 +2,10 @@
 // communication), summed over ranks by the per-step metrics allreduce, measured and modelled kept apart.
 import type { PowerWindows, WindowResult } from '../power/types';
 
+// Job-wide step energy travels in the metrics allreduce this many steps late, so no rank waits for the
+// sampler's next tick; every rank uses the same lag, so the buffers always match.
+export const ENERGY_LAG = 2;
+
 /** Per-rank window figures in the order they travel in the metrics buffer. */
 export const ENERGY_FIELDS = ['nvmlJ', 'raplJ', 'modelJ', 'computeMeasuredJ', 'computeModelJ', 'commMeasuredJ', 'commModelJ'] as const;
 export type EnergyFields = Record<(typeof ENERGY_FIELDS)[number], number>;

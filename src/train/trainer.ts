@@ -17,7 +17,7 @@ import { buildModel, lossAndCorrect, modelDefaults, type ModelSpec } from './mod
 import { makeOptimizer } from './optimizer';
 import { makePolicy } from './precision';
 import { epochPermutation } from './rng';
-import { ENERGY_FIELDS, StepWindows, stepEnergy, zeroEnergy, type EnergyFields, type StepEnergy } from './step-energy';
+import { ENERGY_FIELDS, ENERGY_LAG, StepWindows, stepEnergy, zeroEnergy, type EnergyFields, type StepEnergy } from './step-energy';
 import { Totals, type EpochRecord, type StepRecord, type TrainSummary } from './records';
 import type { TrainConfig } from './config';
 import { checksum, FlatWeights } from './weights';
@@ -56,9 +56,6 @@ export interface ProgressUpdate {
 
 export type TrainStatus = 'completed' | 'terminated' | 'budget';
 
-// Job-wide step energy travels in the metrics allreduce this many steps late, so no rank waits for the
-// sampler's next tick; every rank uses the same lag, so the buffers always match.
-const ENERGY_LAG = 2;
 // Metrics buffer: loss sum, correct, counted, compute s, comm s, stop flag, then ENERGY_FIELDS of step − lag.
 const METRIC_SLOTS = 6;
 

@@ -13,7 +13,7 @@ import { buildModel, modelDefaults } from '../models';
 import { makeOptimizer } from '../optimizer';
 import { Totals, type PipelineSummary, type StepRecord, type TrainSummary } from '../records';
 import { epochPermutation } from '../rng';
-import { ENERGY_FIELDS, StepWindows, stepEnergy, zeroEnergy, type EnergyFields } from '../step-energy';
+import { ENERGY_FIELDS, ENERGY_LAG, StepWindows, stepEnergy, zeroEnergy, type EnergyFields } from '../step-energy';
 import { compareChecksums, type TrainHooks, type TrainStatus, type TrainWorld } from '../trainer';
 import { FlatWeights } from '../weights';
 import { stageOps, theoreticalBubble } from './schedule';
@@ -21,8 +21,6 @@ import { evaluatePipeline } from './evaluate';
 import { planSplit } from './split';
 import { Stage } from './stage';
 
-// Energy of step − lag rides in the step's metrics allreduce, as in the data-parallel loop.
-const ENERGY_LAG = 2;
 // Job slots: loss sum, correct, counted, stop flag; then per rank: compute s, recv wait s, send wait s,
 // gradient sync s, bytes sent, then ENERGY_FIELDS of step − lag.
 const JOB_SLOTS = 4;
