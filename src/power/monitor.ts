@@ -223,6 +223,9 @@ export class PowerMonitor implements PowerWindows {
     this.drain();
     if (!Number.isFinite(this.lastTickS) || this.lastTickS <= this.run.startS) {
       this.lastProgressS = previousS;
+      // No reading since the run began (a rank aborted in its first moments): ask for one, write then.
+      this.sampler?.kick();
+      void this.nextTick(this.run.startS).then(() => this.progress());
       return;
     }
     this.lastProgressS = this.lastTickS;
