@@ -22,6 +22,7 @@ export interface JobArgs extends TrainArgs {
   resume?: string;
   json: boolean;
   secure: boolean;
+  oversubscribe: boolean;
 }
 
 /** Ranks when -n is not given: inside an allocation, SLURM's count; here, up to 2 (one per core on small machines). */
@@ -62,6 +63,7 @@ export async function runJob(args: JobArgs, argv: string[]): Promise<number> {
     profile,
     launcher: profile.launcher ?? 'auto',
     secure: args.secure,
+    oversubscribe: args.oversubscribe,
     iface: readEnv('JOULE_IFACE'),
     heartbeatS: launchDefaults.heartbeatS,
     heartbeatMisses: TRAIN_HEARTBEAT_MISSES,

@@ -44,6 +44,7 @@ export const trainCommand: CommandModule<object, JobArgs> = {
       .option('name', { type: 'string', describe: 'Run name (default train-<model>)' })
       .option('run-dir', { type: 'string', describe: 'Write the run record to exactly this directory' })
       .option('secure', { type: 'boolean', default: false, describe: 'Encrypt coordinator traffic with ZeroMQ CURVE' })
+      .option('oversubscribe', { type: 'boolean', default: false, describe: 'Local launcher: start more than 4 ranks per allowed CPU (refused otherwise)' })
       .option('json', { type: 'boolean', default: false, describe: 'Print the summary as one JSON object (progress goes to stderr)' })
       .example('$0 train', 'resnet-mini on MNIST, 2 ranks, 1 epoch: the quick start')
       .example('$0 train -n 2 --precision bf16 --epochs 2', 'Gradients cross the wire as bf16')
