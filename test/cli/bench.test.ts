@@ -1,5 +1,7 @@
 // `joule bench <collective>`: nccl-tests columns and factors, result checks, JSON rows, bad input.
 import assert from 'node:assert/strict';
+import { skipBecause } from '../helpers/skip';
+import os from 'node:os';
 import path from 'node:path';
 import { fakeNccl, fakeNvml, fakesDir, joule, jouleBin } from '../helpers/run';
 
@@ -113,6 +115,17 @@ describe('joule bench (collectives)', function () {
       assert.match(row.energySource, /nvml/);
     }
     assert.match(result.stderr, /rank \d .*exited with code 3/);
+  });
+
+  it('-N above the launcher\'s ranks-per-CPU limit is refused unless --oversubscribe', async function () {
+    const over = 4 * os.availableParallelism() + 1;
+    const refused = await joule(['bench', 'allreduce', '-N', String(over), '-b', '8', '-e', '8', '-n', '1', '-w', '0'], { JOULE_POWER: 'off' });
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /add --oversubscribe/);
+    if (over > 9) skipBecause(this, `${over} ranks are too many to start in a test on this ${os.availableParallelism()}-CPU machine`);
+    const allowed = await joule(['bench', 'allreduce', '-N', String(over), '--oversubscribe', '-b', '8', '-e', '8', '-n', '1', '-w', '0', '--json'], { JOULE_POWER: 'off' }, { timeoutMs: 120_000 });
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.equal(JSON.parse(allowed.stdout).ranks, over);
   });
 
   it('-N 4 --pretend-nodes 2: the launcher places the ranks on two pretend nodes and allreduce goes hierarchical, checked', async () => {

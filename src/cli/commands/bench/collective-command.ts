@@ -23,6 +23,7 @@ export interface CollectiveBenchArgs {
   backend: string;
   nranks: number;
   'pretend-nodes'?: number;
+  oversubscribe: boolean;
   loop: string;
   wire: string;
   json: boolean;
@@ -82,6 +83,7 @@ export function collectiveBenchCommand(collective: CollectiveName): CommandModul
         .option('backend', { type: 'string', default: 'auto', describe: 'auto|shm|tcp|nccl' })
         .option('nranks', { alias: 'N', type: 'number', default: 0, describe: 'Start this many local ranks (outside `joule launch` and srun)' })
         .option('pretend-nodes', { type: 'number', describe: 'With -N: give the ranks node ids as if they sat on this many nodes (hierarchical collectives on one host)' })
+        .option('oversubscribe', { type: 'boolean', default: false, describe: 'With -N: start more than 4 ranks per allowed CPU (refused otherwise)' })
         .option('wire', { type: 'string', default: 'native', describe: 'allreduce with float: native|bf16|f16 (the dtype bytes travel in)' })
         .option('loop', { type: 'string', default: 'native', describe: 'native: iterations back to back in native code; promise: one awaited call each' })
         .option('json', { type: 'boolean', default: false, describe: 'Print every row as JSON' })
@@ -119,7 +121,7 @@ export function collectiveBenchCommand(collective: CollectiveName): CommandModul
         loop: args.loop as 'native' | 'promise',
         wire: args.wire as WirePrecision,
       };
-      const code = await benchRanks({ nranks: args.nranks, pretendNodes: args['pretend-nodes'], backend: args.backend as BackendName }, async (ctx) => {
+      const code = await benchRanks({ nranks: args.nranks, pretendNodes: args['pretend-nodes'], oversubscribe: args.oversubscribe, backend: args.backend as BackendName }, async (ctx) => {
         if (collective === 'sendrecv' && ctx.comm.size < 2) throw new JouleError('JOULE_BAD_ARGUMENT', 'sendrecv needs at least 2 ranks');
         if (!Number.isInteger(options.root) || options.root < 0 || options.root >= ctx.comm.size) throw new JouleError('JOULE_BAD_ARGUMENT', `--root: must be a rank below ${ctx.comm.size}`);
         const print = ctx.comm.rank === 0;

@@ -14,6 +14,8 @@ export interface BenchRanksOptions {
   nranks: number;
   /** --pretend-nodes: the launcher's node ids, as if the -N ranks sat on this many nodes. */
   pretendNodes?: number;
+  /** --oversubscribe: more than the launcher's ranks-per-CPU limit. */
+  oversubscribe?: boolean;
   backend: BackendName;
 }
 
@@ -43,6 +45,7 @@ async function launchRanks(options: BenchRanksOptions): Promise<number> {
       secure: false,
       ...launchDefaults,
       pretendNodes: options.pretendNodes,
+      oversubscribe: options.oversubscribe,
       // Rank 0 prints the table; every rank's errors reach the terminal.
       out: (text) => {
         for (const line of text.split('\n')) if (line.startsWith('[0] ')) process.stdout.write(`${line.slice(4)}\n`);
