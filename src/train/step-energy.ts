@@ -7,7 +7,9 @@ import type { PowerWindows, WindowResult } from '../power/types';
 export const ENERGY_LAG = 2;
 
 /** Per-rank window figures in the order they travel in the metrics buffer. */
-export const ENERGY_FIELDS = ['nvmlJ', 'raplJ', 'modelJ', 'computeMeasuredJ', 'computeModelJ', 'commMeasuredJ', 'commModelJ'] as const;
+// The figure counts say whether a source measured at all: a window it measured at 0 J (a counter that did
+// not tick within a short step) is a measurement of 0 J, not a missing one.
+export const ENERGY_FIELDS = ['nvmlJ', 'raplJ', 'modelJ', 'nvmlFigures', 'raplFigures', 'computeMeasuredJ', 'computeModelJ', 'commMeasuredJ', 'commModelJ'] as const;
 export type EnergyFields = Record<(typeof ENERGY_FIELDS)[number], number>;
 
 export const zeroEnergy = (): EnergyFields => Object.fromEntries(ENERGY_FIELDS.map((f) => [f, 0])) as EnergyFields;
@@ -45,8 +47,13 @@ export class StepWindows {
       const fields = zeroEnergy();
       for (const figure of s.figures) {
         if (figure.source === 'model') fields.modelJ += figure.energyJ;
-        else if (figure.source === 'rapl') fields.raplJ += figure.energyJ;
-        else fields.nvmlJ += figure.energyJ;
+        else if (figure.source === 'rapl') {
+          fields.raplJ += figure.energyJ;
+          fields.raplFigures += 1;
+        } else {
+          fields.nvmlJ += figure.energyJ;
+          fields.nvmlFigures += 1;
+        }
       }
       if (compute) [fields.computeMeasuredJ, fields.computeModelJ] = [compute.energyJ ?? 0, compute.modelEnergyJ ?? 0];
       if (comm) [fields.commMeasuredJ, fields.commModelJ] = [comm.energyJ ?? 0, comm.modelEnergyJ ?? 0];
@@ -70,8 +77,10 @@ export interface StepEnergy {
 
 export function stepEnergy(sum: EnergyFields): StepEnergy {
   const measured = sum.nvmlJ + sum.raplJ;
-  const source: EnergySourceLabel = sum.nvmlJ > 0 && sum.raplJ > 0 ? 'nvml+rapl' : sum.nvmlJ > 0 ? 'nvml' : sum.raplJ > 0 ? 'rapl' : sum.modelJ > 0 ? 'model' : 'none';
-  const useMeasured = measured > 0;
+  const nvml = sum.nvmlFigures > 0;
+  const rapl = sum.raplFigures > 0;
+  const source: EnergySourceLabel = nvml && rapl ? 'nvml+rapl' : nvml ? 'nvml' : rapl ? 'rapl' : sum.modelJ > 0 ? 'model' : 'none';
+  const useMeasured = nvml || rapl;
   return {
     energyJ: useMeasured ? measured : null,
     modelEnergyJ: sum.modelJ > 0 ? sum.modelJ : null,
