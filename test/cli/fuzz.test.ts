@@ -5,19 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { joule } from '../helpers/run';
+import { seededRandom as random } from '../helpers/random';
 
-/** xorshift32: the same sequence on every machine. */
-function random(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state / 2 ** 32;
-  };
-}
 
 const values = ['0', '1', '-1', '3', '2.5', '1e9', 'NaN', 'abc', '', '8', '1K', '64', '-5', 'f16', 'sum', 'xor', 'native', '25:99:99', '/nonexistent', '/proc/x', '--', '=', 'local', 'nosuchprofile'];
 

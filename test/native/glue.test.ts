@@ -2,19 +2,8 @@
 // give one coded error (JOULE_BAD_ARGUMENT naming the argument), never a crash, a hang or an uncoded throw.
 import assert from 'node:assert/strict';
 import { native } from '../../src/native';
+import { seededRandom as random } from '../helpers/random';
 
-/** xorshift32, so a failing case reproduces. */
-function random(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state / 2 ** 32;
-  };
-}
 
 const junk: unknown[] = [undefined, null, true, 'x', '', -1, 0, 0.5, 1, 2, 7, 42, 1e6, 2 ** 31, 2 ** 53 + 2, -(2 ** 31) - 1, NaN, Infinity, -Infinity, [], [1, 'a'], {}, { length: 3 }, () => 1, new Float32Array(1), new Uint16Array(3), new Float64Array(0), new Uint8Array(16)];
 
