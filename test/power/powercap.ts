@@ -1,4 +1,5 @@
 // Builds a fake powercap tree in a temporary folder for the RAPL tests.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,4 +33,22 @@ export function fakePowercap(zones: FakeZone[]): { root: string; energyFile: (zo
     energyFile: (zone) => path.join(root, zone, 'energy_uj'),
     remove: () => fs.rmSync(root, { recursive: true, force: true }),
   };
+}
+
+/**
+ * Advances a fake energy_uj counter by `stepUj` every `periodMs` from a process of its own, written in
+ * place at a fixed width (never truncated, so no reader finds the file empty); the caller only waits.
+ * Returns the function that stops it.
+ */
+export function advanceCounter(energyFile: string, stepUj: number, periodMs: number): () => void {
+  const writer = spawn(process.execPath, ['-e', `
+    const fs = require('node:fs');
+    const [file, stepUj, periodMs] = process.argv.slice(1);
+    const fd = fs.openSync(file, 'r+');
+    let uj = Number(fs.readFileSync(file, 'utf8'));
+    const write = () => fs.writeSync(fd, String(uj).padStart(20, '0') + '\\n', 0);
+    write();
+    setInterval(() => { uj += Number(stepUj); write(); }, Number(periodMs));
+  `, energyFile, String(stepUj), String(periodMs)], { stdio: 'ignore' });
+  return () => writer.kill();
 }
