@@ -15,7 +15,7 @@ import { packageRoot } from '../src/paths';
 import type { RunJournal, RunStatus } from '../src/report/journal';
 import { hostRun } from '../src/world/host';
 import { chooseGpuBinding } from '../src/world/gpu';
-import { envDefault, readEnv } from '../src/env';
+import { checkEnv, envDefault, readEnv, userEnvNames } from '../src/env';
 import { exceptionLine, prefixLines, relabelSrunLines, StderrTails } from './output';
 import { slurmEndingState } from './slurm-ended';
 import type { ClusterProfile } from '../src/slurm/profile';
@@ -101,6 +101,7 @@ function signalExitCode(signal: NodeJS.Signals): number {
 
 export async function launch(options: LaunchOptions): Promise<LaunchResult> {
   if (options.command.length === 0) throw new JouleError('JOULE_BAD_ARGUMENT', 'no command to launch: put it after `--`');
+  checkEnv(userEnvNames);
   const useSrun = options.launcher === 'srun' || (options.launcher === 'auto' && insideAllocation());
   const size = options.size ?? (useSrun ? Number(process.env.SLURM_NTASKS) : NaN);
   if (!Number.isSafeInteger(size) || size < 1) throw new JouleError('JOULE_BAD_ARGUMENT', `-n must be a positive integer${useSrun ? ' (SLURM_NTASKS is not set either)' : ''}`);

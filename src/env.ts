@@ -140,6 +140,9 @@ export function checkEnv(names: readonly EnvName[] = envNames, env: NodeJS.Proce
   for (const name of names) readEnv(name, env);
 }
 
+/** Names users (and job scripts) set: the launcher checks them before any rank starts, since a rank that never calls joule.init() would never read them. */
+export const userEnvNames = envNames.filter((name) => (registry[name] as Setting<unknown>).setBy === 'user');
+
 /** Names native code reads with getenv (checked in TypeScript before the addon loads). */
 export const nativeEnvNames = envNames.filter((name) => (registry[name] as Setting<unknown>).readBy === 'native');
 

@@ -3,9 +3,11 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import os from 'node:os';
 import { envDefault, envNames, envTable, readEnv } from '../src/env';
 import { knownErrorCode } from '../src/errors';
 import { packageRoot } from '../src/paths';
+import { joule } from './helpers/run';
 
 function files(dir: string, pattern: RegExp): string[] {
   return fs.readdirSync(path.join(packageRoot, dir), { withFileTypes: true }).flatMap((entry) => {
@@ -39,6 +41,23 @@ describe('environment registry', () => {
     ];
     for (const [name, raw, message] of refusals) {
       assert.throws(() => readEnv(name, { [name]: raw }), (error: Error & { code?: string }) => error.code === 'JOULE_BAD_ARGUMENT' && message.test(error.message), `${name}=${raw}`);
+    }
+  });
+
+  it('is checked by the launcher before any rank starts, so a rank that never reads it cannot hide a bad value', async function () {
+    this.timeout(30_000);
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'joule-env-'));
+    try {
+      for (const [name, raw] of [['JOULE_POWER', 'bogus'], ['JOULE_CPU_BIND', 'bogus']]) {
+        const runDir = path.join(scratch, name);
+        const r = await joule(['launch', '-n', '1', '--run-dir', runDir, '--', 'true'], { [name]: raw });
+        assert.equal(r.code, 2, `${name}=${raw}: ${r.stderr}`);
+        assert.match(r.stderr, new RegExp(`${name}="${raw}" must be one of .*\\[JOULE_BAD_ARGUMENT\\]`));
+        assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+        assert.ok(!fs.existsSync(runDir), 'no run directory for a job that never started');
+      }
+    } finally {
+      fs.rmSync(scratch, { recursive: true, force: true });
     }
   });
 
