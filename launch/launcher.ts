@@ -2,6 +2,7 @@
 // supervise them, and leave a run directory whatever happens.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import type { Readable } from 'node:stream';
 import os from 'node:os';
 import path from 'node:path';
 import { dialableAddress, nodeFacingAddress } from '../src/coord/address';
@@ -17,6 +18,7 @@ import { hostRun } from '../src/world/host';
 import { chooseGpuBinding } from '../src/world/gpu';
 import { checkEnv, envDefault, readEnv, userEnvNames } from '../src/env';
 import { exceptionLine, prefixLines, relabelSrunLines, StderrTails } from './output';
+import { ACTIVITY_FD, ActivityChannel } from './activity';
 import { slurmEndingState } from './slurm-ended';
 import type { ClusterProfile } from '../src/slurm/profile';
 import type { EnergyTotals } from '../src/power/attribution';
@@ -284,17 +286,18 @@ class Supervision {
     }
   }
 
-  private track(child: ChildProcess, onExit: (code: number | null, signal: NodeJS.Signals | null) => void): Promise<void> {
+  private track(child: ChildProcess, onExit: (code: number | null, signal: NodeJS.Signals | null) => void | Promise<void>): Promise<void> {
     this.children.add(child);
+    let reported: void | Promise<void>;
     return new Promise((resolve) => {
       child.on('error', (error) => {
         this.options.err(`joule: cannot start ${this.options.command[0]}: ${error.message}\n`);
         if (child.pid === undefined) onExit(127, null);
       });
-      child.on('exit', (code, signal) => onExit(code, signal));
+      child.on('exit', (code, signal) => (reported = onExit(code, signal)));
       child.on('close', () => {
         this.children.delete(child);
-        resolve();
+        void Promise.resolve(reported).then(resolve);
       });
     });
   }
@@ -316,16 +319,23 @@ class Supervision {
         JOULE_NODE_RANK: String(nodeRank),
         JOULE_NODES: String(nodes),
         JOULE_HOST: host,
+        JOULE_ACTIVITY_FD: String(ACTIVITY_FD),
         ...(gpu.cudaVisibleDevices !== undefined ? { CUDA_VISIBLE_DEVICES: gpu.cudaVisibleDevices } : {}),
       };
-      const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe', 'pipe'], detached: true });
+      const activity = new ActivityChannel(child.stdio[ACTIVITY_FD] as Readable | null);
       const output = Promise.all([
         prefixLines(child.stdout!, `[${rank}] `, this.options.out),
         prefixLines(child.stderr!, `[${rank}] `, this.options.err),
       ]);
       this.byRank.set(rank, child);
       // Its work was done: ended for not exiting, it is not what failed the job (events.jsonl says what happened).
-      const exited = this.track(child, (code, signal) => (this.endedAfterFinalize.has(rank) ? this.coordinator.rankExited(rank, 0, null, host, child.pid) : this.coordinator.rankExited(rank, code, signal, host, child.pid)));
+      const exited = this.track(child, async (code, signal) => {
+        // The failure names the last activity the rank wrote, which may still be in the pipe at 'exit'.
+        const last = await activity.final();
+        if (this.endedAfterFinalize.has(rank)) this.coordinator.rankExited(rank, 0, null, host, child.pid, last);
+        else this.coordinator.rankExited(rank, code, signal, host, child.pid, last);
+      });
       done.push(exited.then(() => output.then(() => undefined)));
       // Spawning is synchronous: let signals, exits and failures be handled between ranks.
       await new Promise((resolve) => setImmediate(resolve));

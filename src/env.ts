@@ -65,6 +65,7 @@ const registry = {
   JOULE_NODES: { parse: number({ min: 1, integer: true }), fallback: 1, defaultText: '1', setBy: 'launcher', meaning: 'nodes in the job' },
   JOULE_HOST: { parse: text, setBy: 'launcher', meaning: "this rank's host name (default: the OS's, or SLURMD_NODENAME)" },
   JOULE_COORD: { parse: endpoint, setBy: 'launcher', meaning: '`tcp://HOST:PORT` of the coordinator (bare srun: overrides the derived address)' },
+  JOULE_ACTIVITY_FD: { parse: number({ min: 3, integer: true }), setBy: 'launcher', meaning: 'the pipe a rank writes each `setActivity` to at once, so a crash right after still names it' },
   JOULE_JOB_SECRET: { parse: text, setBy: 'launcher', meaning: 'the job secret (set by the launcher or the job script; at least 32 characters)' },
   JOULE_SECURE: { parse: flag, fallback: false, defaultText: '0', setBy: 'launcher', meaning: '`1`: coordinator traffic encrypted with CURVE' },
   JOULE_IFACE: { parse: text, setBy: 'user', meaning: 'network interface the coordinator and tcp collectives use across nodes (`--iface`)' },

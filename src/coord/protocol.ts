@@ -58,7 +58,7 @@ export type ClientMessage =
   | { t: 'abort'; reason: string }
   | { t: 'finish'; id: number; status: number }
   /** From a rank's supervisor (srun mode): how the rank process ended; carries the token since it never joined. */
-  | { t: 'exited'; id: number; token: string; rank: number; host: string; pid: number; exitCode: number | null; signal: string | null };
+  | { t: 'exited'; id: number; token: string; rank: number; host: string; pid: number; exitCode: number | null; signal: string | null; activity?: string };
 
 /** Messages from the coordinator to a rank. */
 export type ServerMessage =
@@ -92,7 +92,7 @@ const clientSchema: Record<ClientMessage['t'], Record<string, Check>> = {
   batch: { items: (v) => Array.isArray(v) && v.every((item) => obj(item) && (item.k === 'log' || item.k === 'stream')) },
   abort: { reason: str },
   finish: { id: int, status: int },
-  exited: { id: int, token: str, rank: int, host: str, pid: int, exitCode: (v) => v === null || int(v), signal: (v) => v === null || str(v) },
+  exited: { id: int, token: str, rank: int, host: str, pid: int, exitCode: (v) => v === null || int(v), signal: (v) => v === null || str(v), activity: (v) => v === undefined || str(v) },
 };
 
 const serverSchema: Record<ServerMessage['t'], Record<string, Check>> = {

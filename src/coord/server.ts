@@ -280,14 +280,17 @@ export class Coordinator {
       this.send(routingId, { t: 'refused', reason: 'wrong job secret' });
       return;
     }
-    this.rankExited(message.rank, message.exitCode, message.signal, message.host, message.pid);
+    this.rankExited(message.rank, message.exitCode, message.signal, message.host, message.pid, message.activity);
     this.send(routingId, { t: 'reply', id: message.id, ok: true, value: null });
   }
 
-  /** A rank's process ended (seen by the launcher, or reported by its srun-side supervisor). */
-  rankExited(rank: number, exitCode: number | null, signal: string | null, host?: string, pid?: number): void {
+  /**
+   * A rank's process ended (seen by the launcher, or reported by its srun-side supervisor), with the last
+   * activity its channel carried: newer than any the coordinator connection delivered before the crash.
+   */
+  rankExited(rank: number, exitCode: number | null, signal: string | null, host?: string, pid?: number, activity?: string): void {
     const state = this.ranks.get(rank);
-    const base = { rank, host: state?.host ?? host ?? '?', pid: state?.pid ?? pid, activity: state?.activity, lastBarrier: state?.lastBarrier };
+    const base = { rank, host: state?.host ?? host ?? '?', pid: state?.pid ?? pid, activity: activity ?? state?.activity, lastBarrier: state?.lastBarrier };
     this.options.sink.event('rank-exited', { rank, exitCode, signal, host: base.host, pid: base.pid });
     if (state) state.lastSeenMs = Number.POSITIVE_INFINITY; // a finished process cannot miss heartbeats
     if (signal) return this.fail({ ...base, kind: 'signal', signal });

@@ -12,6 +12,7 @@ import type { RunJournal } from '../report/journal';
 import type { CpuBinding, CpuBindingRule } from './cpu';
 import type { RankEnvironment, StartMode } from './identity';
 import type { GpuBindingRule, KeyValue, MetricRecord, World } from './types';
+import { openActivityWriter } from './activity-writer';
 import type { PowerWindows } from '../power/types';
 
 /** Records wait at most this long in the rank before they go to the coordinator in one message. */
@@ -74,6 +75,7 @@ export class RankWorld implements World {
   private barrierCounts = new Map<string, number>();
   private pendingActivity?: string;
   private activityTimer?: NodeJS.Timeout;
+  private readonly activityWriter = openActivityWriter();
   private abortListeners: Array<(reason: Error) => void> = [];
   private finalized = false;
   private powerOff?: PowerWindows;
@@ -108,6 +110,9 @@ export class RankWorld implements World {
     };
     this.metrics = { record: (metric) => this.stream('metrics', { ...metric }) };
     this.client.onAbort((error) => this.aborted(error));
+    // process.exit() and uncaught exceptions run 'exit' listeners: the throttled, not yet sent activity goes out there.
+    const writer = this.activityWriter;
+    if (writer) process.once('exit', () => this.pendingActivity !== undefined && writer.write(this.pendingActivity));
   }
 
   /** Energy windows around code (world.power.window(name, fn)); init() attaches the monitor. */
@@ -177,6 +182,7 @@ export class RankWorld implements World {
 
   private flushActivity(): void {
     if (this.pendingActivity === undefined) return;
+    this.activityWriter?.write(this.pendingActivity);
     void this.client.notify({ t: 'activity', activity: this.pendingActivity });
     this.pendingActivity = undefined;
   }

@@ -36,6 +36,23 @@ describe('joule launch: the run record', function () {
     assert.equal(output?.exception, 'Error: boom at step 7');
   });
 
+  for (const [mode, activity, exitCode] of [
+    ['exit-at-once', 'writing checkpoint 3', 5],
+    ['throw-at-once', 'step 8: forward', 1],
+  ] as const) {
+    it(`names the activity a rank set an instant before it ended (${mode}) in run.json's failure and events.jsonl`, async () => {
+      const runDir = path.join(tempRoot(), 'run');
+      const result = await joule(['launch', '-n', '2', '--run-dir', runDir, '--', process.execPath, behave, mode]);
+      assert.equal(result.code, exitCode, result.stderr);
+      assert.match(result.stderr, new RegExp(`job failed: rank 1 .*last activity: "${activity}"`));
+      const run = JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8'));
+      assert.equal(run.failure.rank, 1);
+      assert.equal(run.failure.activity, activity);
+      const events = fs.readFileSync(path.join(runDir, 'events.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      assert.equal(events.find((e) => e.type === 'failure')?.activity, activity);
+    });
+  }
+
   it('refuses a --run-dir that already holds a run, leaving it as it was', async () => {
     const runDir = path.join(tempRoot(), 'run');
     const first = await joule(['launch', '-n', '1', '--run-dir', runDir, '--', process.execPath, hello]);

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { jouleBin, run } from '../helpers/run';
+import { assertValidRunDir } from '../helpers/run-schema';
 import { useSlurmCluster } from '../helpers/slurm-cluster';
 
 const fixtures = path.join(__dirname, 'fixtures');
@@ -71,5 +72,20 @@ describe('rank runtime under SLURM', function () {
     const manifest = JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8'));
     assert.equal(manifest.status, 'failed');
     assert.equal(manifest.failure.rank, 2);
+  });
+
+  it('a rank that sets an activity and exits at once under srun: the failure names that activity', async () => {
+    const { env, dir } = cluster();
+    const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'joule-srun-'));
+    const result = await run('salloc', ['-N2', '-n2', process.execPath, jouleBin, 'launch', '--run-dir', runDir, '--', process.execPath, path.join(fixtures, 'behave.js'), 'exit-at-once', '1'], {
+      env,
+      cwd: dir,
+      timeoutMs: 45_000,
+    });
+    assert.equal(result.code, 5, result.stderr);
+    assert.match(result.stderr, /job failed: rank 1 on host n2 \(pid \d+\) exited with code 5; last activity: "writing checkpoint 3"/);
+    const manifest = JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8'));
+    assert.equal(manifest.failure.activity, 'writing checkpoint 3');
+    assertValidRunDir(runDir);
   });
 });
