@@ -69,7 +69,9 @@ struct alignas(128) Channel {
   std::atomic<uint32_t> sent;
   std::atomic<uint32_t> acked;
   std::atomic<uint32_t> error;
-  OpHeader header;
+  // The header of the message whose first chunk is in half h: a sender may run a message ahead of the
+  // receiver (eager sends), so one header per channel would be overwritten before it was read.
+  OpHeader header[2];
   char errorText[256];
 };
 
@@ -479,9 +481,12 @@ void ShmComm::ReduceScatter(const Op& op, OpResult* result) {
 }
 
 // Send/recv use one channel per ordered pair: two halves, `sent`/`acked` chunk counters. Sends are
-// eager: a message of up to two chunks completes without the receiver, so two ranks may exchange
-// messages with send-then-recv on both sides. A mismatch (count, dtype, tag) fails the receive at once
-// and the sender's next send on that channel.
+// eager: up to two chunks complete without the receiver, so two ranks may exchange messages with
+// send-then-recv on both sides. Messages on a channel are received in the order they were sent (MPI's
+// non-overtaking rule, without matching by tag out of order); each message's header travels in the half
+// of its first chunk, so a sender one message ahead never overwrites the header the receiver has yet to
+// read. A receive whose count, dtype or tag differs from the next message fails at once, and so does the
+// sender's next send on that channel.
 void ShmComm::Send(const Op& op) {
   const int peer = op.root;
   Channel* ch = ChannelOf(rank_, peer);
@@ -510,7 +515,7 @@ void ShmComm::Send(const Op& op) {
     if (first) {
       OpHeader h = HeaderOf(op, 0);
       h.kind = static_cast<uint32_t>(Kind::Send);
-      ch->header = h;
+      ch->header[chunk & 1] = h;
       first = false;
     }
     if (m > 0) std::memcpy(ChannelData(rank_, peer, chunk & 1), in + base * eb, m * eb);
@@ -541,8 +546,8 @@ void ShmComm::Recv(const Op& op) {
     if (first) {
       OpHeader expected = HeaderOf(op, 0);
       expected.kind = static_cast<uint32_t>(Kind::Send);
-      if (!SameHeader(expected, ch->header)) {
-        OpHeader got = ch->header;
+      const OpHeader got = ch->header[chunk & 1];
+      if (!SameHeader(expected, got)) {
         OpHeader mine = HeaderOf(op, 0);
         std::string text = "rank " + std::to_string(peer) + " passed " + Describe(got) + ", rank " + std::to_string(rank_) +
                            " passed " + Describe(mine);

@@ -5,6 +5,7 @@ import type { Communicator } from '../../comm/communicator';
 import type { Dataset } from '../data';
 import type { Evaluation } from '../evaluate';
 import { lossAndCorrect, type ModelSpec } from '../models';
+import { messageTag } from './links';
 import type { Stage } from './stage';
 
 const EVAL_BATCH = 64;
@@ -21,12 +22,13 @@ export async function evaluatePipeline(spec: ModelSpec, dataset: Dataset, stage:
   for (let i = replica; i < dataset.testSize; i += replicas) mine.push(i);
   let sending: Promise<void> = Promise.resolve();
   for (let start = 0; start < mine.length; start += EVAL_BATCH) {
+    const tag = messageTag('activations', start / EVAL_BATCH);
     const indices = mine.slice(start, start + EVAL_BATCH);
     const batch = stage.first || stage.last ? dataset.batch('test', indices) : null;
     let x = stage.first ? batch!.x : null;
     if (!stage.first) {
       const buffer = new Float32Array(indices.length * stage.inputSize);
-      await links.activationsIn!.recv(buffer, s - 1);
+      await links.activationsIn!.recv(buffer, s - 1, tag);
       x = tf.tensor(buffer, [indices.length, ...stage.inputShape]);
     }
     if (stage.last) {
@@ -41,7 +43,7 @@ export async function evaluatePipeline(spec: ModelSpec, dataset: Dataset, stage:
       const data = (out.dataSync() as Float32Array).slice();
       out.dispose();
       // One send in flight per link, in order (as in training): the stage computes its next batch meanwhile.
-      sending = sending.then(() => links.activationsOut!.send(data, s + 1));
+      sending = sending.then(() => links.activationsOut!.send(data, s + 1, tag));
     }
     tf.dispose([x!, ...(batch ? [batch.x, batch.labels] : [])]);
   }

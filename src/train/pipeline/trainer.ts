@@ -16,6 +16,7 @@ import { epochPermutation } from '../rng';
 import { ENERGY_FIELDS, ENERGY_LAG, StepWindows, stepEnergy, zeroEnergy, type EnergyFields } from '../step-energy';
 import { compareChecksums, type TrainHooks, type TrainStatus, type TrainWorld } from '../trainer';
 import { FlatWeights } from '../weights';
+import { makeLinks, messageTag } from './links';
 import { stageOps, theoreticalBubble } from './schedule';
 import { evaluatePipeline } from './evaluate';
 import { planSplit } from './split';
@@ -38,14 +39,6 @@ export interface StageStepRecord {
   bubbleS: number;
   bubble: number;
   energy: ReturnType<typeof stepEnergy> | null;
-}
-
-/** The directed links between neighbouring stages, each its own communicator (own queue), so a send never waits behind a recv. */
-interface Links {
-  activationsIn: Communicator | null;
-  activationsOut: Communicator | null;
-  gradientsIn: Communicator | null;
-  gradientsOut: Communicator | null;
 }
 
 export async function trainPipeline(world: TrainWorld, config: TrainConfig, parallel: Parallel, hooks: TrainHooks = {}, resume?: Checkpoint): Promise<TrainSummary> {
@@ -172,20 +165,18 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
       // Stashed per micro-batch between its forward and its backward: the stage input, or (last stage) dx.
       const stash = new Map<number, tf.Tensor | Float32Array | null>();
       // Sends are not awaited (the stage computes on), but each link's are chained: one at a time, in order.
-      // Every message on a link has tag 0: the order alone says which micro-batch it is (the shm channel keeps
-      // one header, which a sender one message ahead overwrites, so distinct tags would read as a mismatch).
       const sendChains = new Map<Communicator, Promise<void>>();
-      const send = (comm: Communicator, data: Float32Array, peer: number) => {
-        const sent = (sendChains.get(comm) ?? Promise.resolve()).then(() => comm.send(data, peer));
+      const send = (comm: Communicator, data: Float32Array, peer: number, tag: number) => {
+        const sent = (sendChains.get(comm) ?? Promise.resolve()).then(() => comm.send(data, peer, tag));
         sendChains.set(comm, sent);
         sent.catch(() => undefined); // awaited below; this only keeps an early failure from being "unhandled"
         sends.push(sent);
         times.sentBytes += data.byteLength;
       };
-      const recv = async (comm: Communicator, size: number, peer: number) => {
+      const recv = async (comm: Communicator, size: number, peer: number, tag: number) => {
         const buffer = new Float32Array(size);
         const t0 = process.hrtime.bigint();
-        await comm.recv(buffer, peer);
+        await comm.recv(buffer, peer, tag);
         times.recvWaitS += Number(process.hrtime.bigint() - t0) / 1e9;
         return buffer;
       };
@@ -210,7 +201,7 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
             else tf.dispose(batch.labels);
           }
           if (!stage.first) {
-            const received = await recv(links.activationsIn!, config.lbs * stage.inputSize, s - 1);
+            const received = await recv(links.activationsIn!, config.lbs * stage.inputSize, s - 1, messageTag('activations', op.micro));
             x = computed(() => tf.tensor(received, [config.lbs, ...stage.inputShape]));
           }
           if (stage.last) {
@@ -224,24 +215,24 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
             tf.dispose([x!, labels!]);
             stash.set(op.micro, out.dx);
           } else {
-            send(links.activationsOut!, computed(() => stage.forwardOut(x!)), s + 1);
+            send(links.activationsOut!, computed(() => stage.forwardOut(x!)), s + 1, messageTag('activations', op.micro));
             stash.set(op.micro, x!);
           }
         } else {
           const held = stash.get(op.micro);
           stash.delete(op.micro);
           if (stage.last) {
-            if (!stage.first) send(links.gradientsOut!, held as Float32Array, s - 1);
+            if (!stage.first) send(links.gradientsOut!, held as Float32Array, s - 1, messageTag('gradients', op.micro));
             continue;
           }
           const x = held as tf.Tensor;
-          const received = await recv(links.gradientsIn!, config.lbs * stage.outputSize, s + 1);
+          const received = await recv(links.gradientsIn!, config.lbs * stage.outputSize, s + 1, messageTag('gradients', op.micro));
           const dy = computed(() => tf.tensor(received, [config.lbs, ...stage.outputShape]));
           const out = computed(() => stage.backward(x, dy));
           computed(() => sync.add(out.grads, backwards === 0));
           backwards += 1;
           tf.dispose([...out.grads, x, dy]);
-          if (out.dx) send(links.gradientsOut!, out.dx, s - 1);
+          if (out.dx) send(links.gradientsOut!, out.dx, s - 1, messageTag('gradients', op.micro));
         }
       }
       const t0 = process.hrtime.bigint();
@@ -327,22 +318,6 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
     pipeline.measured = { steps: measured.steps, stepS, stages: measured.computeS.map((c, stage) => ({ stage, computeS: c / measured.steps, bubble: Math.max(0, 1 - c / measured.steps / stepS) })) };
   }
   return { ...summary, pipeline };
-}
-
-async function makeLinks(pipe: Communicator, s: number, K: number): Promise<Links> {
-  // Link s→s+1 carries activations on activation[s % 2] and gradients back on gradient[s % 2]: a stage's
-  // incoming and outgoing traffic never share a queue.
-  const activation = [(await pipe.split(0))!, (await pipe.split(0))!];
-  const gradient = [(await pipe.split(0))!, (await pipe.split(0))!];
-  // Connected now, in the same order everywhere: sends are queued without awaiting, and operations that
-  // queue while a connection is still being made could reach the wire out of order.
-  for (const comm of [...activation, ...gradient]) await comm.connected();
-  return {
-    activationsIn: s > 0 ? activation[(s - 1) % 2] : null,
-    activationsOut: s < K - 1 ? activation[s % 2] : null,
-    gradientsIn: s < K - 1 ? gradient[s % 2] : null,
-    gradientsOut: s > 0 ? gradient[(s - 1) % 2] : null,
-  };
 }
 
 function stepRecordOf(metrics: Float64Array, run: { globalStep: number; epoch: number; stepS: number; config: TrainConfig; K: number; world: number; bubbleTheory: number; precision: string }): StepRecord & { stages: StageStepRecord[]; bubbleTheory: number } {
