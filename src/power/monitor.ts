@@ -136,7 +136,9 @@ export class PowerMonitor implements PowerWindows {
     });
     this.timer = setInterval(() => this.drain(), this.options.drainIntervalMs);
     this.timer.unref();
-    await this.nextTick(-Infinity);
+    // The thread takes its first tick as it starts, so it is usually in already: no poll period lost waiting.
+    this.drain();
+    if (!Number.isFinite(this.lastTickS)) await this.nextTick(-Infinity);
     this.run = this.open('run', 'run', 0, monotonicS());
     return this;
   }
@@ -289,11 +291,13 @@ export class PowerMonitor implements PowerWindows {
 
   private schedulePoll(): void {
     if (this.pollTimer || this.tickWaiters.length === 0) return;
+    // A kicked tick is taken at once: the first look for it comes after a millisecond, not a fifth of a period.
+    const justKicked = monotonicS() - this.lastKickS < 0.001;
     this.pollTimer = setTimeout(() => {
       this.pollTimer = undefined;
       this.drain();
       this.schedulePoll();
-    }, Math.max(1, Math.min(20, this.periodS * 500)));
+    }, justKicked ? 1 : Math.max(1, Math.min(20, this.periodS * 500)));
   }
 
   private active(): OpenWindow[] {
