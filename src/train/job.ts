@@ -88,10 +88,6 @@ export async function runJob(args: JobArgs, argv: string[]): Promise<number> {
   return result.exitCode;
 }
 
-/** True when this process is one of a job's ranks rather than the one starting them. */
-export function runningAsRank(env: NodeJS.ProcessEnv = process.env): boolean {
-  if (readEnv('JOULE_LAUNCHER', env)) return true;
-  // An srun task (bare `srun joule train`); the batch script itself has no step id and starts ranks.
-  return env.SLURM_PROCID !== undefined && env.SLURM_STEP_ID !== undefined && /^\d+$/.test(env.SLURM_STEP_ID);
-}
+/** True when this process is one of a job's ranks rather than the one starting them (the rank runtime's one rule). */
+export { runningAsRank } from '../world/identity';
 

@@ -2,6 +2,7 @@
 // gets its own share of them, so two ranks' spinning communicator threads never take turns on one core.
 import { readEnv } from '../env';
 import { native } from '../native';
+import { isSrunTask } from './identity';
 
 /** local-rank: this rank's share of the node's CPUs; slurm: srun bound the task already; none: unbound. */
 export type CpuBindingRule = 'local-rank' | 'slurm' | 'none';
@@ -22,7 +23,7 @@ export interface CpuBinding {
 export function chooseCpuBinding(localRank: number, localSize: number, allowed: number[], env: NodeJS.ProcessEnv = process.env): CpuBinding {
   if (readEnv('JOULE_CPU_BIND', env) === 'none') return { rule: 'none', cpus: allowed, reason: 'JOULE_CPU_BIND=none' };
   const slurmType = env.SLURM_CPU_BIND_TYPE ?? '';
-  if (env.SLURM_PROCID !== undefined && slurmType !== '' && !slurmType.startsWith('none')) {
+  if (isSrunTask(env) && slurmType !== '' && !slurmType.startsWith('none')) {
     return { rule: 'slurm', cpus: allowed, reason: `srun bound the task (SLURM_CPU_BIND_TYPE=${slurmType})` };
   }
   if (localSize > allowed.length) return { rule: 'none', cpus: allowed, reason: `${localSize} local ranks, ${allowed.length} CPUs allowed: left as given` };

@@ -36,6 +36,18 @@ export interface RankEnvironment extends Pick<Identity, 'rank' | 'size' | 'local
   stepId?: string;
 }
 
+/**
+ * An srun task: SLURM gave this process a place in a job step. A batch script has SLURM_PROCID and
+ * SLURM_NTASKS too (checked on the test cluster) but no step id: it is where ranks are started from.
+ */
+export function isSrunTask(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.SLURM_PROCID !== undefined && /^\d+$/.test(env.SLURM_STEP_ID ?? '');
+}
+
+/** Whether this process is a rank of a job (started by `joule launch`, or an srun task) rather than one that may start ranks. */
+export function runningAsRank(env: NodeJS.ProcessEnv = process.env): boolean {
+  return readEnv('JOULE_LAUNCHER', env) !== undefined || isSrunTask(env);
+}
 
 /** A variable the launcher must have set (its absence means a broken start, not a default). */
 function required(name: 'JOULE_RANK' | 'JOULE_SIZE', env: NodeJS.ProcessEnv): number {
@@ -78,7 +90,7 @@ export function rankEnvironment(env: NodeJS.ProcessEnv = process.env): RankEnvir
   const host = readEnv('JOULE_HOST', env);
   const runDir = readEnv('JOULE_RUN_DIR', env) ?? '';
   const runId = readEnv('JOULE_RUN_ID', env);
-  const underSlurm = env.SLURM_PROCID !== undefined && env.SLURM_NTASKS !== undefined;
+  const underSlurm = isSrunTask(env);
 
   if (launcher === 'local') {
     const rank = required('JOULE_RANK', env);

@@ -42,6 +42,16 @@ describe('rank runtime under SLURM', function () {
     assert.match(result.stderr, /JOULE_JOB_SECRET is not set/);
   });
 
+  it('a batch script is not a rank and its srun tasks are (the one rule, src/world/identity.ts, against real SLURM)', async () => {
+    const { env, dir } = cluster();
+    const identity = path.resolve(__dirname, '../../dist/src/world/identity.js');
+    const probe = `${process.execPath} -e 'const i = require(${JSON.stringify(identity)}); console.log(process.env.SLURM_STEP_ID ?? "batch", i.runningAsRank(), i.rankEnvironment({ ...process.env, JOULE_JOB_SECRET: "${'s'.repeat(32)}" }).mode)'`;
+    const out = path.join(dir, `probe-${process.pid}.txt`);
+    const result = await run('sbatch', ['--wait', '-N1', '-n2', '-o', out, '--wrap', `${probe}; srun -n1 ${probe}`], { env, cwd: dir, timeoutMs: 45_000 });
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(fs.readFileSync(out, 'utf8').trim().split('\n'), ['batch false singleton', '0 true srun']);
+  });
+
   it('joule launch inside an allocation starts ranks with srun and records both nodes', async () => {
     const { env, dir } = cluster();
     const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'joule-srun-'));

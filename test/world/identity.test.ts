@@ -4,7 +4,7 @@ import { derivedPort } from '../../src/coord/address';
 import { isJouleError } from '../../src/errors';
 import { chooseCpuBinding } from '../../src/world/cpu';
 import { chooseGpuBinding } from '../../src/world/gpu';
-import { rankEnvironment } from '../../src/world/identity';
+import { rankEnvironment, runningAsRank } from '../../src/world/identity';
 
 const secret = 'a'.repeat(64);
 
@@ -36,6 +36,18 @@ describe('rank identity', () => {
     assert.deepEqual([byLauncher.mode, byLauncher.hostsCoordinator], ['launcher-srun', false]);
   });
 
+  it('one rule says whether a process is a rank: launched by joule, or an srun task; a batch script (SLURM_PROCID but no step id) is not', () => {
+    const batch = { SLURM_JOB_ID: '7', SLURM_PROCID: '0', SLURM_NTASKS: '2', SLURM_LOCALID: '0', JOULE_GPU_COUNT: '0' };
+    assert.equal(runningAsRank(batch), false);
+    assert.equal(rankEnvironment(batch).mode, 'singleton');
+    assert.equal(chooseCpuBinding(0, 1, [0, 1], { ...batch, SLURM_CPU_BIND_TYPE: 'mask_cpu:' }).rule, 'local-rank');
+    const task = { ...batch, SLURM_STEP_ID: '0', JOULE_JOB_SECRET: secret };
+    assert.equal(runningAsRank(task), true);
+    assert.equal(rankEnvironment(task).mode, 'srun');
+    assert.equal(runningAsRank({ JOULE_LAUNCHER: 'local' }), true);
+    assert.equal(runningAsRank({}), false);
+  });
+
   it('refuses to start without a job secret of at least 128 bits', () => {
     const env = { JOULE_LAUNCHER: 'local', JOULE_RANK: '0', JOULE_SIZE: '1', JOULE_COORD: 'tcp://127.0.0.1:1' };
     assert.throws(() => rankEnvironment(env), (e: unknown) => isJouleError(e, 'JOULE_BAD_ARGUMENT') && /JOULE_JOB_SECRET is not set/.test(e.message));
@@ -60,10 +72,10 @@ describe('CPU binding', () => {
   it('leaves ranks unbound when oversubscribed, when told to, or when srun bound them', () => {
     assert.deepEqual(chooseCpuBinding(2, 3, [0, 1], {}), { rule: 'none', cpus: [0, 1], reason: '3 local ranks, 2 CPUs allowed: left as given' });
     assert.equal(chooseCpuBinding(0, 2, eight, { JOULE_CPU_BIND: 'none' }).rule, 'none');
-    const slurm = chooseCpuBinding(0, 2, [3], { SLURM_PROCID: '0', SLURM_CPU_BIND_TYPE: 'mask_cpu:' });
+    const slurm = chooseCpuBinding(0, 2, [3], { SLURM_PROCID: '0', SLURM_STEP_ID: '0', SLURM_CPU_BIND_TYPE: 'mask_cpu:' });
     assert.deepEqual([slurm.rule, slurm.cpus], ['slurm', [3]]);
     // srun --cpu-bind=none: the node's CPUs are shared, so joule splits them.
-    assert.equal(chooseCpuBinding(0, 2, eight, { SLURM_PROCID: '0', SLURM_CPU_BIND_TYPE: 'none' }).rule, 'local-rank');
+    assert.equal(chooseCpuBinding(0, 2, eight, { SLURM_PROCID: '0', SLURM_STEP_ID: '0', SLURM_CPU_BIND_TYPE: 'none' }).rule, 'local-rank');
   });
 });
 
