@@ -3,13 +3,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fakeNvml, joule } from '../helpers/run';
+import { parse } from 'csv-parse/sync';
+import { fakeNvml, joule, jouleBin } from '../helpers/run';
 import { skipBecause } from '../helpers/skip';
 import { chromiumPath, visit } from './browser';
 import { writeFixtureSweep, writeLbsPrecisionSweep } from './fixtures';
 
 interface Drawn {
-  charts: { id: string; paths: number; width: number; texts: string[] }[];
+  charts: { id: string; paths: number; width: number; texts: string[]; bands: string[] }[];
   figcaptions: string[];
   scripts: number;
 }
@@ -19,13 +20,21 @@ const PROBE = `({
   charts: [...document.querySelectorAll('figure')].map((f) => {
     const svg = f.querySelector('svg');
     const paths = svg ? [...svg.querySelectorAll('path')].filter((p) => (p.getAttribute('d') || '').length > 2 && p.getBBox().width + p.getBBox().height > 0) : [];
-    return { id: f.id, paths: paths.length, width: svg ? svg.getBoundingClientRect().width : 0, texts: svg ? [...svg.querySelectorAll('text')].map((t) => t.textContent) : [] };
+    // Rect marks drawn with an area: their data labels (collective and phase bands).
+    const bands = svg ? [...svg.querySelectorAll('path[aria-roledescription="rect mark"]')].filter((p) => p.getBBox().width > 0 && p.getBBox().height > 0).map((p) => /label: ([^;]*)$/.exec(p.getAttribute('aria-label') || '')?.[1] || '') : [];
+    return { id: f.id, paths: paths.length, width: svg ? svg.getBoundingClientRect().width : 0, texts: svg ? [...svg.querySelectorAll('text')].map((t) => t.textContent) : [], bands };
   }),
   figcaptions: [...document.querySelectorAll('figcaption')].map((c) => c.textContent),
   scripts: document.querySelectorAll('script').length,
 })`;
 
 const burn = "const j=require(process.env.JOULE_PACKAGE);(async()=>{const w=await j.init();const t=Date.now();while(Date.now()-t<600){} await w.barrier('b');await w.finalize();})()";
+
+/** A chart's CSV download, parsed into rows by its header. */
+function chartCsv(html: string, id: string): Record<string, string>[] {
+  const csv = Buffer.from(new RegExp(`download="${id}\\.csv" href="data:text/csv;base64,([^"]+)"`).exec(html)![1], 'base64').toString();
+  return parse(csv, { columns: true }) as Record<string, string>[];
+}
 
 describe('joule report (HTML, opened in headless Chromium)', function () {
   this.timeout(180_000);
@@ -38,6 +47,9 @@ describe('joule report (HTML, opened in headless Chromium)', function () {
       const result = await joule(['launch', '-n', '2', '--run-dir', path.join(dir, name), '--', process.execPath, '-e', burn], { JOULE_NVML_LIBRARY: fakeNvml, JOULE_GPU_COUNT: '2', JOULE_FAKE_NVML_POWER_W: watts, JOULE_PACKAGE: path.resolve(__dirname, '../..') });
       assert.equal(result.code, 0, result.stderr);
     }
+    // A real collective benchmark inside a launched run: its power windows are the collectives the chart marks.
+    const bench = await joule(['launch', '-n', '2', '--run-dir', path.join(dir, 'bench-run'), '--', process.execPath, jouleBin, 'bench', 'allreduce', '-b', '1M', '-e', '4M', '-f', '2', '-n', '20'], { JOULE_NVML_LIBRARY: fakeNvml, JOULE_GPU_COUNT: '2', JOULE_FAKE_NVML_POWER_W: '100' });
+    assert.equal(bench.code, 0, bench.stderr);
     writeLbsPrecisionSweep(path.join(dir, 'lbs-precision'));
     // energy = 720 kJ per device-hour exactly: the fit must find k = 720000 and R² = 1.
     writeFixtureSweep(path.join(dir, 'scaling'), { gpus: [1, 2, 4] }, [1, 2, 4].map((gpus, i) => {
@@ -85,16 +97,31 @@ describe('joule report (HTML, opened in headless Chromium)', function () {
     const { html, drawn } = await report('run', ['gpu-run']);
     assert.match(html, /Measured energy [\d.]+ J \(nvml-counter [\d.]+ J\)/);
     assert.match(html, /download="power-over-time\.csv" href="data:text\/csv;base64,/);
-    const csv = Buffer.from(/download="power-over-time\.csv" href="data:text\/csv;base64,([^"]+)"/.exec(html)![1], 'base64').toString();
-    const rows = csv.trim().split('\n').slice(1).map((line) => line.split(','));
-    const gpuRows = rows.filter((r) => r.includes('nvml'));
+    const rows = chartCsv(html, 'power-over-time');
+    const gpuRows = rows.filter((r) => r.kind === 'power' && r.source === 'nvml');
     assert.ok(gpuRows.length > 3, 'GPU power samples in the chart data');
     // The fake GPUs draw a constant 120 W: differentiated counters give it back.
-    for (const row of gpuRows.slice(1)) assert.ok(Math.abs(Number(row[1]) - 120) < 2, row.join(','));
+    for (const row of gpuRows.slice(1)) assert.ok(Math.abs(Number(row.powerW) - 120) < 2, JSON.stringify(row));
+    assert.ok(rows.some((r) => r.kind === 'event' && r.label === 'run-ended'), 'run events in the chart data');
     if (!drawn) return skipBecause(this, 'chromium is not installed');
     const power = drawn.charts.find((c) => c.id === 'power-over-time')!;
     for (const title of ['power (W)', 'time since first sample (s)', 'domain', 'source']) assert.ok(power.texts.includes(title), `axis/legend title ${title} in ${power.texts.join('|')}`);
     assert.ok(drawn.charts.some((c) => c.id === 'energy-breakdown' && c.texts.includes('energy (J)')));
+  });
+
+  it('a run of collectives: each benchmarked allreduce marked as a band on the power chart, and in its CSV and JSON', async function () {
+    const { html, drawn } = await report('bench-run', ['bench-run']);
+    const rows = chartCsv(html, 'power-over-time');
+    const collectives = rows.filter((r) => r.kind === 'collective');
+    // Sizes 1, 2 and 4 MiB, each timed out of place and in place: six windows on rank 0.
+    assert.deepEqual(collectives.map((r) => r.label), ['1048576B out-place', '1048576B in-place', '2097152B out-place', '2097152B in-place', '4194304B out-place', '4194304B in-place'].map((s) => `allreduce ${s}`));
+    for (const r of collectives) assert.ok(Number(r.endS) > Number(r.timeS) && Number(r.timeS) >= 0, JSON.stringify(r));
+    const json = JSON.parse(Buffer.from(/download="power-over-time\.json" href="data:application\/json;base64,([^"]+)"/.exec(html)![1], 'base64').toString()) as { kind: string }[];
+    assert.equal(json.filter((r) => r.kind === 'collective').length, 6);
+    assert.match(html, /Orange bands: collectives \(allreduce 1048576B out-place, /);
+    if (!drawn) return skipBecause(this, 'chromium is not installed');
+    const power = drawn.charts.find((c) => c.id === 'power-over-time')!;
+    assert.deepEqual(power.bands.filter((b) => b.startsWith('allreduce')).sort(), collectives.map((r) => r.label).sort());
   });
 
   it('a sweep: energy against device-hours with its fit, speed-up, the Pareto front, energy per sample by precision', async function () {

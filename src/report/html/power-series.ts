@@ -1,4 +1,4 @@
-// Power over time per domain from a run's power.jsonl: counters differentiated (J -> W), power readings as read, CPU time through the profile's per-core TDP (labelled model).
+// Power over time per domain from a run's power.jsonl (counters differentiated J -> W, power readings as read, CPU time through the profile's per-core TDP, labelled model), with the run's events, steps, phases and collectives on the same clock.
 import fs from 'node:fs';
 import path from 'node:path';
 import { readRecords } from '../../power/records';
@@ -18,8 +18,30 @@ export interface RunTimeline {
   marks: { timeS: number; label: string }[];
   /** Step ends (rank 0), at seconds since the first sample. */
   steps: { timeS: number; step: number }[];
+  /** Rank 0's power windows other than whole steps: collectives (training's gradient exchange, benchmarks' operations) and phases (compute, named windows). */
+  spans: Span[];
   /** Epoch milliseconds of time 0, to place events recorded in wall-clock time. */
   originEpochMs: number | null;
+}
+
+export interface Span {
+  startS: number;
+  endS: number;
+  kind: 'collective' | 'phase';
+  label: string;
+}
+
+/**
+ * What a power window was, from its name: the trainer's `comm` window is the gradient exchange, a
+ * benchmark's `bench <collective> <bytes>B <in|out>-place` window one size's timed operations; `step`
+ * windows are drawn as step ticks already. Null: not drawn.
+ */
+export function classifyWindow(name: string): Pick<Span, 'kind' | 'label'> | null {
+  if (name === 'step') return null;
+  if (name === 'comm') return { kind: 'collective', label: 'gradient exchange (comm)' };
+  const bench = /^bench (\S+) (.*)$/.exec(name);
+  if (bench) return { kind: 'collective', label: `${bench[1]} ${bench[2]}` };
+  return { kind: 'phase', label: name };
 }
 
 interface Channel {
@@ -31,7 +53,7 @@ const SOURCE: Record<string, PowerPoint['source']> = { gpu: 'nvml', rapl: 'rapl'
 
 export function runTimeline(dir: string): RunTimeline {
   const file = path.join(dir, 'power.jsonl');
-  const timeline: RunTimeline = { power: [], marks: [], steps: [], originEpochMs: null };
+  const timeline: RunTimeline = { power: [], marks: [], steps: [], spans: [], originEpochMs: null };
   if (!fs.existsSync(file)) return timeline;
   const records = readRecords(file);
   // Each rank's channel table and its clock (monotonic seconds <-> epoch ms) come first in its stream.
@@ -80,6 +102,16 @@ export function runTimeline(dir: string): RunTimeline {
     if (watts === null || !Number.isFinite(watts) || watts < 0) continue;
     timeline.power.push({ timeS: (row.epochMs - origin) / 1000, powerW: watts, domain: `${row.host} ${channel.label} (rank ${row.rank})`, source: SOURCE[channel.kind] ?? 'model' });
   }
+  for (const r of records) {
+    // Collectives and phases run on every rank at nearly the same time: rank 0's stand for the job's.
+    if (r.type !== 'power-window' || r.rank !== 0 || typeof r.name !== 'string') continue;
+    const what = classifyWindow(r.name);
+    const table = channels.get(0);
+    if (!what || !table) continue;
+    const at = (monotonicS: number) => (table.epochMs + (monotonicS - table.monotonicS) * 1000 - origin) / 1000;
+    timeline.spans.push({ startS: at(r.startS as number), endS: at(r.endS as number), ...what });
+  }
+  timeline.spans.sort((a, b) => a.startS - b.startS);
   const events = fs.existsSync(path.join(dir, 'events.jsonl')) ? readRecords(path.join(dir, 'events.jsonl')) : [];
   for (const event of events) {
     if (!['all-joined', 'failure', 'run-ended', 'rank-exited'].includes(String(event.type))) continue;

@@ -8,7 +8,7 @@ import { runContext } from '../../experiments/compare';
 import { readRun, type RunData } from '../../experiments/run-data';
 import { readSweep } from '../../experiments/sweep-dir';
 import type { Row, Section, Table } from './page';
-import { runTimeline, type PowerPoint } from './power-series';
+import { runTimeline, type PowerPoint, type Span } from './power-series';
 
 const fmt = (value: number | null | undefined, digits = 4) => (value === null || value === undefined ? null : Number(value.toPrecision(digits)));
 
@@ -40,6 +40,23 @@ function thin(points: PowerPoint[], max = 1500): PowerPoint[] {
   });
 }
 
+/** Spans of the same kind and label closer than `gapS` drawn as one, so thousands of steps' collectives stay a readable chart. */
+function mergeSpans(spans: Span[], gapS: number): Span[] {
+  const out: Span[] = [];
+  const last = new Map<string, Span>();
+  for (const span of spans) {
+    const key = `${span.kind}/${span.label}`;
+    const previous = last.get(key);
+    if (previous && span.startS - previous.endS <= gapS) previous.endS = Math.max(previous.endS, span.endS);
+    else {
+      const copy = { ...span };
+      out.push(copy);
+      last.set(key, copy);
+    }
+  }
+  return out;
+}
+
 export function runSections(run: RunData): Section[] {
   const m = run.manifest;
   const figures = runFigures(run);
@@ -66,11 +83,27 @@ export function runSections(run: RunData): Section[] {
   const sections: Section[] = [summary];
   if (timeline.power.length) {
     const used = [...new Set(timeline.power.map((p) => p.source))];
-    const layers: Record<string, unknown>[] = [
-      { mark: { type: 'line', interpolate: 'step-after' }, encoding: { x: { field: 'timeS', type: 'quantitative', title: 'time since first sample (s)' }, y: { field: 'powerW', type: 'quantitative', title: 'power (W)' }, color: { field: 'domain', type: 'nominal', title: 'domain' }, strokeDash: { field: 'source', type: 'nominal', title: 'source' } } },
+    // One table for every layer (the chart's CSV and JSON hold it whole); each layer draws its own kind of row.
+    const blank = { timeS: null, endS: null, powerW: null, domain: null, source: null, label: null };
+    const lastS = Math.max(...timeline.power.map((p) => p.timeS));
+    const spans = mergeSpans(timeline.spans, lastS / 2000);
+    const rows: Row[] = [
+      ...thin(timeline.power).map((p) => ({ kind: 'power', ...blank, ...p })),
+      ...timeline.marks.map((mk) => ({ kind: 'event', ...blank, timeS: mk.timeS, label: mk.label })),
+      ...timeline.steps.map((st) => ({ kind: 'step', ...blank, timeS: st.timeS, label: `step ${st.step}` })),
+      ...spans.map((sp) => ({ kind: sp.kind, ...blank, timeS: sp.startS, endS: sp.endS, label: sp.label })),
     ];
-    if (timeline.marks.length) layers.push({ data: { values: timeline.marks }, mark: { type: 'rule', color: '#888', strokeDash: [4, 3] }, encoding: { x: { field: 'timeS', type: 'quantitative' }, tooltip: { field: 'label' } } });
-    if (timeline.steps.length) layers.push({ data: { values: timeline.steps }, mark: { type: 'tick', color: '#444', orient: 'vertical', thickness: 1 }, encoding: { x: { field: 'timeS', type: 'quantitative' }, y: { value: 0 } } });
+    const only = (kind: string) => [{ filter: `datum.kind === '${kind}'` }];
+    const x = { field: 'timeS', type: 'quantitative', title: 'time since first sample (s)' };
+    const layers: Record<string, unknown>[] = [];
+    // Collectives as bands behind the lines (full height), phases as a thin band along the top.
+    if (spans.some((sp) => sp.kind === 'collective')) layers.push({ transform: only('collective'), mark: { type: 'rect', color: '#e6550d', opacity: 0.25 }, encoding: { x, x2: { field: 'endS' }, tooltip: { field: 'label' } } });
+    if (spans.some((sp) => sp.kind === 'phase')) layers.push({ transform: only('phase'), mark: { type: 'rect', color: '#6baed6', opacity: 0.6 }, encoding: { x, x2: { field: 'endS' }, y: { value: 0 }, y2: { value: 6 }, tooltip: { field: 'label' } } });
+    layers.push({ transform: only('power'), mark: { type: 'line', interpolate: 'step-after' }, encoding: { x, y: { field: 'powerW', type: 'quantitative', title: 'power (W)' }, color: { field: 'domain', type: 'nominal', title: 'domain' }, strokeDash: { field: 'source', type: 'nominal', title: 'source' } } });
+    if (timeline.marks.length) layers.push({ transform: only('event'), mark: { type: 'rule', color: '#888', strokeDash: [4, 3] }, encoding: { x, tooltip: { field: 'label' } } });
+    if (timeline.steps.length) layers.push({ transform: only('step'), mark: { type: 'tick', color: '#444', orient: 'vertical', thickness: 1 }, encoding: { x, y: { value: 0 } } });
+    const collectives = [...new Set(spans.filter((sp) => sp.kind === 'collective').map((sp) => sp.label))];
+    const phases = [...new Set(spans.filter((sp) => sp.kind === 'phase').map((sp) => sp.label))];
     sections.push({
       title: 'Power over time',
       notes: [],
@@ -79,9 +112,9 @@ export function runSections(run: RunData): Section[] {
         {
           id: 'power-over-time',
           title: 'Power per domain.',
-          caption: `Energy source: ${used.join(', ')} (nvml: GPU energy counters differentiated; rapl: package/DRAM counters; model: CPU time × the profile's per-core TDP). Dashed grey lines: run events (${[...new Set(timeline.marks.map((mk) => mk.label))].join(', ') || 'none'}); ticks at the bottom: training steps.`,
+          caption: `Energy source: ${used.join(', ')} (nvml: GPU energy counters differentiated; rapl: package/DRAM counters; model: CPU time × the profile's per-core TDP). Orange bands: collectives (${collectives.join(', ') || 'none recorded'}); blue band along the top: phases (${phases.join(', ') || 'none recorded'}); dashed grey lines: run events (${[...new Set(timeline.marks.map((mk) => mk.label))].join(', ') || 'none'}); ticks at the bottom: training steps. Spans are rank 0's power windows; the data's kind column says which row is which.`,
           spec: { layer: layers },
-          rows: thin(timeline.power) as unknown as Row[],
+          rows,
         },
       ],
     });
