@@ -3,7 +3,7 @@ import yargs from 'yargs';
 import { readEnv } from '../env';
 import { isJouleError, usageErrorCodes } from '../errors';
 import { packageVersion } from '../paths';
-import { commands } from './commands';
+import { commandsFor } from './commands';
 import { ExitCode } from './exit-codes';
 
 function reportFailure(error: unknown): never {
@@ -26,7 +26,7 @@ export async function main(argv: string[]): Promise<void> {
   const parser = yargs(argv)
     .scriptName('joule')
     .usage('$0 <command> [options]\n\nEnergy-aware distributed training runtime: launch ranks, run collectives, measure joules.')
-    .command(commands)
+    .command(commandsFor(argv))
     .demandCommand(1, 'Name a command; `joule --help` lists them.')
     .strict()
     .recommendCommands()

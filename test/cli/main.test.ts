@@ -1,7 +1,8 @@
-// CLI errors: unknown commands and flags exit 2 with a message; --help and --version work.
+// CLI errors: unknown commands and flags exit 2 with a message; --help and --version work; commands load by name.
 import assert from 'node:assert/strict';
 import { joule } from '../helpers/run';
 import { packageVersion } from '../../src/paths';
+import { commandsFor } from '../../src/cli/commands';
 
 describe('joule CLI', () => {
   it('rejects an unknown command with exit code 2', async () => {
@@ -35,5 +36,18 @@ describe('joule CLI', () => {
   it('prints its version', async () => {
     const result = await joule(['--version']);
     assert.equal(result.stdout.trim(), packageVersion);
+  });
+});
+
+describe('joule CLI command loading', () => {
+  it('loads the command a command line names, by the first word of its module\'s `command`, and every command otherwise', () => {
+    const all = commandsFor(['--help']);
+    assert.ok(all.length >= 12, `only ${all.length} commands registered for --help`);
+    for (const command of all) {
+      const name = String(command.command).split(' ')[0];
+      assert.deepEqual(commandsFor([name, '--json']), [command], `\`joule ${name}\` does not load its own module alone`);
+    }
+    assert.equal(commandsFor(['lauch']).length, all.length, 'a mistyped name must see every command, for the suggestion');
+    assert.equal(commandsFor([]).length, all.length);
   });
 });
