@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
-import { envDefault, envNames, envTable, readEnv } from '../src/env';
+import { envDefault, envNames, envTable, nativeEnvNames, readEnv } from '../src/env';
 import { knownErrorCode } from '../src/errors';
 import { packageRoot } from '../src/paths';
 import { joule } from './helpers/run';
@@ -86,6 +86,21 @@ describe('environment registry', () => {
       for (const [, name] of read(file).matchAll(/\b(JOULE_[A-Z0-9_]+): /g)) if (!known.has(name)) missing.push(`${file}: ${name}`);
     }
     assert.deepEqual(missing, []);
+  });
+
+  it('holds native code to the registry: it reads settings only through native/settings.h, exactly the names listed as native-read, with the same defaults', () => {
+    const reads = new Map<string, string>();
+    const rawReads: string[] = [];
+    for (const file of files('native', /\.(cc|h|cu)$/)) {
+      const source = read(file);
+      if (file !== path.join('native', 'settings.h') && /\bgetenv\s*\(/.test(source)) rawReads.push(file);
+      // Setting("JOULE_X", "fallback"); the library loaders pass their variable to Candidates(), which reads it with fallback "".
+      for (const [, name, fallback] of source.matchAll(/\bSetting\("(JOULE_[A-Z0-9_]+)", "([^"]*)"\)/g)) reads.set(name, fallback);
+      for (const [, name] of source.matchAll(/\bLoadOnce\("(JOULE_[A-Z0-9_]+)"/g)) reads.set(name, '');
+    }
+    assert.deepEqual(rawReads, [], 'getenv outside native/settings.h');
+    assert.deepEqual([...reads.keys()].sort(), [...nativeEnvNames].sort(), 'names native code reads vs the registry entries marked readBy native');
+    for (const [name, fallback] of reads) assert.equal(String(envDefault(name as (typeof nativeEnvNames)[number]) ?? ''), fallback, `${name}: native fallback vs the registry's default`);
   });
 
   it("README's table is the one generated from the registry (npm run docs:env)", () => {

@@ -10,6 +10,7 @@
 #include "cast/kernels.h"
 #include "cast/pool.h"
 #include "cast/scalar.h"
+#include "settings.h"
 
 namespace joule::cast {
 namespace {
@@ -160,11 +161,8 @@ int PathIndex(const std::string& name) {
 
 int DefaultPath(std::string* error) {
   // Read once: the variable is for forcing a path in tests and benchmarks, not for switching mid-run.
-  static const std::string forced = [] {
-    const char* value = std::getenv("JOULE_CAST_PATH");
-    return std::string(value ? value : "");
-  }();
-  if (forced.empty() || forced == "auto") return BestSupported();
+  static const std::string forced = Setting("JOULE_CAST_PATH", "");
+  if (forced.empty()) return BestSupported();
   int index = PathIndex(forced);
   if (index < 0 || !PathSupported(index)) {
     if (error) {

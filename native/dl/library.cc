@@ -3,7 +3,7 @@
 
 #include <dlfcn.h>
 
-#include <cstdlib>
+#include "settings.h"
 
 namespace joule::dl {
 
@@ -40,8 +40,8 @@ void* Library::LookupOptional(const char* name) const {
 }
 
 std::vector<std::string> Candidates(const char* env_var, const std::vector<std::string>& defaults) {
-  const char* override_path = std::getenv(env_var);
-  if (override_path != nullptr && override_path[0] != '\0') return {override_path};
+  std::string override_path = Setting(env_var, "");
+  if (!override_path.empty()) return {override_path};
   return defaults;
 }
 

@@ -1,10 +1,10 @@
 // Builds the capability report from the loaders and probes.
 #include "info/report.h"
 
-#include <cstdlib>
 
 #include "comm/probe.h"
 #include "cpu/features.h"
+#include "settings.h"
 
 namespace joule::info {
 namespace {
@@ -33,8 +33,7 @@ void CollectNvml(nvml::Nvml& nvml, Report* report) {
 }
 
 void CollectRapl(Report* report) {
-  const char* root = std::getenv("JOULE_POWERCAP_ROOT");
-  report->powercapRoot = (root != nullptr && root[0] != '\0') ? root : "/sys/class/powercap";
+  report->powercapRoot = Setting("JOULE_POWERCAP_ROOT", "/sys/class/powercap");
   std::string error;
   report->raplDomains = power::FindRaplDomains(report->powercapRoot, &error);
   for (const auto& domain : report->raplDomains) {
