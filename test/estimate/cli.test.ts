@@ -2,22 +2,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { writeSmiLog } from '../helpers/nvidia-smi';
 import { joule } from '../helpers/run';
 import { scriptedPower } from './synthetic';
 
-/** An nvidia-smi log of two GPUs at 1 Hz and its epochs file (60 s epochs), written as nvidia-smi and a user would. */
-function writeSmiLog(dir: string, name: string, seed: number): string {
+/** An nvidia-smi log of two GPUs at 1 Hz (a 120 s warm-up, then steady), one reading missing, with 60 s epochs. */
+function writeLog(dir: string, name: string, seed: number): string {
   const power = [scriptedPower({ seconds: 1201, warmupS: 120, seed }), scriptedPower({ seconds: 1201, warmupS: 120, seed: seed + 100 })];
-  const stamp = (s: number) => `2026/11/30 ${String(12 + Math.floor(s / 3600)).padStart(2, '0')}:${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}.000`;
-  const lines = ['timestamp, name, pci.bus_id, power.draw [W], utilization.gpu [%]'];
-  for (let s = 0; s < 1201; s++) {
-    lines.push(`${stamp(s)}, NVIDIA H100 80GB HBM3, 00000000:18:00.0, ${power[0][s].toFixed(2)} W, 98 %`);
-    lines.push(`${stamp(s)}, NVIDIA H100 80GB HBM3, 00000000:2A:00.0, ${s === 500 ? '[N/A]' : `${power[1][s].toFixed(2)} W`}, 98 %`);
-  }
-  const file = path.join(dir, `${name}.csv`);
-  fs.writeFileSync(file, `${lines.join('\n')}\n`);
-  fs.writeFileSync(path.join(dir, `${name}.epochs.csv`), `epoch,end_time\n${Array.from({ length: 20 }, (_, e) => `${e + 1},${stamp((e + 1) * 60)}`).join('\n')}\n`);
-  return file;
+  return writeSmiLog(dir, name, power, { missing: { gpu: 1, s: 500 } });
 }
 
 describe('joule estimate', function () {
@@ -36,7 +28,7 @@ describe('joule estimate', function () {
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('--trace: the measured energy with gaps and left-out lines, and what each method projects', async () => {
-    const trace = writeSmiLog(dir, 'a', 1);
+    const trace = writeLog(dir, 'a', 1);
     const r = await joule(['estimate', '--trace', trace, '--profile', profile, '--json']);
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout);
@@ -62,7 +54,7 @@ describe('joule estimate', function () {
   });
 
   it('--validate over traces: RMSE, MAPE and worst case per method, and the TDP/STEP ratio', async () => {
-    const files = [writeSmiLog(dir, 'b', 2), writeSmiLog(dir, 'c', 3)];
+    const files = [writeLog(dir, 'b', 2), writeLog(dir, 'c', 3)];
     // As a shell expands logs/*.csv: the epochs files come along and are read with their traces.
     const glob = [...files, ...files.map((f) => f.replace(/\.csv$/, '.epochs.csv'))].sort();
     const r = await joule(['estimate', '--validate', ...glob, '--profile', profile, '--stabilizing-epoch', '3', '--json']);

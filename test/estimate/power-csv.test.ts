@@ -6,22 +6,20 @@ import { loadTrace } from '../../src/estimate/import';
 import { parseEpochsCsv } from '../../src/estimate/import/epochs-file';
 import { parsePowerCsv, parseTimestampS } from '../../src/estimate/import/power-csv';
 import { isJouleError } from '../../src/errors';
+import { SMI_HEADER, smiRow } from '../helpers/nvidia-smi';
 import { epochEnergies, traceEnergy } from '../../src/estimate/trace';
 
-// nvidia-smi --query-gpu=timestamp,name,pci.bus_id,power.draw,utilization.gpu --format=csv -lms 1000, as it prints.
-const header = 'timestamp, name, pci.bus_id, power.draw [W], utilization.gpu [%]';
-const row = (time: string, bus: string, power: string, util = '97 %') => `2026/11/30 12:00:${time}, NVIDIA H100 80GB HBM3, ${bus}, ${power}, ${util}`;
 
 describe('trace import: nvidia-smi and plain CSV', () => {
   it('reads nvidia-smi --format=csv: units in header and values, several GPUs, trapezoid energy', () => {
     const text = [
-      header,
-      row('00.123', '00000000:18:00.0', '100.00 W'),
-      row('00.123', '00000000:2A:00.0', '200.00 W'),
-      row('01.123', '00000000:18:00.0', '120.00 W'),
-      row('01.123', '00000000:2A:00.0', '200.00 W'),
-      row('03.123', '00000000:18:00.0', '140.00 W'),
-      row('03.123', '00000000:2A:00.0', '220.00 W'),
+      SMI_HEADER,
+      smiRow(0.123, '00000000:18:00.0', '100.00 W'),
+      smiRow(0.123, '00000000:2A:00.0', '200.00 W'),
+      smiRow(1.123, '00000000:18:00.0', '120.00 W'),
+      smiRow(1.123, '00000000:2A:00.0', '200.00 W'),
+      smiRow(3.123, '00000000:18:00.0', '140.00 W'),
+      smiRow(3.123, '00000000:2A:00.0', '220.00 W'),
     ].join('\n');
     const trace = parsePowerCsv(text, 'smi.csv');
     assert.equal(trace.format, 'nvidia-smi');
@@ -35,14 +33,14 @@ describe('trace import: nvidia-smi and plain CSV', () => {
 
   it('[N/A] and [Not Supported] are missing readings; malformed lines are reported with their line numbers, never guessed', () => {
     const text = [
-      header,
-      row('00.000', '00000000:18:00.0', '100.00 W'),
-      row('01.000', '00000000:18:00.0', '[N/A]'),
-      row('02.000', '00000000:18:00.0', '[Not Supported]'),
-      row('03.000', '00000000:18:00.0', '1OO.00 W'),
+      SMI_HEADER,
+      smiRow(0, '00000000:18:00.0', '100.00 W'),
+      smiRow(1, '00000000:18:00.0', '[N/A]'),
+      smiRow(2, '00000000:18:00.0', '[Not Supported]'),
+      smiRow(3, '00000000:18:00.0', '1OO.00 W'),
       '2026/11/30 12:00:04.000, NVIDIA H100 80GB HBM3, 00000000:18:00.0',
       'yesterday, NVIDIA H100 80GB HBM3, 00000000:18:00.0, 100.00 W, 97 %',
-      ...['05', '06', '07', '08'].map((t) => row(`${t}.000`, '00000000:18:00.0', '100.00 W')),
+      ...[5, 6, 7, 8].map((s) => smiRow(s, '00000000:18:00.0', '100.00 W')),
     ].join('\n');
     const trace = parsePowerCsv(text, 'smi.csv');
     assert.deepEqual(
@@ -59,14 +57,14 @@ describe('trace import: nvidia-smi and plain CSV', () => {
 
   it('sorts unsorted readings, keeps one of a repeated identical reading, leaves out conflicting ones', () => {
     const text = [
-      header,
-      row('02.000', '00000000:18:00.0', '120.00 W'),
-      row('00.000', '00000000:18:00.0', '100.00 W'),
-      row('01.000', '00000000:18:00.0', '110.00 W'),
-      row('01.000', '00000000:18:00.0', '110.00 W'),
-      row('03.000', '00000000:18:00.0', '130.00 W'),
-      row('03.000', '00000000:18:00.0', '150.00 W'),
-      row('04.000', '00000000:18:00.0', '140.00 W'),
+      SMI_HEADER,
+      smiRow(2, '00000000:18:00.0', '120.00 W'),
+      smiRow(0, '00000000:18:00.0', '100.00 W'),
+      smiRow(1, '00000000:18:00.0', '110.00 W'),
+      smiRow(1, '00000000:18:00.0', '110.00 W'),
+      smiRow(3, '00000000:18:00.0', '130.00 W'),
+      smiRow(3, '00000000:18:00.0', '150.00 W'),
+      smiRow(4, '00000000:18:00.0', '140.00 W'),
     ].join('\n');
     const trace = parsePowerCsv(text, 'smi.csv');
     const s = trace.series[0];
@@ -96,7 +94,7 @@ describe('trace import: nvidia-smi and plain CSV', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'joule-estimate-'));
     try {
       const trace = path.join(dir, 'gpu.csv');
-      fs.writeFileSync(trace, [header, ...[0, 1, 2, 3, 4].map((s) => row(`0${s}.000`, '00000000:18:00.0', `${100 + 10 * s}.00 W`))].join('\n'));
+      fs.writeFileSync(trace, [SMI_HEADER, ...[0, 1, 2, 3, 4].map((s) => smiRow(s, '00000000:18:00.0', `${100 + 10 * s}.00 W`))].join('\n'));
       const epochs = path.join(dir, 'epochs.csv');
       fs.writeFileSync(epochs, 'epoch,end_time\n1,2026/11/30 12:00:02\n2,2026/11/30 12:00:04\n');
       const { trace: t } = loadTrace(trace, { epochsFile: epochs });

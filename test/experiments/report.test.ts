@@ -6,6 +6,8 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { fakeNvml, joule, jouleBin } from '../helpers/run';
 import { skipBecause } from '../helpers/skip';
+import { scriptedPower } from '../estimate/synthetic';
+import { writeSmiLog } from '../helpers/nvidia-smi';
 import { chromiumPath, visit } from './browser';
 import { writeFixtureSweep, writeLbsPrecisionSweep } from './fixtures';
 
@@ -20,8 +22,8 @@ const PROBE = `({
   charts: [...document.querySelectorAll('figure')].map((f) => {
     const svg = f.querySelector('svg');
     const paths = svg ? [...svg.querySelectorAll('path')].filter((p) => (p.getAttribute('d') || '').length > 2 && p.getBBox().width + p.getBBox().height > 0) : [];
-    // Rect marks drawn with an area: their data labels (collective and phase bands).
-    const bands = svg ? [...svg.querySelectorAll('path[aria-roledescription="rect mark"]')].filter((p) => p.getBBox().width > 0 && p.getBBox().height > 0).map((p) => /label: ([^;]*)$/.exec(p.getAttribute('aria-label') || '')?.[1] || '') : [];
+    // Rect marks and bars drawn with an area: their data labels (collective and phase bands) or descriptions.
+    const bands = svg ? [...svg.querySelectorAll('path[aria-roledescription="rect mark"], path[aria-roledescription="bar"]')].filter((p) => p.getBBox().width > 0 && p.getBBox().height > 0).map((p) => /label: ([^;]*)$/.exec(p.getAttribute('aria-label') || '')?.[1] || p.getAttribute('aria-label') || '') : [];
     return { id: f.id, paths: paths.length, width: svg ? svg.getBoundingClientRect().width : 0, texts: svg ? [...svg.querySelectorAll('text')].map((t) => t.textContent) : [], bands };
   }),
   figcaptions: [...document.querySelectorAll('figcaption')].map((c) => c.textContent),
@@ -64,7 +66,7 @@ describe('joule report (HTML, opened in headless Chromium)', function () {
 
   async function report(name: string, args: string[]): Promise<{ html: string; drawn: Drawn }> {
     const out = path.join(dir, `${name}.html`);
-    const result = await joule(['report', ...args.map((a) => path.join(dir, a)), '--out', out, '--json']);
+    const result = await joule(['report', ...args.map((a) => (a.startsWith('-') || path.isAbsolute(a) || /^\d+$/.test(a) ? a : path.join(dir, a))), '--out', out, '--json']);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(JSON.parse(result.stdout).file, out);
     const html = fs.readFileSync(out, 'utf8');
@@ -136,6 +138,38 @@ describe('joule report (HTML, opened in headless Chromium)', function () {
     assert.ok(scaling.drawn.charts[1].texts.includes('device-hours'));
     assert.deepEqual(sweep.drawn.charts.map((c) => c.id), ['energy-vs-device-hours', 'accuracy-vs-gbs', 'energy-per-sample-by-precision', 'pareto-front']);
     assert.ok(sweep.drawn.charts[3].texts.includes('Pareto front'));
+  });
+
+  it('--validate: each estimation method\'s MAPE and RMSE against the measured energy, the ground truth\'s source on the chart, the same figures as joule estimate --validate', async function () {
+    const logs = path.join(dir, 'logs');
+    fs.mkdirSync(logs);
+    for (const [name, seed] of [['b', 2], ['c', 3]] as const) writeSmiLog(logs, name, [scriptedPower({ seconds: 1201, warmupS: 120, seed }), scriptedPower({ seconds: 1201, warmupS: 120, seed: seed + 100 })]);
+    const profile = path.join(dir, 'h100test.json');
+    fs.writeFileSync(profile, JSON.stringify({ name: 'h100test', node: { gpusPerNode: 4, gpuModel: 'H100-SXM5-80GB', gpuTdpW: 700, cpuCoresPerNode: 64, cpuTdpWPerCore: 5 }, energy: { pue: 1.2, carbonIntensityGPerKWh: 300 } }));
+    const traces = ['logs/b.csv', 'logs/c.csv'];
+    const { html, drawn } = await report('validation', ['--validate', ...traces, '--profile', profile, '--stabilizing-epoch', '3']);
+    const estimated = await joule(['estimate', '--validate', ...traces.map((t) => path.join(dir, t)), '--profile', profile, '--stabilizing-epoch', '3', '--json']);
+    assert.equal(estimated.code, 0, estimated.stderr);
+    const expected = (JSON.parse(estimated.stdout).methods as { method: string; n: number; mapePct: number; rmseKJ: number }[]).filter((m) => m.n > 0);
+    for (const id of ['validation-mape', 'validation-rmse']) {
+      const rows = chartCsv(html, id);
+      assert.deepEqual(rows.map((r) => r.method), expected.map((m) => m.method));
+      for (const [i, m] of expected.entries()) {
+        assert.ok(Math.abs(Number(rows[i].mapePct) - m.mapePct) <= 1e-3 * m.mapePct, `${m.method} MAPE ${rows[i].mapePct} vs ${m.mapePct}`);
+        assert.ok(Math.abs(Number(rows[i].rmseKJ) - m.rmseKJ) <= 1e-3 * m.rmseKJ, `${m.method} RMSE ${rows[i].rmseKJ} vs ${m.rmseKJ}`);
+        assert.equal(rows[i].truth, 'nvidia-smi');
+      }
+    }
+    assert.ok(expected.some((m) => m.method === 'step') && expected.some((m) => m.method === 'tdp'), 'STEP and TDP answered');
+    assert.match(html, /TDP RMSE over STEP RMSE: [\d.]+× \(del Rey et al\./);
+    const misused = await joule(['report', path.join(dir, 'gpu-run'), '--profile', profile, '--out', path.join(dir, 'x.html')]);
+    assert.equal(misused.code, 2);
+    assert.match(misused.stderr, /--profile applies to --validate only \[JOULE_BAD_ARGUMENT\]/);
+    if (!drawn) return skipBecause(this, 'chromium is not installed');
+    assert.deepEqual(drawn.charts.map((c) => c.id), ['validation-mape', 'validation-rmse']);
+    assert.ok(drawn.charts[0].texts.includes('MAPE (%) against nvidia-smi energy'), drawn.charts[0].texts.join('|'));
+    assert.ok(drawn.charts[1].texts.includes('RMSE (kJ) against nvidia-smi energy'));
+    for (const chart of drawn.charts) assert.equal(chart.bands.length, expected.length, `${chart.id}: one bar per method that answered`);
   });
 
   it('a comparison: the side-by-side table, what differs, and bar charts with each bar\'s energy source', async function () {

@@ -1,10 +1,9 @@
 // `joule estimate`: a training run's energy before it starts, from a recorded trace, or each method's error over many runs and traces.
 import fs from 'node:fs';
-import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { JouleError } from '../../errors';
 import type { TraceProjection, Validation } from '../../estimate';
-import { isRunDirectory } from '../../estimate/import/run-dir';
+import { besideEpochs, expandTracePaths } from '../../estimate/import/paths';
 import { formatTable, printJson } from '../output';
 
 interface EstimateArgs {
@@ -42,31 +41,6 @@ const kJ = (j: number | null | undefined) =>
   j === null || j === undefined || !Number.isFinite(j) ? '-' : j >= 1e6 ? `${(j / 3.6e6).toFixed(3)} kWh` : j >= 1000 ? `${(j / 1000).toFixed(2)} kJ` : `${j.toFixed(1)} J`;
 const hours = (s: number | null | undefined) => (s === null || s === undefined ? '-' : s >= 3600 ? `${(s / 3600).toFixed(2)} h` : `${s.toFixed(1)} s`);
 const pct = (p: number | null | undefined) => (p === null || p === undefined || !Number.isFinite(p) ? '-' : `${p.toFixed(1)} %`);
-
-/** Run directories, sweep directories (their run subdirectories) and trace files, in the order given. */
-function expandPaths(paths: string[]): string[] {
-  const out: string[] = [];
-  for (const p of paths) {
-    if (!fs.existsSync(p)) throw new JouleError('JOULE_BAD_ARGUMENT', `no such run, sweep or trace: ${p}`);
-    if (!fs.statSync(p).isDirectory() || isRunDirectory(p)) {
-      // `logs/*.csv` also matches the epochs files beside the traces: those are read with their trace.
-      if (!/\.epochs\.csv$/i.test(p)) out.push(p);
-      continue;
-    }
-    // A sweep keeps its runs in runs/<point>/ (src/experiments); a folder of runs holds them directly.
-    const children = (d: string) => fs.readdirSync(d).map((c) => path.join(d, c)).filter((c) => fs.statSync(c).isDirectory());
-    const runs = [...children(p), ...children(p).flatMap(children)].filter(isRunDirectory).sort();
-    if (runs.length === 0) throw new JouleError('JOULE_BAD_ARGUMENT', `${p}: neither a run directory nor a sweep of them (no run.json, power.jsonl or epochs.jsonl found)`);
-    out.push(...runs);
-  }
-  return out;
-}
-
-/** A trace file's epochs file by convention: `<name>.epochs.csv` beside `<name>.csv`. */
-function besideEpochs(file: string): string | undefined {
-  const candidate = file.replace(/\.csv$/i, '') + '.epochs.csv';
-  return candidate !== file && fs.existsSync(candidate) ? candidate : undefined;
-}
 
 export const estimateCommand: CommandModule<object, EstimateArgs> = {
   command: 'estimate',
@@ -129,7 +103,7 @@ export const estimateCommand: CommandModule<object, EstimateArgs> = {
     const stabilizing = { normalize: args['mp-distance'] === 'znorm' };
     const common = { s: args['stabilizing-epoch'], w: args.window, stabilizing, hardware, cores: args.cores, memoryGB: args['memory-gb'] };
     const columns = { time: args['time-column'], power: args['power-column'], device: args['device-column'] };
-    const load = (p: string, epochsFile?: string) => estimate.loadTrace(p, { epochsFile: epochsFile ?? (fs.existsSync(p) && fs.statSync(p).isFile() ? besideEpochs(p) : undefined), columns });
+    const load = (p: string, epochsFile?: string) => estimate.loadTrace(p, { epochsFile: epochsFile ?? besideEpochs(p), columns });
 
     if (args.trace !== undefined) {
       const projection = estimate.projectFromTrace(load(args.trace, args['epochs-file']), common);
@@ -138,7 +112,7 @@ export const estimateCommand: CommandModule<object, EstimateArgs> = {
       return;
     }
     if (args.validate !== undefined) {
-      const files = expandPaths(args.validate);
+      const files = expandTracePaths(args.validate);
       const loaded = files.map((f, i) => {
         if (!args.json && process.stderr.isTTY) process.stderr.write(`\rreading ${i + 1}/${files.length}: ${f}\x1b[K`);
         return load(f);
@@ -151,7 +125,7 @@ export const estimateCommand: CommandModule<object, EstimateArgs> = {
     }
     const { modelInfo } = await import('../../estimate/model-info');
     const { preRowsFromCsv, preRowFromRun } = await import('../../estimate/pre/dataset');
-    const history = (args.history ? expandPaths(args.history) : []).map((p) => load(p));
+    const history = (args.history ? expandTracePaths(args.history) : []).map((p) => load(p));
     const preRows = [
       ...history.filter((h) => h.info).map((h) => preRowFromRun(h.info!.dir)),
       ...(args['pre-data'] ?? []).flatMap((f) => {
