@@ -8,6 +8,7 @@ import { isJouleError } from '../../src/errors';
 import { expandSweep, parseGridFlags } from '../../src/experiments/sweep-grid';
 import { fakeNvml, joule, jouleBin } from '../helpers/run';
 import { useSlurmCluster } from '../helpers/slurm-cluster';
+import { assertValidRunDirsUnder } from '../helpers/run-schema';
 
 async function until(check: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -105,6 +106,7 @@ describe('joule sweep', function () {
     const again = JSON.parse((await joule(['sweep', '--resume', sweepDir, '--json'])).stdout);
     assert.deepEqual(again.ranNow, []);
     assert.deepEqual(again.failed.map((f: { id: string }) => f.id), ['3-i3-r1']);
+    assertValidRunDirsUnder(sweepDir);
   });
 
   it('sweeps joule train (unused dimensions as flags), and recommend and compare read the real runs', async () => {
@@ -125,6 +127,7 @@ describe('joule sweep', function () {
     const compared = JSON.parse((await joule(['compare', sweepDir, '--json'])).stdout);
     assert.deepEqual(compared.columns.map((c: { label: string }) => c.label), ['train:lbs=16', 'train:lbs=32']);
     assert.deepEqual(compared.differences.find((d: { field: string }) => d.field === 'lbs').values, ['16', '32']);
+    assertValidRunDirsUnder(sweepDir);
   });
 
   it('sets the GPU power limit for each run through NVML and restores it after, and after a crash (fake NVML)', async () => {
@@ -187,6 +190,7 @@ describe('joule sweep', function () {
         assert.deepEqual([...record.hosts].sort(), ['n1', 'n2']);
         assert.equal(record.environment.SLURM_ARRAY_TASK_ID, String(point.index));
       }
+      assertValidRunDirsUnder(sweepDir);
     });
   });
 });

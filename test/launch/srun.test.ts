@@ -67,6 +67,7 @@ describe('rank runtime under SLURM', function () {
     assert.equal(manifest.launcher.mode, 'srun');
     assert.deepEqual([...manifest.hosts].sort(), ['n1', 'n2']);
     assert.deepEqual(manifest.ranks.map((r: any) => [r.rank, r.host, r.localRank, r.nodeRank, r.exitCode]), [[0, 'n1', 0, 0, 0], [1, 'n1', 1, 0, 0], [2, 'n2', 0, 1, 0], [3, 'n2', 1, 1, 0]]);
+    assertValidRunDir(runDir);
   });
 
   it('a rank killed under srun takes the job down and the launcher names it', async () => {

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { joule, run } from '../helpers/run';
 import { useSlurmCluster } from '../helpers/slurm-cluster';
+import { assertValidRunDir } from '../helpers/run-schema';
 
 const fixture = path.join(__dirname, 'fixtures', 'ranks.js');
 
@@ -126,6 +127,7 @@ describe('joule ranks on the private SLURM cluster', function () {
     }
     const events = fs.readFileSync(path.join(runDir, 'events.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
     assert.ok(events.length > 0);
+    assertValidRunDir(runDir);
   });
 
   it('joule sbatch --template srun --wait: ranks started by bare srun join with the secret the job script made, and rank 0 writes the record', async () => {
@@ -145,6 +147,7 @@ describe('joule ranks on the private SLURM cluster', function () {
     assert.equal(manifest.status, 'succeeded');
     assert.equal(manifest.size, 4);
     assert.equal(manifest.launcher.jobId, summary.jobId);
+    assertValidRunDir(path.join(dir, 'runs', runs[0]));
   });
 
   it('joule launch adopts the job secret a job script exported instead of making another', async () => {

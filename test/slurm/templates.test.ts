@@ -6,6 +6,7 @@ import path from 'node:path';
 import { templatesDir } from '../../src/slurm/template';
 import { joule, run } from '../helpers/run';
 import { useSlurmCluster } from '../helpers/slurm-cluster';
+import { assertValidRunDir } from '../helpers/run-schema';
 
 const templates = ['train', 'bench', 'sweep'];
 
@@ -76,6 +77,7 @@ describe('job templates (train, bench, sweep)', () => {
       assert.equal(manifest.environment.SLURM_JOB_ID, summary.jobId);
       for (const file of ['events.jsonl', 'power.jsonl']) assert.ok(fs.existsSync(path.join(runDir, file)), file);
       assert.ok(manifest.energy?.totals, 'run.json has the energy summary');
+      assertValidRunDir(runDir);
     });
 
     it('train: joule train on the batch host, ranks on both nodes, steps and the summary in the run directory', async () => {
@@ -98,6 +100,7 @@ describe('job templates (train, bench, sweep)', () => {
       const trained = JSON.parse(fs.readFileSync(path.join(runDir, 'train-summary.json'), 'utf8'));
       assert.equal(trained.ranks, 2);
       assert.equal(trained.steps, 2);
+      assertValidRunDir(runDir);
     });
   });
 });

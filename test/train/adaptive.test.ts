@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { joule } from '../helpers/run';
+import { assertValidRunDirsUnder } from '../helpers/run-schema';
 import { advanceCounter, fakePowercap } from '../power/powercap';
 
 interface Decision {
@@ -27,6 +28,7 @@ async function train(env: NodeJS.ProcessEnv, extra: string[] = []) {
   const dir = path.join(scratch, `run-${++runs}`);
   const result = await joule([...adaptiveRun, ...extra, '--run-dir', dir], { ...noNvml, ...env }, { timeoutMs: 120_000 });
   assert.equal(result.code, 0, result.stderr);
+  assertValidRunDirsUnder(dir);
   const lines = (file: string) => fs.readFileSync(path.join(dir, file), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
   return { summary: JSON.parse(result.stdout), decisions: lines('precision.jsonl') as Decision[], steps: lines('steps.jsonl') as { rank: number; wire: string; energy: { source: string } }[] };
 }

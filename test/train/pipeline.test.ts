@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
-import { joule, jouleBin } from '../helpers/run';
+import { joule } from '../helpers/run';
+import { readSteps, trainThenTerminate } from '../helpers/train-run';
+import { assertValidRunDirsUnder } from '../helpers/run-schema';
 import { buildModel } from '../../src/train/models';
 import { stageOps } from '../../src/train/pipeline/schedule';
 import { cutPoints, planSplit } from '../../src/train/pipeline/split';
@@ -35,12 +36,11 @@ let runs = 0;
 async function train(args: string[], env: NodeJS.ProcessEnv = {}) {
   const dir = path.join(scratch, `run-${++runs}`);
   const result = await joule(['train', ...small, '--run-dir', dir, ...args], { ...pinned, ...env }, { timeoutMs: 120_000 });
+  assertValidRunDirsUnder(dir);
   return { ...result, dir };
 }
 
-function steps(dir: string): StepLine[] {
-  return fs.readFileSync(path.join(dir, 'steps.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as StepLine).sort((a, b) => a.step - b.step);
-}
+const steps = (dir: string) => readSteps<StepLine>(dir);
 
 function assertClose(a: number[], b: number[], tolerance: number, what: string): void {
   assert.equal(a.length, b.length, `${what}: ${a.length} vs ${b.length} steps`);
@@ -195,16 +195,7 @@ describe('joule train --strategy pp / hybrid', function () {
   it('SIGTERM stops every stage at the same step with a sharded checkpoint, and the run resumes', async () => {
     const dir = path.join(scratch, `run-${++runs}`);
     const args = ['train', ...small, '--train-size', '1024', ...model, '-n', '2', '--strategy', 'pp', '--stages', '2', '--micro-batches', '2', '--run-dir', dir];
-    const child = spawn(process.execPath, [jouleBin, ...args], { env: { ...process.env, ...pinned }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    const deadline = Date.now() + 90_000;
-    while (!(fs.existsSync(path.join(dir, 'steps.jsonl')) && fs.statSync(path.join(dir, 'steps.jsonl')).size > 0)) {
-      assert.ok(Date.now() < deadline, `training never started: ${stderr}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.on('close', resolve));
+    const { stderr } = await trainThenTerminate(args, dir, pinned);
     const summary = JSON.parse(fs.readFileSync(path.join(dir, 'train-summary.json'), 'utf8'));
     assert.equal(summary.status, 'terminated', stderr);
     const stoppedAt = summary.position.globalStep;

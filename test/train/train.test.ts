@@ -8,6 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { joule, jouleBin, run } from '../helpers/run';
+import { readSteps, trainThenTerminate } from '../helpers/train-run';
+import { assertValidRunDirsUnder } from '../helpers/run-schema';
 import { useSlurmCluster } from '../helpers/slurm-cluster';
 import { fakePowercap } from '../power/powercap';
 
@@ -31,14 +33,12 @@ function runDir(): string {
   return path.join(scratch, `run-${++runs}`);
 }
 
-function steps(dir: string): StepLine[] {
-  const text = fs.readFileSync(path.join(dir, 'steps.jsonl'), 'utf8');
-  return text.trim().split('\n').map((line) => JSON.parse(line) as StepLine).sort((a, b) => a.step - b.step);
-}
+const steps = (dir: string) => readSteps<StepLine>(dir);
 
 async function train(args: string[], env: NodeJS.ProcessEnv = {}) {
   const dir = runDir();
   const result = await joule(['train', ...small, '--run-dir', dir, ...args], { ...pinned, ...env }, { timeoutMs: 120_000 });
+  assertValidRunDirsUnder(dir);
   return { ...result, dir };
 }
 
@@ -143,17 +143,8 @@ describe('joule train', function () {
 
   it('SIGTERM checkpoints at the next step, ends as terminated, and the run resumes to the end', async () => {
     const dir = runDir();
-    const child = spawn(process.execPath, [jouleBin, 'train', ...small, '--train-size', '2048', '-n', '2', '--lbs', '16', '--epochs', '3', '--run-dir', dir], { env: { ...process.env, ...pinned }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    // Wait until training runs (the first step records reach the run directory), then stop it as SLURM would.
-    const deadline = Date.now() + 90_000;
-    while (!(fs.existsSync(path.join(dir, 'steps.jsonl')) && fs.statSync(path.join(dir, 'steps.jsonl')).size > 0)) {
-      assert.ok(Date.now() < deadline, `training never started: ${stderr}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    child.kill('SIGTERM');
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    // Stopped as SLURM would, once training runs (the first step records reach the run directory).
+    const { code, stderr } = await trainThenTerminate(['train', ...small, '--train-size', '2048', '-n', '2', '--lbs', '16', '--epochs', '3', '--run-dir', dir], dir, pinned);
     const run = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8'));
     assert.equal(run.status, 'terminated', stderr);
     assert.notEqual(code, 0);
@@ -270,6 +261,7 @@ describe('joule train on the private SLURM cluster', function () {
       assert.deepEqual([...manifest.hosts].sort(), ['n1', 'n2']);
       assert.deepEqual(steps(runDir).map((s) => s.step), [0, 1, 2, 3, 4, 5]);
       for (const file of ['train-summary.json', 'epochs.jsonl', 'train-config.jsonl']) assert.ok(fs.existsSync(path.join(runDir, file)), file);
+      assertValidRunDirsUnder(runDir);
       // The same configuration started by the local launcher gives the same loss curve, bitwise (two
       // ranks' sum is exact in either order, whichever backend — tcp across the nodes, shm here — adds it).
       const local = await joule(['train', ...small, '--lbs', '16', '--max-steps', '6', '-n', '2', '--run-dir', path.join(dir, 'local')], pinned, { timeoutMs: 120_000 });
