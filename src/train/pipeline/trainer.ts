@@ -11,9 +11,10 @@ import { loadDataset } from '../data';
 import { GradientSync } from '../gradients';
 import { buildModel, modelDefaults } from '../models';
 import { makeOptimizer } from '../optimizer';
-import { Totals, type PipelineSummary, type StepRecord, type TrainSummary } from '../records';
+import { Totals, type EpochRecord, type PipelineSummary, type StepRecord, type TrainSummary } from '../records';
 import { epochPermutation } from '../rng';
-import { ENERGY_FIELDS, ENERGY_LAG, StepWindows, stepEnergy, zeroEnergy, type EnergyFields } from '../step-energy';
+import { Metrics, StepBoundary } from '../step-boundary';
+import { ENERGY_FIELDS, StepWindows, stepEnergy, zeroEnergy } from '../step-energy';
 import { compareChecksums, type TrainHooks, type TrainStatus, type TrainWorld } from '../trainer';
 import { FlatWeights } from '../weights';
 import { makeLinks, messageTag } from './links';
@@ -22,11 +23,9 @@ import { evaluatePipeline } from './evaluate';
 import { planSplit } from './split';
 import { Stage } from './stage';
 
-// Job slots: loss sum, correct, counted, stop flag; then per rank: compute s, recv wait s, send wait s,
-// gradient sync s, bytes sent, then ENERGY_FIELDS of step − lag.
-const JOB_SLOTS = 4;
+// Metrics: job slots loss sum, correct, counted; each rank's own region: its RANK_TIMES (and its energy).
 const RANK_TIMES = ['computeS', 'recvWaitS', 'sendWaitS', 'syncS', 'sentBytes'] as const;
-const RANK_SLOTS = RANK_TIMES.length + ENERGY_FIELDS.length;
+const METRICS_LAYOUT = { jobSlots: 3, rankSlots: RANK_TIMES.length, perRank: true };
 
 /** One stage's share of a step (times averaged over its data-parallel replicas, energy summed). */
 export interface StageStepRecord {
@@ -62,16 +61,6 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
   const totalSteps = Math.min(config.epochs * stepsPerEpoch, config.maxSteps ?? Infinity);
   const totals = new Totals();
   let position: Position = { epoch: 0, stepInEpoch: 0, globalStep: 0 };
-  if (resume) {
-    checkResumable(resume, layout, weights.size, statistics.size);
-    weights.values.set(resume.arrays.weights);
-    weights.upload();
-    statistics.values.set(resume.arrays.buffers);
-    statistics.upload();
-    optimizer.load({ name: resume.state.optimizer.name, step: resume.state.optimizer.step, m: resume.arrays.m, v: resume.arrays.v });
-    totals.load(resume.state.totals);
-    position = resume.state.position;
-  }
 
   // Collective set-up, the same calls on every rank: the pipelines, the data-parallel groups, the links.
   const pipe = (await world.comm.split(replica, s))!;
@@ -80,9 +69,6 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
   const links = await makeLinks(pipe, s, K);
   const sync = new GradientSync(weights.slots, weights.size, config.bucketBytes, dpComm);
   const power = config.instrument ? world.power : undefined;
-  const metrics = new Float64Array(JOB_SLOTS + RANK_SLOTS * world.size);
-  const mine = JOB_SLOTS + RANK_SLOTS * world.rank;
-  const pendingEnergy: { step: number; fields: Promise<EnergyFields> }[] = [];
   const elapsedS = () => Number(process.hrtime.bigint() - startedAt) / 1e9 + totals.priorElapsedS;
   const exitAt = hooks.exitAt;
   const bubbleTheory = theoreticalBubble(K, M);
@@ -109,8 +95,7 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
       layout,
       position: pos,
       optimizer: { name: state.name, step: state.step },
-      lossScaler: null,
-      policy: null,
+      ...boundary.precisionState(),
       totals: totals.state(elapsedS()),
     }, { weights: weights.values, buffers: statistics.values, m: state.m, v: state.v });
     await world.comm.barrier();
@@ -120,37 +105,53 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
     }
   };
 
-  const observeEnergy = (step: number) => {
-    const sum = zeroEnergy();
+  // The job's energy of a step, and each stage's share from its own ranks' windows.
+  const pipelineEnergy = (metrics: Metrics, stepRecord: StepRecord | undefined) => {
     const perStage = Array.from({ length: K }, zeroEnergy);
     for (let r = 0; r < world.size; r++) {
-      ENERGY_FIELDS.forEach((f, i) => {
-        const value = metrics[JOB_SLOTS + RANK_SLOTS * r + RANK_TIMES.length + i];
-        sum[f] += value;
-        perStage[r % K][f] += value;
-      });
+      const fields = metrics.energy(r);
+      for (const f of ENERGY_FIELDS) perStage[r % K][f] += fields[f];
     }
+    const stages = (stepRecord as (StepRecord & { stages: StageStepRecord[] }) | undefined)?.stages;
+    stages?.forEach((st, i) => {
+      st.energy = { ...stepEnergy(perStage[i]), computeJ: null, commJ: null };
+      epochStages[i].energyJ += st.energy.energyJ ?? 0;
+      epochStages[i].modelEnergyJ += st.energy.modelEnergyJ ?? 0;
+    });
     // No compute/communication windows inside a pipeline step (they interleave per micro-batch): no split.
-    const energy = { ...stepEnergy(sum), computeJ: null, commJ: null };
-    totals.addEnergy(energy);
-    const entry = totals.pendingSteps.get(step);
-    if (entry) {
-      totals.pendingSteps.delete(step);
-      entry.record.energy = energy;
-      const pipelineRecord = (entry.record as StepRecord & { stages: StageStepRecord[] }).stages;
-      pipelineRecord.forEach((st, i) => {
-        st.energy = { ...stepEnergy(perStage[i]), computeJ: null, commJ: null };
-        epochStages[i].energyJ += st.energy.energyJ ?? 0;
-        epochStages[i].modelEnergyJ += st.energy.modelEnergyJ ?? 0;
-      });
-      record('steps', entry.record as unknown as Record<string, unknown>);
-    }
+    return { ...stepEnergy(metrics.energySum()), computeJ: null, commJ: null };
   };
+  const boundary = new StepBoundary({
+    world,
+    comm: world.comm,
+    config,
+    hooks,
+    totals,
+    totalSteps,
+    stepsPerEpoch,
+    layout: METRICS_LAYOUT,
+    elapsedS,
+    record,
+    stepEnergy: pipelineEnergy,
+    save: saveAt,
+    checksum: (step) => compareChecksums(world, dpComm, weights, step),
+  });
+  if (resume) {
+    checkResumable(resume, layout, weights.size, statistics.size);
+    weights.values.set(resume.arrays.weights);
+    weights.upload();
+    statistics.values.set(resume.arrays.buffers);
+    statistics.upload();
+    optimizer.load({ name: resume.state.optimizer.name, step: resume.state.optimizer.step, m: resume.arrays.m, v: resume.arrays.v });
+    boundary.load(resume);
+    totals.load(resume.state.totals);
+    position = resume.state.position;
+  }
 
   const ops = stageOps(parallel.schedule, s, K, M);
   for (let epoch = position.epoch; epoch < config.epochs && position.globalStep < totalSteps && stopped === 'completed'; epoch++) {
     const order = epochPermutation(dataset.trainSize, config.seed, epoch);
-    const epochStart = { step: position.globalStep, timeS: elapsedS(), ...totals.snapshot() };
+    const epochStart = boundary.epochStart(position);
     for (let step = epoch === position.epoch ? position.stepInEpoch : 0; step < stepsPerEpoch && position.globalStep < totalSteps; step++) {
       const globalStep = position.globalStep;
       if (exitAt !== undefined && exitAt === globalStep) process.exit(3);
@@ -246,20 +247,9 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
       optimizer.apply(weights.values, sync.grads);
       hooks.afterUpdate?.(globalStep, weights.values);
       weights.upload();
-      pendingEnergy.push({ step: globalStep, fields: windows.end() });
-
-      metrics.fill(0);
-      metrics.set([lossSum, correct, counted, hooks.stopRequested?.() ? 1 : 0]);
-      metrics.set(RANK_TIMES.map((k) => times[k]), mine);
-      const lagged = pendingEnergy.length > ENERGY_LAG ? pendingEnergy.shift()! : null;
-      if (lagged) {
-        const fields = await lagged.fields;
-        ENERGY_FIELDS.forEach((f, i) => (metrics[mine + RANK_TIMES.length + i] = fields[f]));
-      }
-      await world.comm.allreduce(metrics, { op: 'sum' });
+      const metrics = await boundary.exchange(globalStep, windows.end(), [lossSum, correct, counted], RANK_TIMES.map((k) => times[k]), null);
       const stepS = Number(process.hrtime.bigint() - stepStart) / 1e9;
       const stepRecord = stepRecordOf(metrics, { globalStep, epoch, stepS, config, K, world: world.size, bubbleTheory, precision: config.precision });
-      totals.addStep(stepRecord);
       stepRecord.stages.forEach((st) => {
         epochStages[st.stage].computeS += st.computeS;
         epochStages[st.stage].bubbleS += st.bubbleS;
@@ -269,36 +259,25 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
         measured.stepS += stepS;
         stepRecord.stages.forEach((st) => (measured.computeS[st.stage] += st.computeS));
       }
-      totals.pendingSteps.set(globalStep, { record: stepRecord, observation: { step: globalStep, durationS: stepS, skipped: false, loss: stepRecord.loss } });
-      if (lagged) observeEnergy(lagged.step);
       position = { epoch, stepInEpoch: step + 1, globalStep: globalStep + 1 };
-      if (world.rank === 0) hooks.onProgress?.({ kind: 'step', step: stepRecord, totalSteps, epochs: config.epochs, stepsPerEpoch, elapsedS: elapsedS(), energySoFar: totals.energySoFar(), powerW: null });
-      if (metrics[3] > 0) {
+      if (await boundary.closeStep(stepRecord, { step: globalStep, durationS: stepS, skipped: false, loss: stepRecord.loss }, position)) {
         stopped = 'terminated';
         break;
       }
-      if (config.checkpoint?.unit === 'steps' && position.globalStep % config.checkpoint.every === 0) await saveAt(position);
-      if (config.instrument && config.checksum.unit === 'steps' && position.globalStep % config.checksum.every === 0) await compareChecksums(world, dpComm, weights, position.globalStep);
     }
     if (stopped === 'terminated') break;
-    await drain(pendingEnergy, world.comm, metrics, mine, observeEnergy);
+    await boundary.drain();
     const held = await evaluatePipeline(spec, dataset, stage, s, replica, dp, links, world.comm);
     lastEval.loss = held.loss;
     lastEval.accuracy = held.accuracy;
-    const epochRecord = totals.epochRecord(epoch + 1, epochStart, elapsedS(), held);
     // Energy per stage: measured where its ranks' windows measured, else null; the model's figure apart.
-    const stages = epochStages.map((st) => ({ ...st, energyJ: epochRecord.energyJ === null ? null : st.energyJ, modelEnergyJ: st.modelEnergyJ > 0 ? st.modelEnergyJ : null }));
-    record('epochs', { ...epochRecord, strategy: parallel.strategy, stages } as unknown as Record<string, unknown>);
+    const stagesOf = (epochRecord: EpochRecord) => epochStages.map((st) => ({ ...st, energyJ: epochRecord.energyJ === null ? null : st.energyJ, modelEnergyJ: st.modelEnergyJ > 0 ? st.modelEnergyJ : null }));
+    const ended = await boundary.endEpoch(epoch, epochStart, held, position, (epochRecord) => ({ strategy: parallel.strategy, stages: stagesOf(epochRecord) }));
     epochStages = newEpochStages();
-    if (world.rank === 0) hooks.onProgress?.({ kind: 'epoch', epoch: epochRecord, totalSteps, epochs: config.epochs, stepsPerEpoch, elapsedS: elapsedS(), energySoFar: totals.energySoFar(), powerW: null });
-    if (config.instrument && config.checksum.unit === 'epochs' && (epoch + 1) % config.checksum.every === 0) await compareChecksums(world, dpComm, weights, position.globalStep);
-    if (position.stepInEpoch >= stepsPerEpoch) position = { epoch: epoch + 1, stepInEpoch: 0, globalStep: position.globalStep };
-    if (config.checkpoint?.unit === 'epochs' && (epoch + 1) % config.checkpoint.every === 0) await saveAt(position);
+    position = ended.position;
+    if (ended.overBudget) stopped = 'budget';
   }
-  if (stopped === 'terminated') {
-    await drain(pendingEnergy, world.comm, metrics, mine, observeEnergy);
-    await saveAt(position);
-  }
+  if (stopped === 'terminated') await boundary.terminate(position);
   const summary = totals.summary({
     status: stopped,
     config,
@@ -311,7 +290,7 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
     heldOut: lastEval,
     position,
     totalSteps,
-    policy: { kind: 'fixed', history: [] },
+    policy: boundary.policySummary(),
   });
   if (measured.steps > 0) {
     const stepS = measured.stepS / measured.steps;
@@ -320,10 +299,10 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
   return { ...summary, pipeline };
 }
 
-function stepRecordOf(metrics: Float64Array, run: { globalStep: number; epoch: number; stepS: number; config: TrainConfig; K: number; world: number; bubbleTheory: number; precision: string }): StepRecord & { stages: StageStepRecord[]; bubbleTheory: number } {
+function stepRecordOf(metrics: Metrics, run: { globalStep: number; epoch: number; stepS: number; config: TrainConfig; K: number; world: number; bubbleTheory: number; precision: string }): StepRecord & { stages: StageStepRecord[]; bubbleTheory: number } {
   const { config, K, world, stepS } = run;
   const dp = world / K;
-  const slot = (r: number, key: (typeof RANK_TIMES)[number]) => metrics[JOB_SLOTS + RANK_SLOTS * r + RANK_TIMES.indexOf(key)];
+  const slot = (r: number, key: (typeof RANK_TIMES)[number]) => metrics.rank(r, RANK_TIMES.indexOf(key));
   const sumOver = (ranks: number[], key: (typeof RANK_TIMES)[number]) => ranks.reduce((t, r) => t + slot(r, key), 0);
   const all = [...Array(world).keys()];
   const stages = Array.from({ length: K }, (_, st) => {
@@ -345,8 +324,8 @@ function stepRecordOf(metrics: Float64Array, run: { globalStep: number; epoch: n
   return {
     step: run.globalStep,
     epoch: run.epoch + 1,
-    loss: metrics[0] / metrics[2],
-    accuracy: metrics[2] > 0 ? metrics[1] / metrics[2] : null,
+    loss: metrics.job(0) / metrics.job(2),
+    accuracy: metrics.job(2) > 0 ? metrics.job(1) / metrics.job(2) : null,
     samples: config.gbs,
     durationS: stepS,
     samplesPerS: config.gbs / stepS,
@@ -363,16 +342,4 @@ function stepRecordOf(metrics: Float64Array, run: { globalStep: number; epoch: n
     stages,
     bubbleTheory: run.bubbleTheory,
   };
-}
-
-async function drain(pending: { step: number; fields: Promise<EnergyFields> }[], comm: Communicator, metrics: Float64Array, mine: number, observe: (step: number) => void): Promise<void> {
-  // Every rank holds the same number of pending steps: the same steps ran everywhere.
-  while (pending.length) {
-    const { step, fields } = pending.shift()!;
-    const resolved = await fields;
-    metrics.fill(0);
-    ENERGY_FIELDS.forEach((f, i) => (metrics[mine + RANK_TIMES.length + i] = resolved[f]));
-    await comm.allreduce(metrics, { op: 'sum' });
-    observe(step);
-  }
 }
