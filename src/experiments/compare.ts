@@ -16,7 +16,8 @@ export function runContext(run: RunData): Record<string, string> {
     profile: m.profile?.name,
     'GPU model': nvml.gpuNames ?? (gpus ? m.profile?.node?.gpuModel ?? 'unknown' : 'none (CPU ranks)'),
     driver: nvml.driver ?? (gpus ? 'unknown' : 'n/a'),
-    NCCL: m.versions?.nccl ?? m.environment?.NCCL_VERSION ?? 'not used',
+    NCCL: ncclOf(s?.comm) ?? m.versions?.nccl ?? m.environment?.NCCL_VERSION ?? 'not used',
+    'collective backend': s?.comm ? s.comm.backend ?? 'none (one rank)' : undefined,
     joule: m.versions?.joule,
     node: m.versions?.node,
     commit: m.git?.joule,
@@ -36,6 +37,13 @@ export function runContext(run: RunData): Record<string, string> {
     command: s ? undefined : Array.isArray(m.command) ? m.command.join(' ') : undefined,
   };
   return Object.fromEntries(Object.entries(context).filter(([, v]) => v !== undefined && v !== null).map(([k, v]) => [k, String(v)]));
+}
+
+/** The NCCL version a training run found (ncclGetVersion), and whether its collectives went through it. */
+function ncclOf(comm: { backend?: string | null; ncclVersion?: string | null } | undefined): string | undefined {
+  if (!comm) return undefined;
+  if (!comm.ncclVersion) return 'not found';
+  return comm.backend === 'nccl' ? comm.ncclVersion : `${comm.ncclVersion} (found; collectives on ${comm.backend ?? 'none'})`;
 }
 
 /** GPU names and driver as NVML reported them in the run's power stream, when it sampled GPUs. */

@@ -11,6 +11,8 @@ import { PROGRESS_MARKER, ProgressDisplay, summaryTable } from './progress';
 import { train, type TrainHooks, type TrainWorld } from './trainer';
 import { trainPipeline } from './pipeline/trainer';
 import { TRAIN_HEARTBEAT_MISSES } from './config';
+import { native } from '../native';
+import type { CommFacts } from './records';
 
 /** Set by the launcher side of `joule train`: rank 0 sends progress as marked lines and leaves the summary to it. */
 export const PROGRESS_ENV = 'JOULE_TRAIN_PROGRESS' satisfies EnvName;
@@ -44,6 +46,7 @@ export async function runRank(args: TrainArgs & { resume?: string; json: boolean
   const summary = parallel.strategy === 'dp' ? await train(world, config, hooks, resume) : await trainPipeline(world, config, parallel, hooks, resume);
   summary.runDir = world.runDir;
   if (world.rank === 0) {
+    summary.comm = await commFacts(world);
     const file = path.join(world.runDir, SUMMARY_FILE);
     fs.writeFileSync(`${file}.tmp`, JSON.stringify(summary, null, 1));
     fs.renameSync(`${file}.tmp`, file);
@@ -54,6 +57,14 @@ export async function runRank(args: TrainArgs & { resume?: string; json: boolean
   }
   await world.finalize();
   return 0;
+}
+
+/** The collective backend this run's world communicator used and the NCCL library the addon finds (rank 0 only: no collective). */
+async function commFacts(world: TrainWorld): Promise<CommFacts> {
+  const nccl = (await native().capabilities()).nccl;
+  // One rank makes no world communicator; asking for world.comm would make one.
+  const backend = world.size > 1 ? world.comm.backend ?? null : null;
+  return { backend, ncclVersion: nccl.usable ? nccl.version ?? null : null, ...(nccl.usable ? {} : { ncclReason: nccl.reason }) };
 }
 
 /**

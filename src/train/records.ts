@@ -96,6 +96,17 @@ export interface TrainSummary {
   position: Position;
   /** Pipelines: the grid, schedule, stage split, and the measured bubble next to the GPipe formula's (absent for data parallelism). */
   pipeline?: PipelineSummary;
+  /** Set by rank 0 after training: the collective backend the world communicator used and the NCCL library found (for joule compare). */
+  comm?: CommFacts;
+}
+
+export interface CommFacts {
+  /** shm, tcp, nccl or hierarchical; null when the world communicator ran no collective (one rank). */
+  backend: string | null;
+  /** ncclGetVersion of the NCCL library found (e.g. "2.21.5"), whether or not the backend used it; null when none loaded. */
+  ncclVersion: string | null;
+  /** Why no NCCL loaded, when none did. */
+  ncclReason?: string;
 }
 
 export interface PipelineSummary {

@@ -1,11 +1,11 @@
-// joule compare on real runs: joule train here (local profile) and on the private SLURM cluster under a second profile, same config and seed -> bitwise-equal loss curves; drift flagged beyond the tolerance; JSON and CSV.
+// joule compare on real runs: joule train here (local profile, with and without an NCCL library found) and on the private SLURM cluster under a second profile, same config and seed -> bitwise-equal loss curves; what differs (collective backend, NCCL); drift flagged beyond the tolerance; JSON and CSV.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { loadProfile } from '../../src/slurm/profile';
-import { joule } from '../helpers/run';
+import { fakeNccl, joule } from '../helpers/run';
 import { useSlurmCluster } from '../helpers/slurm-cluster';
 
 const trainArgs = ['--model', 'mlp', '--train-size', '192', '--test-size', '64', '--max-steps', '3', '--seed', '7', '--lbs', '32'];
@@ -16,12 +16,17 @@ describe('joule compare across two environments', function () {
   let dir = '';
   let local = '';
   let remote = '';
+  let withNccl = '';
   before(async function () {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'joule-compare-'));
     local = path.join(dir, 'local-run');
     remote = path.join(dir, 'cluster-run');
     const here = await joule(['train', '-n', '2', '--run-dir', local, ...trainArgs, '--json'], {}, { cwd: dir, timeoutMs: 120_000 });
     assert.equal(here.code, 0, here.stderr);
+    // The same run where the addon finds an NCCL library (the fake one answers ncclGetVersion with 22105).
+    withNccl = path.join(dir, 'nccl-run');
+    const nccl = await joule(['train', '-n', '2', '--run-dir', withNccl, ...trainArgs, '--json'], { JOULE_NCCL_LIBRARY: fakeNccl }, { cwd: dir, timeoutMs: 120_000 });
+    assert.equal(nccl.code, 0, nccl.stderr);
     // The private cluster as a second cluster profile: its own name and partition, ranks started by srun.
     const profile = { ...loadProfile('local'), name: 'privatecluster', description: 'the private two-node SLURM cluster of the tests', launcher: 'srun', slurm: { partition: cluster().partition } };
     delete (profile as Record<string, unknown>).$schema;
@@ -48,6 +53,10 @@ describe('joule compare across two environments', function () {
     assert.deepEqual(differs.profile, ['local', 'privatecluster']);
     assert.deepEqual(differs.hosts, ['1', '2']);
     assert.deepEqual(differs.launcher, ['local', 'srun']);
+    // The collectives each run actually used: shared memory on one node, TCP across the two SLURM nodes.
+    assert.deepEqual(differs['collective backend'], ['shm', 'tcp']);
+    assert.equal(comparison.same.NCCL, 'not found');
+    assert.equal(comparison.same['tfjs backend'], 'wasm');
     assert.equal(comparison.same.seed, '7');
     // Every energy figure says where it came from; the two CPU-only runs have only the model.
     assert.deepEqual(comparison.energySources, ['model', 'model']);
@@ -59,6 +68,21 @@ describe('joule compare across two environments', function () {
     const text = await joule(['compare', local, remote]);
     assert.match(text.stdout, /^energy source +model +model$/m);
     assert.match(text.stdout, /^Loss curve cluster-run vs local-run: bitwise equal over 3 steps$/m);
+  });
+
+  it('names the NCCL version a run found, and says its collectives did not go through it', async () => {
+    const result = await joule(['compare', local, withNccl, '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    const comparison = JSON.parse(result.stdout);
+    const differs = Object.fromEntries(comparison.differences.map((d: { field: string; values: string[] }) => [d.field, d.values]));
+    // Without a GPU the CUDA module is unusable, so auto keeps shared memory even with NCCL loaded.
+    assert.deepEqual(differs.NCCL, ['not found', '2.21.5 (found; collectives on shm)']);
+    assert.equal(comparison.same['collective backend'], 'shm');
+    assert.equal(comparison.lossCurves[0].bitwiseEqual, true);
+    const summary = JSON.parse(fs.readFileSync(path.join(withNccl, 'train-summary.json'), 'utf8'));
+    assert.deepEqual(summary.comm, { backend: 'shm', ncclVersion: '2.21.5' });
+    const text = await joule(['compare', local, withNccl]);
+    assert.match(text.stdout, /^NCCL +not found +2\.21\.5 \(found; collectives on shm\)$/m);
   });
 
   it('flags a loss curve that drifts beyond the tolerance, and passes it within a wider one', async () => {
