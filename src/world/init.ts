@@ -6,7 +6,6 @@ import { failureExitCode, failureStatus } from '../coord/failure';
 import type { Coordinator } from '../coord/server';
 import type { RunJournal } from '../report/journal';
 import { readEnv } from '../env';
-import { hostRun } from './host';
 import { bindRank } from './cpu';
 import { rankEnvironment, type RankEnvironment } from './identity';
 import { RankWorld } from './runtime';
@@ -85,6 +84,8 @@ interface Hosted {
 async function hostCoordinator(identity: RankEnvironment): Promise<Hosted> {
   const bindHost = identity.mode === 'singleton' ? '127.0.0.1' : await nodeFacingAddress(identity.iface, identity.coordHost);
   const runDir = identity.runDir ? path.resolve(identity.runDir) : '';
+  // Loaded here: a launched rank never hosts, and the coordinator and the journal cost its start about 17 ms of CPU.
+  const { hostRun } = await import('./host');
   const { coordinator, journal, port, announce } = await hostRun({
     runId: identity.runId,
     runDir,
