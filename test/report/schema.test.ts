@@ -49,6 +49,16 @@ describe('run record schema', function () {
     assert.equal(hostedConfig.heartbeatS, launcherConfig.heartbeatS);
   });
 
+  it('knows every event type the launcher, the coordinator and the journal write (events.jsonl)', () => {
+    const root = path.resolve(__dirname, '..', '..');
+    const writers = ['launch/launcher.ts', 'src/coord/server.ts', 'src/report/journal.ts'];
+    const written = new Set<string>();
+    for (const file of writers) for (const [, type] of fs.readFileSync(path.join(root, file), 'utf8').matchAll(/\b(?:event|record)\('([a-z-]+)'/g)) written.add(type);
+    assert.ok(written.has('rank-output') && written.has('rank-exited'), `found ${[...written]}`);
+    const problems = [...written].flatMap((type) => recordProblems('events.jsonl', { time: new Date().toISOString(), type }, 1).filter((p) => p.includes('/type')));
+    assert.deepEqual(problems, []);
+  });
+
   it('rejects a config of another shape, an unknown event and a power window without its model figure', () => {
     const runDir = path.join(dir, 'bad');
     fs.mkdirSync(runDir);
