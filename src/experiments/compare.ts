@@ -1,65 +1,8 @@
-// joule compare: normalized figures side by side, what differs besides the numbers, and whether same-config runs followed the same loss curve.
-import fs from 'node:fs';
-import path from 'node:path';
-import { readRecords } from '../power/records';
+// joule compare: normalized figures side by side, what differs besides the numbers, whether same-config runs followed the same loss curve, and for sweeps the studies' findings.
 import { figuresOf, FIGURE_COLUMNS, type ConfigFigures, type RunFigures } from './figures';
+import { sweepFindings, type Findings } from './findings';
+import { runContext } from './run-context';
 import type { RunData } from './run-data';
-
-/** What a run was, besides its numbers: hardware, software, configuration. */
-export function runContext(run: RunData): Record<string, string> {
-  const m = run.manifest;
-  const s = run.summary;
-  const c = run.trainConfig?.config ?? {};
-  const gpus = (m.ranks ?? []).some((r: { gpus?: number[] }) => (r?.gpus ?? []).length > 0);
-  const nvml = nvmlFacts(run.dir);
-  const context: Record<string, unknown> = {
-    profile: m.profile?.name,
-    'GPU model': nvml.gpuNames ?? (gpus ? m.profile?.node?.gpuModel ?? 'unknown' : 'none (CPU ranks)'),
-    driver: nvml.driver ?? (gpus ? 'unknown' : 'n/a'),
-    NCCL: ncclOf(s?.comm) ?? m.versions?.nccl ?? m.environment?.NCCL_VERSION ?? 'not used',
-    'collective backend': s?.comm ? s.comm.backend ?? 'none (one rank)' : undefined,
-    joule: m.versions?.joule,
-    node: m.versions?.node,
-    commit: m.git?.joule,
-    'workload commit': m.git?.cwd,
-    hosts: Array.isArray(m.hosts) ? String(m.hosts.length) : undefined,
-    ranks: m.size,
-    launcher: m.launcher?.mode,
-    'tfjs backend': s?.backend?.backend ?? run.trainConfig?.backend?.backend,
-    model: s?.model?.name ?? c.model,
-    dataset: s?.dataset?.name ?? c.dataset,
-    precision: s?.precision?.choice ?? c.precision,
-    lbs: s?.lbs ?? c.lbs,
-    gbs: s?.gbs ?? c.gbs,
-    seed: c.seed,
-    optimizer: c.optimizer,
-    epochs: s?.epochs ?? c.epochs,
-    command: s ? undefined : Array.isArray(m.command) ? m.command.join(' ') : undefined,
-  };
-  return Object.fromEntries(Object.entries(context).filter(([, v]) => v !== undefined && v !== null).map(([k, v]) => [k, String(v)]));
-}
-
-/** The NCCL version a training run found (ncclGetVersion), and whether its collectives went through it. */
-function ncclOf(comm: { backend?: string | null; ncclVersion?: string | null } | undefined): string | undefined {
-  if (!comm) return undefined;
-  if (!comm.ncclVersion) return 'not found';
-  return comm.backend === 'nccl' ? comm.ncclVersion : `${comm.ncclVersion} (found; collectives on ${comm.backend ?? 'none'})`;
-}
-
-/** GPU names and driver as NVML reported them in the run's power stream, when it sampled GPUs. */
-function nvmlFacts(dir: string): { gpuNames?: string; driver?: string } {
-  const file = path.join(dir, 'power.jsonl');
-  if (!fs.existsSync(file)) return {};
-  const names = new Set<string>();
-  let driver: string | undefined;
-  for (const record of readRecords(file)) {
-    if (record.type !== 'power-channels') continue;
-    const nvml = record.nvml as { driverVersion?: string } | undefined;
-    driver ??= nvml?.driverVersion;
-    for (const channel of (record.channels as { kind?: string; name?: string }[] | undefined) ?? []) if (channel.kind === 'gpu' && channel.name) names.add(channel.name);
-  }
-  return { gpuNames: names.size ? [...names].join(' + ') : undefined, driver };
-}
 
 export interface LossCheck {
   a: string;
@@ -77,7 +20,7 @@ export interface LossCheck {
   ok: boolean;
 }
 
-const SAME_CONFIG = ['model', 'dataset', 'seed', 'lbs', 'gbs', 'precision', 'optimizer', 'ranks', 'epochs'];
+const SAME_CONFIG = ['model', 'dataset', 'seed', 'lbs', 'gbs', 'precision', 'strategy', 'optimizer', 'ranks', 'epochs'];
 const CPU_BACKENDS = new Set(['wasm', 'cpu', 'tfjs-node']);
 
 /** Step-by-step loss of `b` against `a`: bitwise equality, largest differences, first drift beyond `tolerance` (relative). */
@@ -122,6 +65,8 @@ export interface Comparison {
   lossCurves: LossCheck[];
   /** Sweep configurations' repeat counts and spreads, by column. */
   repeats: (ConfigFigures['spread'] & { n?: number } | null)[];
+  /** The studies' findings over every sweep configuration compared (fits per model and profile across sweeps); null without a sweep. */
+  findings: Findings | null;
 }
 
 export function compare(paths: string[], options: { lossTolerance?: number } = {}): Comparison {
@@ -141,5 +86,6 @@ export function compare(paths: string[], options: { lossTolerance?: number } = {
     same,
     lossCurves,
     repeats: configs.map((c) => (c ? { ...c.spread, n: c.runs.length } : null)),
+    findings: configs.some(Boolean) ? sweepFindings(configs.filter((c): c is ConfigFigures => c !== null)) : null,
   };
 }

@@ -53,6 +53,9 @@ describe('joule report (HTML, opened in headless Chromium)', function () {
     const bench = await joule(['launch', '-n', '2', '--run-dir', path.join(dir, 'bench-run'), '--', process.execPath, jouleBin, 'bench', 'allreduce', '-b', '1M', '-e', '4M', '-f', '2', '-n', '20'], { JOULE_NVML_LIBRARY: fakeNvml, JOULE_GPU_COUNT: '2', JOULE_FAKE_NVML_POWER_W: '100' });
     assert.equal(bench.code, 0, bench.stderr);
     writeLbsPrecisionSweep(path.join(dir, 'lbs-precision'));
+    writeFixtureSweep(path.join(dir, 'precision-strategy'), { precision: ['fp32', 'bf16'], strategy: ['dp', 'pp'] }, [
+      ['fp32', 'dp', 640], ['bf16', 'dp', 480], ['fp32', 'pp', 960], ['bf16', 'pp', 800],
+    ].map(([precision, strategy, energyJ]) => ({ params: { precision, strategy }, runs: [{ energyJ: Number(energyJ), durationS: Number(energyJ) / 64, accuracy: 0.9 }] })));
     // energy = 720 kJ per device-hour exactly: the fit must find k = 720000 and R² = 1.
     writeFixtureSweep(path.join(dir, 'scaling'), { gpus: [1, 2, 4] }, [1, 2, 4].map((gpus, i) => {
       const durationS = [100, 52, 27][i];
@@ -136,8 +139,13 @@ describe('joule report (HTML, opened in headless Chromium)', function () {
     assert.deepEqual(scaling.drawn.charts.map((c) => c.id), ['scaling', 'energy-vs-device-hours', 'accuracy-vs-gbs', 'pareto-front']);
     assert.ok(scaling.drawn.charts[0].texts.includes('devices (GPUs, or ranks without GPUs)'));
     assert.ok(scaling.drawn.charts[1].texts.includes('device-hours'));
-    assert.deepEqual(sweep.drawn.charts.map((c) => c.id), ['energy-vs-device-hours', 'accuracy-vs-gbs', 'energy-per-sample-by-precision', 'pareto-front']);
+    assert.deepEqual(sweep.drawn.charts.map((c) => c.id), ['energy-vs-device-hours', 'accuracy-vs-gbs', 'energy-per-sample-by-precision-and-strategy', 'pareto-front']);
     assert.ok(sweep.drawn.charts[3].texts.includes('Pareto front'));
+    // Precision × strategy: one panel of bars per strategy.
+    const both = await report('precision-strategy', ['precision-strategy']);
+    const perSample = both.drawn.charts.find((c) => c.id === 'energy-per-sample-by-precision-and-strategy')!;
+    assert.equal(perSample.bands.length, 4, 'one bar per configuration');
+    for (const title of ['strategy', 'energy per sample (J)', 'dp', 'pp']) assert.ok(perSample.texts.includes(title), `${title} in ${perSample.texts.join('|')}`);
   });
 
   it('--validate: each estimation method\'s MAPE and RMSE against the measured energy, the ground truth\'s source on the chart, the same figures as joule estimate --validate', async function () {

@@ -1,6 +1,7 @@
 // `joule compare A B ...`: runs or sweeps side by side (normalized figures, each with its energy source), what differs besides the numbers, and loss-curve equality.
 import type { CommandModule } from 'yargs';
 import { JouleError } from '../../errors';
+import type { Findings } from '../../experiments/findings';
 import { formatTable, printJson } from '../output';
 
 interface CompareArgs {
@@ -17,9 +18,27 @@ export function formatFigure(value: number | null, unit = ''): string {
   return unit && unit !== '1/s' ? `${text} ${unit}` : text;
 }
 
+/** The sweeps' findings as text: the device-hours law per model and profile, scaling, accuracy against GBS, energy per sample. */
+function findingsText(f: Findings): string {
+  const lines = ['', 'Findings over the sweeps\' runs:'];
+  for (const fit of f.fits) {
+    const k = fit.k === null ? `not fitted (${fit.energySources.length > 1 ? `energy from ${fit.energySources.join(' and ')}` : 'no usable point'})` : `k = ${Number(fit.k.toPrecision(4))} J per device-hour, R² = ${fit.r2 === null ? 'n/a' : fit.r2.toFixed(3)}`;
+    lines.push(`  energy ≈ k × device-hours, ${fit.group}: ${k} (${fit.n} runs, energy source ${fit.energySources.join(', ')})`);
+  }
+  for (const r of f.scaling) lines.push(`  scaling ${r.series}: ${r.devices} devices, speed-up ${formatFigure(r.speedup)}, efficiency ${formatFigure(r.efficiency)}`);
+  if (new Set(f.accuracyVsGbs.map((r) => r.gbs)).size > 1) {
+    const byGbs = new Map<number, number[]>();
+    for (const r of f.accuracyVsGbs) byGbs.set(r.gbs, [...(byGbs.get(r.gbs) ?? []), r.accuracy]);
+    lines.push(`  accuracy by GBS: ${[...byGbs].sort(([a], [b]) => a - b).map(([gbs, acc]) => `${gbs}: ${formatFigure(acc.reduce((a, b) => a + b, 0) / acc.length)}`).join(', ')} (mean held-out accuracy)`);
+  }
+  const varied = (key: 'precision' | 'strategy') => new Set(f.energyPerSample.map((r) => r[key])).size > 1;
+  if (varied('precision') || varied('strategy')) for (const r of f.energyPerSample) lines.push(`  energy per sample, ${r.precision}/${r.strategy} (${r.series}): ${formatFigure(r.jPerSample, 'J')} [${r.source ?? 'none'}]`);
+  return `${lines.join('\n')}\n`;
+}
+
 export const compareCommand: CommandModule<object, CompareArgs> = {
   command: 'compare <paths..>',
-  describe: 'Compare runs or sweeps (run or sweep directories, same or different profiles): normalized figures side by side, what differs besides the numbers, and whether same-config runs followed the same loss curve',
+  describe: 'Compare runs or sweeps (run or sweep directories, same or different profiles): normalized figures side by side, what differs besides the numbers, whether same-config runs followed the same loss curve, and for sweeps the studies\' findings (energy ≈ k × device-hours per model and profile with R², speed-up and efficiency, accuracy against GBS, energy per sample by precision and strategy)',
   builder: (yargs) =>
     yargs
       .positional('paths', { type: 'string', array: true, demandOption: true, describe: 'Run directories (run.json) or sweep directories (sweep.json: one column per configuration)' })
@@ -54,6 +73,7 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
       process.stdout.write(result.differences.length ? `\nDiffers besides the numbers:\n${formatTable([['FIELD', ...labels], ...result.differences.map((d) => [d.field, ...d.values.map((v) => v ?? '-')])])}\n` : '\nNothing differs besides the numbers.\n');
       const same = Object.entries(result.same);
       if (same.length) process.stdout.write(`Same everywhere: ${same.map(([k, v]) => `${k} ${v}`).join('; ')}\n`);
+      if (result.findings) process.stdout.write(findingsText(result.findings));
       for (const check of result.lossCurves) {
         const verdict = !check.comparable
           ? `not comparable: ${check.reason}`

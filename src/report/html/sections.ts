@@ -1,11 +1,11 @@
-// What a report shows: for a run (summary, power over time, energy breakdown, loss), a sweep (scaling, energy vs device-hours with its fit, accuracy vs GBS, energy per sample by precision, the Pareto front) and a comparison.
+// What a report shows: for a run (summary, power over time, energy breakdown, loss), a sweep (its findings: scaling, energy vs device-hours with its fit, accuracy vs GBS, energy per sample by precision and strategy; the Pareto front) and a comparison.
 import path from 'node:path';
 import { compare } from '../../experiments/compare';
-import { FIGURE_COLUMNS, runFigures, sweepConfigs, type ConfigFigures, type RunFigures } from '../../experiments/figures';
-import { fitThroughOrigin } from '../../experiments/fit';
+import { runContext } from '../../experiments/run-context';
+import { FIGURE_COLUMNS, runFigures, sweepConfigs, type RunFigures } from '../../experiments/figures';
+import { sweepFindings } from '../../experiments/findings';
 import { recommend } from '../../experiments/recommend';
-import { runContext } from '../../experiments/compare';
-import { readRun, type RunData } from '../../experiments/run-data';
+import type { RunData } from '../../experiments/run-data';
 import { readSweep } from '../../experiments/sweep-dir';
 import type { Row, Section, Table } from './page';
 import { runTimeline, type PowerPoint, type Span } from './power-series';
@@ -160,13 +160,6 @@ export function runSections(run: RunData): Section[] {
   return sections;
 }
 
-const RANK_KEYS = ['gpus', 'ntasks'];
-
-/** The grid values other than `except`, as one label: the series a chart draws separately. */
-function otherParams(config: ConfigFigures, except: string[]): string {
-  return Object.entries(config.params).filter(([k]) => !except.includes(k)).map(([k, v]) => `${k}=${v}`).join(',') || 'all';
-}
-
 export function sweepSections(dir: string): Section[] {
   const index = readSweep(dir);
   const configs = sweepConfigs(dir);
@@ -186,40 +179,27 @@ export function sweepSections(dir: string): Section[] {
     },
   ];
   const charts = sections[0].charts;
-  const devices = new Set(configs.map((c) => c.mean.devices));
-  if (devices.size > 1) {
-    const rows: Row[] = [];
-    const groups = new Map<string, ConfigFigures[]>();
-    for (const c of configs) groups.set(otherParams(c, RANK_KEYS), [...(groups.get(otherParams(c, RANK_KEYS)) ?? []), c]);
-    for (const [group, list] of groups) {
-      const sorted = [...list].sort((a, b) => a.mean.devices - b.mean.devices);
-      const base = sorted[0].mean;
-      for (const c of sorted) {
-        if (c.mean.samplesPerS === null || base.samplesPerS === null) continue;
-        const speedup = c.mean.samplesPerS / base.samplesPerS;
-        rows.push({ devices: c.mean.devices, series: group, measure: 'speed-up', value: fmt(speedup) });
-        rows.push({ devices: c.mean.devices, series: group, measure: 'efficiency', value: fmt(speedup / (c.mean.devices / base.devices)) });
-      }
-    }
+  const found = sweepFindings(configs);
+  if (found.scaling.length) {
     charts.push({
       id: 'scaling',
       title: 'Speed-up and scaling efficiency against device count.',
       caption: 'Throughput (samples/s) relative to the fewest devices of each series; efficiency = speed-up / device ratio (1 = linear). No energy figure in this chart.',
       spec: { mark: { type: 'line', point: true }, encoding: { x: { field: 'devices', type: 'quantitative', title: 'devices (GPUs, or ranks without GPUs)' }, y: { field: 'value', type: 'quantitative', title: 'speed-up / efficiency' }, color: { field: 'series', type: 'nominal' }, strokeDash: { field: 'measure', type: 'nominal' } } },
-      rows,
+      rows: found.scaling.flatMap((r) => [
+        { devices: r.devices, series: r.series, measure: 'speed-up', value: fmt(r.speedup) },
+        { devices: r.devices, series: r.series, measure: 'efficiency', value: fmt(r.efficiency) },
+      ]),
     });
   }
-  const points = configs.flatMap((c) =>
-    c.runs.filter((r) => r.energyJ !== null && r.deviceHours !== null).map((r) => ({ run: r.label, group: `${contextOf(r, 'model')} on ${r.profile ?? '?'}`, deviceHours: r.deviceHours!, energyJ: r.energyJ!, source: r.energySource })),
-  );
+  const points = found.energyVsDeviceHours;
   if (points.length >= 2) {
-    const fits = [...new Set(points.map((p) => p.group))].map((group) => ({ group, ...fitThroughOrigin(points.filter((p) => p.group === group).map((p) => [p.deviceHours, p.energyJ])) }));
     const maxH = Math.max(...points.map((p) => p.deviceHours));
-    const fitRows = fits.filter((f) => f.k !== null).flatMap((f) => [0, maxH].map((h) => ({ group: f.group, deviceHours: h, energyJ: f.k! * h })));
+    const fitRows = found.fits.filter((f) => f.k !== null).flatMap((f) => [0, maxH].map((h) => ({ group: f.group, deviceHours: h, energyJ: f.k! * h })));
     charts.push({
       id: 'energy-vs-device-hours',
       title: 'Energy against device-hours, with the fit E = k × device-hours.',
-      caption: `${fits.map((f) => `${f.group}: k = ${f.k === null ? 'n/a' : `${fmt(f.k)} J per device-hour`}, R² = ${f.r2 === null ? 'n/a' : fmt(f.r2, 3)} (${f.n} runs)`).join('; ')}. Energy source: ${source}.`,
+      caption: `${found.fits.map((f) => `${f.group}: k = ${f.k === null ? `n/a${f.energySources.length > 1 ? ` (energy from ${f.energySources.join(' and ')}: not fitted together)` : ''}` : `${fmt(f.k)} J per device-hour`}, R² = ${f.r2 === null ? 'n/a' : fmt(f.r2, 3)} (${f.n} runs)`).join('; ')}. Energy source: ${source}.`,
       spec: {
         layer: [
           { mark: { type: 'point', filled: true }, encoding: { x: { field: 'deviceHours', type: 'quantitative', title: 'device-hours' }, y: { field: 'energyJ', type: 'quantitative', title: 'energy (J)' }, color: { field: 'group', type: 'nominal', title: 'model on profile' } } },
@@ -229,24 +209,38 @@ export function sweepSections(dir: string): Section[] {
       rows: points,
     });
   }
-  const gbs = configs.flatMap((c) => c.runs.map((r) => ({ run: r.label, gbs: Number(contextOf(r, 'gbs')), accuracy: r.finalAccuracy, series: otherParams(c, ['lbs', 'gbs', ...RANK_KEYS]) })).filter((r) => Number.isFinite(r.gbs) && r.accuracy !== null));
-  if (new Set(gbs.map((r) => r.gbs)).size > 1) {
+  if (new Set(found.accuracyVsGbs.map((r) => r.gbs)).size > 1) {
     charts.push({
       id: 'accuracy-vs-gbs',
       title: 'Held-out accuracy against global batch size.',
       caption: 'One point per run. No energy figure in this chart.',
       spec: { mark: { type: 'point', filled: true }, encoding: { x: { field: 'gbs', type: 'quantitative', scale: { type: 'log' }, title: 'global batch size' }, y: { field: 'accuracy', type: 'quantitative', title: 'accuracy', scale: { zero: false } }, color: { field: 'series', type: 'nominal' } } },
-      rows: gbs as Row[],
+      rows: found.accuracyVsGbs,
     });
   }
-  const precision = configs.map((c) => ({ precision: String(c.params.precision ?? contextOf(c.mean, 'precision') ?? '?'), series: otherParams(c, ['precision']), jPerSample: fmt(c.mean.jPerSample), source: c.mean.energySource })).filter((r) => r.jPerSample !== null);
-  if (new Set(precision.map((r) => r.precision)).size > 1) {
+  const perSample = found.energyPerSample.map((r) => ({ ...r, jPerSample: fmt(r.jPerSample) }));
+  const precisions = new Set(perSample.map((r) => r.precision)).size;
+  const strategies = new Set(perSample.map((r) => r.strategy)).size;
+  if (precisions > 1 || strategies > 1) {
+    // Bars by precision, one colour per other setting; a column per strategy when the sweep varied it.
+    const by = precisions > 1 ? 'precision' : 'strategy';
     charts.push({
-      id: 'energy-per-sample-by-precision',
-      title: 'Energy per sample by precision.',
-      caption: `Mean over repeats, one bar per other setting. Energy source: ${source}.`,
-      spec: { mark: 'bar', encoding: { x: { field: 'precision', type: 'nominal', title: 'precision (gradient wire)' }, xOffset: { field: 'series' }, y: { field: 'jPerSample', type: 'quantitative', title: 'energy per sample (J)' }, color: { field: 'series', type: 'nominal' } } },
-      rows: precision,
+      id: 'energy-per-sample-by-precision-and-strategy',
+      title: `Energy per sample by ${precisions > 1 && strategies > 1 ? 'precision and strategy' : by}.`,
+      caption: `Mean over repeats, one bar per other setting${precisions > 1 && strategies > 1 ? ', one panel per strategy' : ''}. Energy source: ${source}.`,
+      spec: {
+        mark: 'bar',
+        // Two panels side by side share the page's width.
+        ...(precisions > 1 && strategies > 1 ? { width: 250 } : {}),
+        encoding: {
+          x: { field: by, type: 'nominal', title: by === 'precision' ? 'precision (gradient wire)' : 'strategy' },
+          xOffset: { field: 'series' },
+          y: { field: 'jPerSample', type: 'quantitative', title: 'energy per sample (J)' },
+          color: { field: 'series', type: 'nominal' },
+          ...(precisions > 1 && strategies > 1 ? { column: { field: 'strategy', type: 'nominal', title: 'strategy' } } : {}),
+        },
+      },
+      rows: perSample,
     });
   }
   try {
@@ -265,22 +259,6 @@ export function sweepSections(dir: string): Section[] {
   return sections;
 }
 
-/** A context field of a run or configuration column (model, gbs, precision), read back from its run directory. */
-function contextOf(figures: RunFigures, field: string): string | undefined {
-  return contextCache.get(figures.dir)?.[field] ?? loadContext(figures.dir)[field];
-}
-const contextCache = new Map<string, Record<string, string>>();
-function loadContext(dir: string): Record<string, string> {
-  let context: Record<string, string> = {};
-  try {
-    context = runContext(readRun(dir));
-  } catch {
-    // a sweep directory (a configuration's mean) has no run.json of its own
-  }
-  contextCache.set(dir, context);
-  return context;
-}
-
 export function comparisonSections(paths: string[]): Section[] {
   const result = compare(paths);
   const labels = result.columns.map((c) => c.label);
@@ -292,6 +270,9 @@ export function comparisonSections(paths: string[]): Section[] {
         figuresTable(result.columns, 'Normalized figures'),
         { caption: 'What differs besides the numbers', header: ['field', ...labels], rows: result.differences.map((d) => [d.field, ...d.values]) },
         { caption: 'The same everywhere', header: ['field', 'value'], rows: Object.entries(result.same) },
+        ...(result.findings?.fits.length
+          ? [{ caption: 'Energy ≈ k × device-hours per model and profile, over every sweep compared (Huber et al.)', header: ['model on profile', 'k (J per device-hour)', 'R²', 'runs', 'energy source'], rows: result.findings.fits.map((f) => [f.group, fmt(f.k), fmt(f.r2, 3), f.n, f.energySources.join(', ')]) }]
+          : []),
       ],
       charts: [],
     },
