@@ -2,25 +2,9 @@
 // GPU per rank): every rank must still run the same collectives, and the energy columns say their source.
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { rankZeroJson } from '../helpers/bench-json';
 import { fakeNccl, fakeNvml, fakesDir, joule, jouleBin } from '../helpers/run';
 import { fakePowercap } from '../power/powercap';
-
-interface Row {
-  bytes: number;
-  energyPerOpJ: number | null;
-  modelEnergyPerOpJ: number | null;
-  energySource: string;
-}
-
-function rankZeroJson(stdout: string): { rows: Row[]; wrong: number } {
-  return JSON.parse(
-    stdout
-      .split('\n')
-      .filter((l) => l.startsWith('[0] '))
-      .map((l) => l.slice(4))
-      .join('\n'),
-  );
-}
 
 const benchArgs = ['bench', 'allreduce', '-b', '1K', '-e', '64K', '-f', '64', '-n', '2', '-w', '1', '--json'];
 

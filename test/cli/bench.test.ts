@@ -3,29 +3,8 @@ import assert from 'node:assert/strict';
 import { skipBecause } from '../helpers/skip';
 import os from 'node:os';
 import path from 'node:path';
+import { rankZeroJson, type BenchReport } from '../helpers/bench-json';
 import { fakeNccl, fakeNvml, fakesDir, joule, jouleBin } from '../helpers/run';
-
-interface Row {
-  bytes: number;
-  count: number;
-  op: string;
-  outOfPlace: { timeUs: number; algbwGBs: number; busbwGBs: number; wrong: number };
-  inPlace: { timeUs: number; algbwGBs: number; busbwGBs: number; wrong: number };
-  energyPerOpJ: number | null;
-  modelEnergyPerOpJ: number | null;
-  energySource: string;
-}
-
-/** The JSON rank 0 printed under `joule launch` (its lines carry a "[0] " prefix there). */
-function rankZeroJson(stdout: string): unknown {
-  return JSON.parse(
-    stdout
-      .split('\n')
-      .filter((l) => l.startsWith('[0] '))
-      .map((l) => l.slice(4))
-      .join('\n'),
-  );
-}
 
 describe('joule bench (collectives)', function () {
   this.timeout(120_000);
@@ -40,7 +19,7 @@ describe('joule bench (collectives)', function () {
     it(`${collective} on ${ranks} local ranks: checked rows with nccl-tests' bus factor ${factor}`, async () => {
       const result = await joule(['bench', collective, '-N', String(ranks), '-b', '8', '-e', '96K', '-f', '16', '-n', '3', '-w', '1', '--dtype', 'bfloat16', '--json'], { JOULE_POWER: 'off' });
       assert.equal(result.code, 0, result.stderr);
-      const report = JSON.parse(result.stdout) as { ranks: number; rows: Row[]; wrong: number; backend: string };
+      const report = JSON.parse(result.stdout) as BenchReport;
       assert.equal(report.ranks, ranks);
       assert.equal(report.backend, 'shm');
       assert.equal(report.wrong, 0);
@@ -74,7 +53,7 @@ describe('joule bench (collectives)', function () {
   it('runs inside joule launch, with the power module attached (measured energy n/a, the model\'s figure apart and labelled)', async () => {
     const result = await joule(['launch', '-n', '2', '--', process.execPath, jouleBin, 'bench', 'allreduce', '-b', '1K', '-e', '64K', '-f', '64', '-n', '2', '-w', '1', '--json']);
     assert.equal(result.code, 0, result.stderr);
-    const report = rankZeroJson(result.stdout) as { ranks: number; rows: Row[]; wrong: number };
+    const report = rankZeroJson(result.stdout);
     assert.equal(report.ranks, 2);
     assert.equal(report.wrong, 0);
     assert.deepEqual(report.rows.map((r) => r.bytes), [1024, 65536]);
@@ -98,7 +77,7 @@ describe('joule bench (collectives)', function () {
     };
     const result = await joule(['launch', '-n', '2', '--', process.execPath, jouleBin, 'bench', 'allreduce', '--backend', 'nccl', '-b', '8', '-e', '512', '-f', '8', '-n', '2', '-w', '1', '--json'], env);
     assert.equal(result.code, 3, result.stderr);
-    const report = rankZeroJson(result.stdout) as { backend: string; rows: Row[]; wrong: number };
+    const report = rankZeroJson(result.stdout);
     assert.equal(report.backend, 'nccl');
     assert.deepEqual(report.rows.map((r) => r.bytes), [8, 64, 512]);
     // Wrong wherever the other rank's value is not zero: most elements, counted over both ranks.
@@ -131,7 +110,7 @@ describe('joule bench (collectives)', function () {
   it('-N 4 --pretend-nodes 2: the launcher places the ranks on two pretend nodes and allreduce goes hierarchical, checked', async () => {
     const result = await joule(['bench', 'allreduce', '-N', '4', '--pretend-nodes', '2', '-b', '4K', '-e', '64K', '-f', '16', '-n', '2', '-w', '1', '--op', 'avg', '--json'], { JOULE_POWER: 'off' });
     assert.equal(result.code, 0, result.stderr);
-    const report = JSON.parse(result.stdout) as { ranks: number; backend: string; loop: string; wrong: number; rows: Row[] };
+    const report = JSON.parse(result.stdout) as BenchReport;
     assert.deepEqual([report.ranks, report.backend, report.loop, report.wrong], [4, 'hierarchical', 'promise', 0]);
     assert.deepEqual(report.rows.map((r) => r.bytes), [4096, 65536]);
     const refused = await joule(['bench', 'allreduce', '--pretend-nodes', '2']);
