@@ -3,6 +3,7 @@
 // filled, so copying the next bucket overlaps the wire time of the previous one.
 import type * as tf from '@tensorflow/tfjs';
 import type { Communicator } from '../comm/communicator';
+import { isJouleError } from '../errors';
 import { castStats, type CastStats } from '../precision/cast';
 import type { Precision } from '../precision/policy';
 import type { WeightSlot } from './weights';
@@ -13,6 +14,11 @@ export interface SyncOptions {
   wire: Precision;
   /** Gather cast statistics of the gradients at the wire precision (the adaptive policy's evidence). */
   wireStats: boolean;
+  /**
+   * A loss scaler checks the result: values that overflowed the wire format arrive as ±Inf, which makes the
+   * scaler skip the step, instead of failing the job with JOULE_WIRE_OVERFLOW (every rank sees the same sum).
+   */
+  overflowSkips: boolean;
 }
 
 export interface SyncResult {
@@ -50,7 +56,9 @@ export class GradientSync {
       const bucket = this.grads.subarray(bucketStart, end);
       if (options.preScale !== 1) for (let i = 0; i < bucket.length; i++) bucket[i] *= options.preScale;
       if (options.wireStats && options.wire !== 'f32') stats.push(castStats(bucket, { to: options.wire }));
-      if (this.comm) pending.push(this.comm.allreduce(bucket, { op: 'avg', wire: options.wire === 'f32' ? 'native' : options.wire }));
+      if (this.comm) pending.push(this.comm.allreduce(bucket, { op: 'avg', wire: options.wire === 'f32' ? 'native' : options.wire }).catch((error: unknown) => {
+        if (!(options.overflowSkips && isJouleError(error) && error.code === 'JOULE_WIRE_OVERFLOW')) throw error;
+      }));
       bucketStart = end;
     };
     tensors.forEach((tensor, i) => {

@@ -110,7 +110,5 @@ function parallelFrom(args: TrainArgs, ranks: number): Parallel {
     }
     microBatches = fromGbs;
   }
-  if (args.precision === 'adaptive' || args.precision === 'fp16') throw bad(`--precision ${args.precision} is not supported with --strategy ${strategy}: use fp32 or bf16 (the gradient wire of the data-parallel groups)`);
-  if (args.emulate !== undefined || args['predict-after'] !== undefined || args['energy-budget'] !== undefined) throw bad(`--emulate, --predict-after and --energy-budget are data-parallel features; not available with --strategy ${strategy}`);
   return { strategy, dp, stages, microBatches: microBatches ?? DEFAULT_MICRO_BATCHES, split: args.split ?? 'flops', schedule };
 }

@@ -10,6 +10,7 @@ import type { Evaluation } from './evaluate';
 import type { ModelSpec } from './models';
 import type { PrecisionObservation } from '../precision/policy';
 import type { EnergySourceLabel, StepEnergy } from './step-energy';
+import type { StageEnergyTotals } from './pipeline/energy-split';
 
 export interface StepRecord {
   step: number;
@@ -120,6 +121,8 @@ export interface PipelineSummary {
   bubbleTheory: number;
   /** Means per step over this run's steps after its first (set-up): each stage's compute seconds and idle share. */
   measured: { steps: number; stepS: number; stages: { stage: number; computeS: number; bubble: number }[] } | null;
+  /** Each stage's joules over this run's steps split into compute, waits and idle by time shares (pipeline/energy-split.ts). */
+  energySplit?: { basis: 'time-share'; stages: StageEnergyTotals[] };
 }
 
 interface Counters {

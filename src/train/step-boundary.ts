@@ -20,11 +20,14 @@ import type { ProgressUpdate, TrainHooks, TrainWorld } from './trainer';
 
 // Summable cast statistics: their job-wide sums are the statistics of every rank's gradients as of one array.
 const STATS_FIELDS = ['underflow', 'overflow', 'nonFinite', 'sumSquaredError', 'sumSquared', 'count'] as const;
-// Buffer: stop flag, ranks that gathered wire statistics, STATS_FIELDS, the loop's job slots, then regions of
-// (the loop's rank slots, ENERGY_FIELDS): one per rank, or one that every rank adds into.
+// Buffer: stop flag, seconds of the step ÷ ranks (their sum: the job's mean), ranks that gathered wire
+// statistics, STATS_FIELDS, the loop's job slots, then regions of (the loop's rank slots, ENERGY_FIELDS): one
+// per rank, or one that every rank adds into.
 const STOP = 0;
-const STATS_PRESENT = 1;
-const HEAD = 2 + STATS_FIELDS.length;
+const MEAN_STEP_S = 1;
+const STATS_PRESENT = 2;
+const STATS = 3;
+const HEAD = STATS + STATS_FIELDS.length;
 
 export interface MetricsLayout {
   /** Slots every rank adds into (loss sum, correct, …). */
@@ -40,13 +43,18 @@ export class Metrics {
   readonly buffer: Float64Array;
   readonly regions: number;
 
-  constructor(private readonly layout: MetricsLayout, ranks: number, private readonly mine: number) {
+  constructor(private readonly layout: MetricsLayout, private readonly ranks: number, private readonly mine: number) {
     this.regions = layout.perRank ? ranks : 1;
     this.buffer = new Float64Array(HEAD + layout.jobSlots + this.regions * (layout.rankSlots + ENERGY_FIELDS.length));
   }
 
   get stop(): boolean {
     return this.buffer[STOP] > 0;
+  }
+
+  /** The step's seconds up to the metrics allreduce, averaged over the ranks: the same figure on every rank. */
+  get meanStepS(): number {
+    return this.buffer[MEAN_STEP_S];
   }
 
   job(i: number): number {
@@ -77,17 +85,18 @@ export class Metrics {
   /** The wire statistics of every rank's gradients together (null when no rank gathered any). */
   stats(): CastStats | null {
     if (this.buffer[STATS_PRESENT] === 0) return null;
-    const stats = Object.fromEntries(STATS_FIELDS.map((f, i) => [f, this.buffer[2 + i]])) as Omit<CastStats, 'relError'>;
+    const stats = Object.fromEntries(STATS_FIELDS.map((f, i) => [f, this.buffer[STATS + i]])) as Omit<CastStats, 'relError'>;
     return { ...stats, relError: stats.sumSquared > 0 ? Math.sqrt(stats.sumSquaredError / stats.sumSquared) : 0 };
   }
 
   /** This rank's contribution: zeroes the buffer and writes the job slots, its region's slots and the stop flag. */
-  fill(job: readonly number[], mine: readonly number[], stop: boolean, stats: CastStats | null): void {
+  fill(job: readonly number[], mine: readonly number[], stop: boolean, stepS: number, stats: CastStats | null): void {
     this.buffer.fill(0);
     this.buffer[STOP] = stop ? 1 : 0;
+    this.buffer[MEAN_STEP_S] = stepS / this.ranks;
     if (stats) {
       this.buffer[STATS_PRESENT] = 1;
-      STATS_FIELDS.forEach((f, i) => (this.buffer[2 + i] = stats[f]));
+      STATS_FIELDS.forEach((f, i) => (this.buffer[STATS + i] = stats[f]));
     }
     this.buffer.set(job, HEAD);
     this.buffer.set(mine, this.regionStart(this.mine));
@@ -124,7 +133,8 @@ export interface StepBoundaryOptions {
   checksum(step: number): Promise<void>;
 }
 
-export type Observation = Omit<PrecisionObservation, 'wireStats' | 'energyJ' | 'energySource'>;
+/** What the loop tells the policy of a step; the boundary adds the job-wide duration, wire statistics and energy, so every rank's policy sees the same. */
+export type Observation = Omit<PrecisionObservation, 'durationS' | 'wireStats' | 'energyJ' | 'energySource'>;
 
 export class StepBoundary {
   readonly policy: PrecisionPolicy;
@@ -185,9 +195,9 @@ export class StepBoundary {
    * The step's metrics allreduce: the loop's job slots and this rank's slots, the wire statistics, the stop
    * flag, and the energy of the step ENERGY_LAG back (so no rank waits for the sampler's next tick).
    */
-  async exchange(step: number, energy: Promise<EnergyFields>, job: readonly number[], mine: readonly number[], stats: CastStats | null): Promise<Metrics> {
+  async exchange(step: number, startedAt: bigint, energy: Promise<EnergyFields>, job: readonly number[], mine: readonly number[], stats: CastStats | null): Promise<Metrics> {
     this.pending.push({ step, fields: energy });
-    this.metrics.fill(job, mine, this.o.hooks.stopRequested?.() ?? false, stats);
+    this.metrics.fill(job, mine, this.o.hooks.stopRequested?.() ?? false, Number(process.hrtime.bigint() - startedAt) / 1e9, stats);
     const lagged = this.pending.length > ENERGY_LAG ? this.pending.shift()! : null;
     if (lagged) this.metrics.setMyEnergy(await lagged.fields);
     if (this.o.comm) await this.o.comm.allreduce(this.metrics.buffer, { op: 'sum' });
@@ -202,7 +212,7 @@ export class StepBoundary {
   async closeStep(record: StepRecord, observation: Observation, position: Position): Promise<boolean> {
     const { totals, config } = this.o;
     totals.addStep(record);
-    totals.pendingSteps.set(record.step, { record, observation: { ...observation, wireStats: this.metrics.stats() ?? undefined } });
+    totals.pendingSteps.set(record.step, { record, observation: { ...observation, durationS: this.metrics.meanStepS, wireStats: this.metrics.stats() ?? undefined } });
     if (this.lagged !== null) this.observe(this.lagged);
     this.progress({ kind: 'step', step: record });
     if (this.metrics.stop) return true;
@@ -217,7 +227,7 @@ export class StepBoundary {
     while (this.pending.length) {
       const { step, fields } = this.pending.shift()!;
       const mine = await fields;
-      this.metrics.fill([], [], false, null);
+      this.metrics.fill([], [], false, 0, null);
       this.metrics.setMyEnergy(mine);
       if (this.o.comm) await this.o.comm.allreduce(this.metrics.buffer, { op: 'sum' });
       this.observe(step);

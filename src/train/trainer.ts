@@ -167,6 +167,7 @@ export async function train(world: TrainWorld, config: TrainConfig, hooks: Train
             preScale: (scaler ? scaler.scale : 1) / config.accumulation,
             wire: decision.wire,
             wireStats: boundary.policy.kind === 'adaptive' && decision.wire !== 'f32',
+            overflowSkips: scaler !== null,
           });
           windows.endComm();
           commS += Number(process.hrtime.bigint() - t1) / 1e9;
@@ -182,7 +183,7 @@ export async function train(world: TrainWorld, config: TrainConfig, hooks: Train
       }
       // One small allreduce per step: the job's loss and accuracy, the time split, whether any rank was
       // asked to stop, and the energy of the step ENERGY_LAG back.
-      const metrics = await boundary.exchange(globalStep, windows.end(), [lossSum, correct, counted], [computeS, commS], syncResult.stats);
+      const metrics = await boundary.exchange(globalStep, stepStart, windows.end(), [lossSum, correct, counted], [computeS, commS], syncResult.stats);
       const stepS = Number(process.hrtime.bigint() - stepStart) / 1e9;
       const stepRecord: StepRecord = {
         step: globalStep,
@@ -204,7 +205,7 @@ export async function train(world: TrainWorld, config: TrainConfig, hooks: Train
         energy: null,
       };
       position = { epoch, stepInEpoch: s + 1, globalStep: globalStep + 1 };
-      const observation = { step: globalStep, durationS: stepS, skipped, loss: stepRecord.loss };
+      const observation = { step: globalStep, skipped, loss: stepRecord.loss };
       if (await boundary.closeStep(stepRecord, observation, position)) {
         stopped = 'terminated';
         break;

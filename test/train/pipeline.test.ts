@@ -12,11 +12,21 @@ import { buildModel } from '../../src/train/models';
 import { stageOps } from '../../src/train/pipeline/schedule';
 import { cutPoints, planSplit } from '../../src/train/pipeline/split';
 
+interface Split {
+  computeJ: number;
+  waitJ: number;
+  idleJ: number;
+}
+
 interface StageLine {
   stage: number;
   computeS: number;
+  recvWaitS: number;
+  sendWaitS: number;
+  syncS: number;
   bubble: number;
   energy: { modelEnergyJ: number | null; source: string } | null;
+  energySplit: (Split & { basis: string; source: string }) | null;
 }
 
 interface StepLine {
@@ -126,6 +136,24 @@ describe('joule train --strategy pp / hybrid', function () {
         assert.equal(line.stages?.length, 2);
         assert.equal(line.bubbleTheory, 1 / 5);
         assert.ok(line.stages!.every((st) => st.computeS > 0 && st.bubble >= 0 && st.bubble <= 1 && st.energy?.source === 'model' && (st.energy.modelEnergyJ ?? 0) > 0));
+        // Each stage's joules split into compute, waits and idle by time shares, labelled with the figure's source.
+        for (const st of line.stages!) {
+          const split = st.energySplit!;
+          assert.equal(split.basis, 'time-share');
+          assert.equal(split.source, 'model');
+          assert.ok(split.computeJ > 0 && split.waitJ >= 0 && split.idleJ >= 0, JSON.stringify(split));
+          const sum = split.computeJ + split.waitJ + split.idleJ;
+          assert.ok(Math.abs(sum - st.energy!.modelEnergyJ!) <= 1e-9 * sum, `stage ${st.stage}: ${sum} J split vs ${st.energy!.modelEnergyJ} J`);
+          const stepS = (line as StepLine & { durationS: number }).durationS;
+          assert.ok(Math.abs(split.computeJ / sum - Math.min(1, st.computeS / stepS)) < 1e-9, 'compute share of the joules = compute share of the step');
+        }
+      }
+      // The summary sums the splits per stage and source over the run.
+      for (const stage of [0, 1]) {
+        const model = summary.pipeline.energySplit.stages[stage].bySource.model as Split & { steps: number };
+        assert.equal(model.steps, lines.length);
+        const total = (key: keyof Split) => lines.reduce((t, l) => t + l.stages![stage].energySplit![key], 0);
+        for (const key of ['computeJ', 'waitJ', 'idleJ'] as const) assert.ok(Math.abs(model[key] - total(key)) <= 1e-9 * Math.max(1, total(key)), `${key} of stage ${stage}`);
       }
       const [epoch] = fs.readFileSync(path.join(r.dir, 'epochs.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
       assert.equal(epoch.strategy, 'pp');
@@ -203,6 +231,77 @@ describe('joule train --strategy pp / hybrid', function () {
     const resumed = await train(['-n', '2', '--resume', dir, '--max-steps', String(stoppedAt + 1)]);
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.equal(steps(resumed.dir)[0].step, stoppedAt);
+  });
+
+  describe('precision, emulation and energy projection in pipelines', () => {
+    const shard = (dir: string, step: number, rank: number) => JSON.parse(fs.readFileSync(path.join(dir, 'checkpoints', `step-${step}`, `rank-${rank}`, 'state.json'), 'utf8'));
+    const hybrid = ['-n', '4', '--strategy', 'hybrid', '--dp', '2', '--stages', '2', '--micro-batches', '2'];
+
+    it('hybrid with an f16 wire: an overflow in one stage group skips the step in every stage', async () => {
+      // A learning rate this large makes gradients overflow f16 at the initial loss scale (2^16) within a few steps.
+      const r = await train(['--model', 'resnet-mini', '--lbs', '4', '--epochs', '1', '--train-size', '128', ...hybrid, '--precision', 'fp16', '--optimizer', 'sgd', '--lr', '20', '--checkpoint-every', '8', '--checksum-every', '1']);
+      assert.equal(r.code, 0, r.stderr);
+      const summary = JSON.parse(r.stdout);
+      assert.equal(summary.steps, 8);
+      assert.ok(summary.skippedSteps > 0, 'this configuration overflows the f16 wire');
+      const lines = steps(r.dir) as (StepLine & { wire: string; skipped: boolean; lossScale: number })[];
+      assert.ok(lines.every((l) => l.wire === 'f16' && l.lossScale > 0));
+      lines.forEach((l, i) => i > 0 && assert.equal(l.lossScale, l.skipped ? lines[i - 1].lossScale / 2 : lines[i - 1].lossScale, `step ${l.step}: the scale halves at a skip, else stays`));
+      // Every rank applied the same updates: the same optimizer step count and the same skips in all four shards.
+      const shards = [0, 1, 2, 3].map((rank) => shard(r.dir, 8, rank));
+      for (const state of shards) {
+        assert.equal(state.optimizer.step, 8 - summary.skippedSteps, `rank shards disagree: ${JSON.stringify(shards.map((st) => st.optimizer))}`);
+        assert.equal(state.lossScaler.skipped, summary.skippedSteps);
+        assert.equal(state.lossScaler.scale, shards[0].lossScaler.scale);
+      }
+    });
+
+    it('hybrid with the adaptive policy: every rank takes the same decisions, recorded with their evidence', async () => {
+      const r = await train(['--model', 'mlp', '--lbs', '4', '--epochs', '1', '--train-size', '512', ...hybrid, '--precision', 'adaptive', '--allow-model-energy', '--checkpoint-every', '32']);
+      assert.equal(r.code, 0, r.stderr);
+      const summary = JSON.parse(r.stdout);
+      assert.equal(summary.precision.kind, 'adaptive');
+      const decisions = fs.readFileSync(path.join(r.dir, 'precision.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const trial = decisions.find((d) => d.event === 'trial');
+      assert.ok(trial, JSON.stringify(decisions));
+      assert.match(trial.reason, /model/);
+      assert.ok((steps(r.dir) as (StepLine & { wire: string })[]).some((l) => l.wire === 'bf16'), 'the trial rung reached the wire');
+      const policies = [0, 1, 2, 3].map((rank) => JSON.stringify(shard(r.dir, 32, rank).policy));
+      assert.ok(policies.every((p) => p === policies[0]), 'the policy state differs between ranks');
+    });
+
+    it('pp with --emulate bf16 gives the loss curve of 1 rank emulating bf16 at the same global batch', async () => {
+      const oneRank = await train([...model, '-n', '1', '--gbs', '16', '--emulate', 'bf16']);
+      assert.equal(oneRank.code, 0, oneRank.stderr);
+      const r = await train([...model, '-n', '2', '--strategy', 'pp', '--stages', '2', '--micro-batches', '4', '--emulate', 'bf16']);
+      assert.equal(r.code, 0, r.stderr);
+      const lines = steps(r.dir) as (StepLine & { emulated: string | null })[];
+      assert.ok(lines.every((l) => l.emulated === 'bf16'));
+      assertClose(lines.map((l) => l.loss), steps(oneRank.dir).map((l) => l.loss), 1e-5, 'pp emulated vs 1 rank emulated');
+      assert.notDeepEqual(lines.map((l) => l.loss), single.map((l) => l.loss), 'emulation changed nothing');
+    });
+
+    it('pp with --energy-budget stops after the epoch whose projection exceeds it, with every shard saved', async () => {
+      const r = await train([...model, '--epochs', '3', '-n', '2', '--strategy', 'pp', '--stages', '2', '--micro-batches', '4', '--energy-budget', '0.5J']);
+      assert.equal(r.code, 0, r.stderr);
+      const summary = JSON.parse(r.stdout);
+      assert.equal(summary.status, 'budget');
+      assert.equal(summary.steps, 4, 'one epoch of 64 / 16');
+      const projections = fs.readFileSync(path.join(r.dir, 'projections.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      assert.equal(projections.length, 1);
+      assert.equal(projections[0].source, 'model');
+      assert.ok(projections[0].overBudget && projections[0].energyJ > 0.5);
+      for (const rank of [0, 1]) assert.ok(fs.existsSync(path.join(r.dir, 'checkpoints', 'step-4', `rank-${rank}`, 'state.json')));
+    });
+
+    it('pp with --predict-after 1 projects each epoch without stopping', async () => {
+      const r = await train([...model, '--epochs', '2', '-n', '2', '--strategy', 'pp', '--stages', '2', '--micro-batches', '4', '--predict-after', '1']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(JSON.parse(r.stdout).status, 'completed');
+      const projections = fs.readFileSync(path.join(r.dir, 'projections.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      assert.deepEqual(projections.map((p) => p.epochsObserved), [1, 2]);
+      assert.ok(projections.every((p) => p.plannedEpochs === 2 && p.energyJ > 0 && p.budgetJ === null));
+    });
   });
 
   describe('bad grids and splits', () => {

@@ -7,6 +7,7 @@ import { JouleError } from '../../errors';
 import { selectTfBackend } from '../backend';
 import { checkResumable, pointLatest, saveShard, type Checkpoint, type Layout, type Position } from '../checkpoint';
 import type { Parallel, TrainConfig } from '../config';
+import type { PrecisionDecision } from '../../precision/policy';
 import { loadDataset } from '../data';
 import { GradientSync } from '../gradients';
 import { buildModel, modelDefaults } from '../models';
@@ -21,6 +22,7 @@ import { makeLinks, messageTag } from './links';
 import { stageOps, theoreticalBubble } from './schedule';
 import { evaluatePipeline } from './evaluate';
 import { planSplit } from './split';
+import { EnergySplitTotals, splitByTime, type StageEnergySplit } from './energy-split';
 import { Stage } from './stage';
 
 // Metrics: job slots loss sum, correct, counted; each rank's own region: its RANK_TIMES (and its energy).
@@ -38,6 +40,8 @@ export interface StageStepRecord {
   bubbleS: number;
   bubble: number;
   energy: ReturnType<typeof stepEnergy> | null;
+  /** The stage's energy split into compute, waits and idle by time shares (energy-split.ts), once known. */
+  energySplit: StageEnergySplit | null;
 }
 
 export async function trainPipeline(world: TrainWorld, config: TrainConfig, parallel: Parallel, hooks: TrainHooks = {}, resume?: Checkpoint): Promise<TrainSummary> {
@@ -84,7 +88,11 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
   // Per stage over the current epoch: seconds computing and idle, and joules (measured and modelled apart).
   const newEpochStages = () => Array.from({ length: K }, (_, stage) => ({ stage, computeS: 0, bubbleS: 0, energyJ: 0, modelEnergyJ: 0 }));
   let epochStages = newEpochStages();
+  const energySplit = new EnergySplitTotals(K);
   record('train-config', { config, backend: runtime, model: { name: spec.name, parameters: spec.parameters, flopsPerSample: spec.flopsPerSample }, pipeline, resumedFrom: resume?.dir ?? null });
+  // The wire precision acts on the data-parallel gradient allreduce; activations and gradients between stages
+  // stay f32 (README: Pipeline and hybrid parallelism, Precision). One pipeline has no such allreduce.
+  if (world.rank === 0 && dp === 1 && config.precision !== 'fp32') world.log(`--precision ${config.precision} with one pipeline: there is no data-parallel gradient allreduce for the wire precision to act on (activations and gradients between stages travel as f32)`);
   if (world.rank === 0) world.log(`pipeline: ${dp} × ${K} ranks, ${M} micro-batches (${parallel.schedule}), stages ${describeSplit.map((d) => `[${d.layers.join('–')}) ${(d.flopsPerSample / 1e6).toFixed(1)} MFLOP`).join(', ')}; GPipe bubble (K−1)/(M+K−1) = ${bubbleTheory.toFixed(3)}`);
 
   const saveAt = async (pos: Position) => {
@@ -115,6 +123,8 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
     const stages = (stepRecord as (StepRecord & { stages: StageStepRecord[] }) | undefined)?.stages;
     stages?.forEach((st, i) => {
       st.energy = { ...stepEnergy(perStage[i]), computeJ: null, commJ: null };
+      st.energySplit = splitByTime(st, st.energy, stepRecord!.durationS);
+      energySplit.add(i, st.energySplit);
       epochStages[i].energyJ += st.energy.energyJ ?? 0;
       epochStages[i].modelEnergyJ += st.energy.modelEnergyJ ?? 0;
     });
@@ -139,7 +149,6 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
   if (resume) {
     checkResumable(resume, layout, weights.size, statistics.size);
     weights.values.set(resume.arrays.weights);
-    weights.upload();
     statistics.values.set(resume.arrays.buffers);
     statistics.upload();
     optimizer.load({ name: resume.state.optimizer.name, step: resume.state.optimizer.step, m: resume.arrays.m, v: resume.arrays.v });
@@ -147,6 +156,8 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
     totals.load(resume.state.totals);
     position = resume.state.position;
   }
+  // The first forward pass sees the emulated precision too.
+  weights.upload(config.emulate ?? undefined);
 
   const ops = stageOps(parallel.schedule, s, K, M);
   for (let epoch = position.epoch; epoch < config.epochs && position.globalStep < totalSteps && stopped === 'completed'; epoch++) {
@@ -155,6 +166,8 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
     for (let step = epoch === position.epoch ? position.stepInEpoch : 0; step < stepsPerEpoch && position.globalStep < totalSteps; step++) {
       const globalStep = position.globalStep;
       if (exitAt !== undefined && exitAt === globalStep) process.exit(3);
+      const decision = boundary.decide(globalStep);
+      const scaler = boundary.scaler;
       const stepStart = process.hrtime.bigint();
       const windows = new StepWindows(power);
       world.setActivity(`pipeline step ${globalStep}, stage ${s}`);
@@ -240,16 +253,26 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
       await Promise.all(sends);
       const t1 = process.hrtime.bigint();
       times.sendWaitS = Number(t1 - t0) / 1e9;
-      // The mean over the mini-batch: the sum of M micro-batch means ÷ M, then the average over the replicas.
-      const synced = await sync.addAndSync([], false, { preScale: 1 / M, wire: config.precision === 'bf16' ? 'bf16' : 'f32', wireStats: false });
+      // The mean over the mini-batch: the sum of M micro-batch means ÷ M, then the average over the replicas at
+      // the policy's wire precision (under the loss scale for f16).
+      const synced = await sync.addAndSync([], false, {
+        preScale: (scaler ? scaler.scale : 1) / M,
+        wire: decision.wire,
+        wireStats: boundary.policy.kind === 'adaptive' && decision.wire !== 'f32',
+        overflowSkips: scaler !== null,
+      });
       times.syncS = Number(process.hrtime.bigint() - t1) / 1e9;
       times.sentBytes += synced.wireBytes;
-      optimizer.apply(weights.values, sync.grads);
-      hooks.afterUpdate?.(globalStep, weights.values);
-      weights.upload();
-      const metrics = await boundary.exchange(globalStep, windows.end(), [lossSum, correct, counted], RANK_TIMES.map((k) => times[k]), null);
+      // Each stage holds its own gradients: an overflow in any stage skips the step in all of them.
+      const skipped = await boundary.skipStep(sync.grads, world.size > 1 ? world.comm : null);
+      if (!skipped) {
+        optimizer.apply(weights.values, sync.grads);
+        hooks.afterUpdate?.(globalStep, weights.values);
+        weights.upload(config.emulate ?? undefined);
+      }
+      const metrics = await boundary.exchange(globalStep, stepStart, windows.end(), [lossSum, correct, counted], RANK_TIMES.map((k) => times[k]), synced.stats);
       const stepS = Number(process.hrtime.bigint() - stepStart) / 1e9;
-      const stepRecord = stepRecordOf(metrics, { globalStep, epoch, stepS, config, K, world: world.size, bubbleTheory, precision: config.precision });
+      const stepRecord = stepRecordOf(metrics, { globalStep, epoch, stepS, config, K, world: world.size, bubbleTheory, decision, skipped, lossScale: scaler ? scaler.scale : null });
       stepRecord.stages.forEach((st) => {
         epochStages[st.stage].computeS += st.computeS;
         epochStages[st.stage].bubbleS += st.bubbleS;
@@ -260,7 +283,7 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
         stepRecord.stages.forEach((st) => (measured.computeS[st.stage] += st.computeS));
       }
       position = { epoch, stepInEpoch: step + 1, globalStep: globalStep + 1 };
-      if (await boundary.closeStep(stepRecord, { step: globalStep, durationS: stepS, skipped: false, loss: stepRecord.loss }, position)) {
+      if (await boundary.closeStep(stepRecord, { step: globalStep, skipped, loss: stepRecord.loss }, position)) {
         stopped = 'terminated';
         break;
       }
@@ -296,10 +319,12 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
     const stepS = measured.stepS / measured.steps;
     pipeline.measured = { steps: measured.steps, stepS, stages: measured.computeS.map((c, stage) => ({ stage, computeS: c / measured.steps, bubble: Math.max(0, 1 - c / measured.steps / stepS) })) };
   }
+  // Where each stage's joules went over this run's steps (energy-split.ts: an attribution by time shares).
+  pipeline.energySplit = { basis: 'time-share', stages: energySplit.stages };
   return { ...summary, pipeline };
 }
 
-function stepRecordOf(metrics: Metrics, run: { globalStep: number; epoch: number; stepS: number; config: TrainConfig; K: number; world: number; bubbleTheory: number; precision: string }): StepRecord & { stages: StageStepRecord[]; bubbleTheory: number } {
+function stepRecordOf(metrics: Metrics, run: { globalStep: number; epoch: number; stepS: number; config: TrainConfig; K: number; world: number; bubbleTheory: number; decision: PrecisionDecision; skipped: boolean; lossScale: number | null }): StepRecord & { stages: StageStepRecord[]; bubbleTheory: number } {
   const { config, K, world, stepS } = run;
   const dp = world / K;
   const slot = (r: number, key: (typeof RANK_TIMES)[number]) => metrics.rank(r, RANK_TIMES.indexOf(key));
@@ -317,6 +342,7 @@ function stepRecordOf(metrics: Metrics, run: { globalStep: number; epoch: number
       bubbleS: Math.max(0, stepS - computeS),
       bubble: stepS > 0 ? Math.max(0, 1 - computeS / stepS) : 0,
       energy: null,
+      energySplit: null,
     };
   });
   const computeS = sumOver(all, 'computeS') / world;
@@ -332,12 +358,12 @@ function stepRecordOf(metrics: Metrics, run: { globalStep: number; epoch: number
     computeS,
     commS,
     idleS: Math.max(0, stepS - computeS - commS),
-    wire: run.precision === 'bf16' ? 'bf16' : 'f32',
-    compute: 'f32',
-    emulated: null,
+    wire: run.decision.wire,
+    compute: run.decision.compute,
+    emulated: config.emulate,
     wireBytes: sumOver(all, 'sentBytes'),
-    skipped: false,
-    lossScale: null,
+    skipped: run.skipped,
+    lossScale: run.lossScale,
     energy: null,
     stages,
     bubbleTheory: run.bubbleTheory,
