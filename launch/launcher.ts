@@ -15,10 +15,11 @@ import { linkLastRun, makeFreshRunDir } from '../src/report/run-dir';
 import { packageRoot } from '../src/paths';
 import type { RunJournal, RunStatus } from '../src/report/journal';
 import { hostRun } from '../src/world/host';
-import { chooseGpuBinding } from '../src/world/gpu';
+import { chooseGpuBinding, jobGpusOfNode } from '../src/world/gpu';
 import { checkEnv, envDefault, readEnv, userEnvNames } from '../src/env';
 import { exceptionLine, prefixLines, relabelSrunLines, StderrTails } from './output';
 import { ACTIVITY_FD, ActivityChannel } from './activity';
+import { startNodePower } from './node-power';
 import { slurmEndingState } from './slurm-ended';
 import type { ClusterProfile } from '../src/slurm/profile';
 import type { EnergyTotals } from '../src/power/attribution';
@@ -186,12 +187,20 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
     if (type === 'rank-finalized' && typeof fields.rank === 'number') supervisor.finalized(fields.rank);
   });
   stop.listen((signal) => supervisor.signalled(signal));
+  // Energy of any command: this node's sampler, once every rank is started (under srun, each node's first supervisor's).
+  let nodePower: ReturnType<typeof startNodePower> | undefined;
+  if (!useSrun && readEnv('JOULE_POWER') === 'on') {
+    const sink = (stream: string, record: Record<string, unknown>) => journal.records(0, [{ k: 'stream', time: Date.now(), stream, record }]);
+    supervisor.allStarted = () => (nodePower = startNodePower({ host, rank: 0, gpus: jobGpusOfNode(baseEnv), profile: energyProfileFrom(options.profile), sink, warn: (message) => journal.warn(message) }));
+  }
   try {
     if (useSrun) await supervisor.runSrun(size, baseEnv);
     else await supervisor.runLocal(size, pretendNodes, baseEnv, host);
   } finally {
     stop.dispose();
   }
+  // Every rank has ended and been waited for: the sampler's record now holds their CPU time too.
+  await (await nodePower)?.stop(true).catch((error: Error) => journal.warn(`the node's power sampler failed: ${error.message}`));
 
   const failure = journal.manifest.failure;
   let status: RunStatus = 'succeeded';
@@ -223,6 +232,8 @@ class Supervision {
   /** Local ranks by number, and those the launcher ended after they finalized without exiting. */
   private readonly byRank = new Map<number, ChildProcess>();
   private readonly endedAfterFinalize = new Set<number>();
+  /** Called once every local rank is started (set by launch()). */
+  allStarted?: () => void;
   /** Writes an event into the run record (set by launch()). */
   record: (type: string, fields: Record<string, unknown>) => void = () => undefined;
   private killTimers: NodeJS.Timeout[] = [];
@@ -333,13 +344,14 @@ class Supervision {
       const exited = this.track(child, async (code, signal) => {
         // The failure names the last activity the rank wrote, which may still be in the pipe at 'exit'.
         const last = await activity.final();
-        if (this.endedAfterFinalize.has(rank)) this.coordinator.rankExited(rank, 0, null, host, child.pid, last);
-        else this.coordinator.rankExited(rank, code, signal, host, child.pid, last);
+        if (this.endedAfterFinalize.has(rank)) this.coordinator.rankExited(rank, 0, null, { host, pid: child.pid, activity: last });
+        else this.coordinator.rankExited(rank, code, signal, { host, pid: child.pid, activity: last });
       });
       done.push(exited.then(() => output.then(() => undefined)));
       // Spawning is synchronous: let signals, exits and failures be handled between ranks.
       await new Promise((resolve) => setImmediate(resolve));
     }
+    this.allStarted?.();
     await Promise.all(done);
   }
 

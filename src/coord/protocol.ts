@@ -58,7 +58,9 @@ export type ClientMessage =
   | { t: 'abort'; reason: string }
   | { t: 'finish'; id: number; status: number }
   /** From a rank's supervisor (srun mode): how the rank process ended; carries the token since it never joined. */
-  | { t: 'exited'; id: number; token: string; rank: number; host: string; pid: number; exitCode: number | null; signal: string | null; activity?: string };
+  | { t: 'exited'; id: number; token: string; rank: number; host: string; pid: number; exitCode: number | null; signal: string | null; activity?: string; cpuTimeS?: number }
+  /** From the srun-side supervisor of a node's local rank 0: its node sampler's records (node-power.jsonl). */
+  | { t: 'node-power'; token: string; rank: number; items: BatchItem[] };
 
 /** Messages from the coordinator to a rank. */
 export type ServerMessage =
@@ -92,7 +94,8 @@ const clientSchema: Record<ClientMessage['t'], Record<string, Check>> = {
   batch: { items: (v) => Array.isArray(v) && v.every((item) => obj(item) && (item.k === 'log' || item.k === 'stream')) },
   abort: { reason: str },
   finish: { id: int, status: int },
-  exited: { id: int, token: str, rank: int, host: str, pid: int, exitCode: (v) => v === null || int(v), signal: (v) => v === null || str(v), activity: (v) => v === undefined || str(v) },
+  exited: { id: int, token: str, rank: int, host: str, pid: int, exitCode: (v) => v === null || int(v), signal: (v) => v === null || str(v), activity: (v) => v === undefined || str(v), cpuTimeS: (v) => v === undefined || (typeof v === 'number' && v >= 0) },
+  'node-power': { token: str, rank: int, items: (v) => Array.isArray(v) && v.every((item) => obj(item) && item.k === 'stream') },
 };
 
 const serverSchema: Record<ServerMessage['t'], Record<string, Check>> = {

@@ -173,6 +173,7 @@ export class Coordinator {
   private handle(routingId: Buffer, message: ClientMessage): void {
     if (message.t === 'join') return this.join(routingId, message);
     if (message.t === 'exited') return this.exitedReport(routingId, message);
+    if (message.t === 'node-power') return this.nodePower(routingId, message);
     const rank = this.byRoutingId.get(routingId.toString('hex'));
     if (rank === undefined) {
       this.drop(`"${message.t}" from a peer that has not joined`, routingId);
@@ -280,18 +281,27 @@ export class Coordinator {
       this.send(routingId, { t: 'refused', reason: 'wrong job secret' });
       return;
     }
-    this.rankExited(message.rank, message.exitCode, message.signal, message.host, message.pid, message.activity);
+    this.rankExited(message.rank, message.exitCode, message.signal, { host: message.host, pid: message.pid, activity: message.activity, cpuTimeS: message.cpuTimeS });
     this.send(routingId, { t: 'reply', id: message.id, ok: true, value: null });
+  }
+
+  private nodePower(routingId: Buffer, message: Extract<ClientMessage, { t: 'node-power' }>): void {
+    if (!secretMatches(this.options.secret, message.token) || message.rank < 0 || message.rank >= this.options.size) {
+      this.drop('node-power records with a wrong job secret or rank', routingId);
+      return;
+    }
+    this.options.sink.records(message.rank, message.items);
   }
 
   /**
    * A rank's process ended (seen by the launcher, or reported by its srun-side supervisor), with the last
-   * activity its channel carried: newer than any the coordinator connection delivered before the crash.
+   * activity its channel carried (newer than any the coordinator connection delivered before a crash) and,
+   * from a supervisor, the process's CPU seconds.
    */
-  rankExited(rank: number, exitCode: number | null, signal: string | null, host?: string, pid?: number, activity?: string): void {
+  rankExited(rank: number, exitCode: number | null, signal: string | null, seen: { host?: string; pid?: number; activity?: string; cpuTimeS?: number } = {}): void {
     const state = this.ranks.get(rank);
-    const base = { rank, host: state?.host ?? host ?? '?', pid: state?.pid ?? pid, activity: activity ?? state?.activity, lastBarrier: state?.lastBarrier };
-    this.options.sink.event('rank-exited', { rank, exitCode, signal, host: base.host, pid: base.pid });
+    const base = { rank, host: state?.host ?? seen.host ?? '?', pid: state?.pid ?? seen.pid, activity: seen.activity ?? state?.activity, lastBarrier: state?.lastBarrier };
+    this.options.sink.event('rank-exited', { rank, exitCode, signal, host: base.host, pid: base.pid, ...(seen.cpuTimeS === undefined ? {} : { cpuTimeS: seen.cpuTimeS }) });
     if (state) state.lastSeenMs = Number.POSITIVE_INFINITY; // a finished process cannot miss heartbeats
     if (signal) return this.fail({ ...base, kind: 'signal', signal });
     if (exitCode !== 0) return this.fail({ ...base, kind: 'exit', exitCode: exitCode ?? 1 });

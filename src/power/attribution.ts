@@ -15,9 +15,33 @@ export interface RankPower {
   incomplete?: boolean;
 }
 
+/**
+ * A node sampler's whole-run window (src/power/node-sampler.ts): every GPU of the job on the node and its
+ * RAPL zones, whatever the ranks ran.
+ */
+export interface NodePower {
+  host: string;
+  /** The node's first rank (who started the sampler there). */
+  rank: number;
+  run: WindowResult;
+  incomplete?: boolean;
+  /** CPU seconds of the node's ranks (the local launcher knows them all), for the CPU model without RAPL. */
+  ranksCpuTimeS?: number;
+}
+
+/** A rank of the job as run.json knows it, whether or not it measured itself. */
+export interface RankPlace {
+  rank: number;
+  host: string;
+  /** Its process's CPU seconds when someone reported them (an srun-side supervisor). */
+  cpuTimeS?: number;
+}
+
 export interface RankShare {
   rank: number;
   host: string;
+  /** Who measured: the rank's own monitor (joule.init()), or the node's sampler for a rank that never joined. */
+  measuredBy: 'rank' | 'node';
   durationS: number;
   cpuTimeS: number;
   /** This rank's share of its node's CPU time, which is its share of the node-level energy. */
@@ -38,6 +62,8 @@ export interface RankShare {
 
 export interface NodeEnergy {
   host: string;
+  /** ranks: the ranks' monitors measured the node (its sampler's figures are left out); node: its sampler did. */
+  measuredBy: 'ranks' | 'node';
   /** The rank that read the node-level counters (local rank 0). */
   readerRank: number | null;
   /** Node-level energy by domain (RAPL package and DRAM). */
@@ -92,7 +118,12 @@ function sum(values: number[]): number {
   return values.reduce((a, b) => a + b, 0);
 }
 
-export function attribute(ranks: RankPower[], profile: EnergyProfile): Attribution {
+/**
+ * The run's energy by node and rank. A node where any rank's monitor ran is measured by its ranks (as
+ * before: GPUs each rank's own, RAPL read once and split by CPU time); a node where none ran is measured by
+ * its node sampler, if one ran there. Never both: the same joules would be counted twice.
+ */
+export function attribute(ranks: RankPower[], profile: EnergyProfile, nodePower: NodePower[] = [], places: RankPlace[] = []): Attribution {
   const byHost = new Map<string, RankPower[]>();
   for (const rank of [...ranks].sort((a, b) => a.rank - b.rank)) {
     byHost.set(rank.host, [...(byHost.get(rank.host) ?? []), rank]);
@@ -136,6 +167,7 @@ export function attribute(ranks: RankPower[], profile: EnergyProfile): Attributi
         cpuShare,
         nodeShareJ,
         gpuJ,
+        measuredBy: 'rank',
         gpus: figures.filter((f) => f.kind === 'gpu').length,
         energyJ: gpuJ + nodeShareJ,
         modelEnergyJ: sum(models.map((f) => f.energyJ)),
@@ -147,6 +179,7 @@ export function attribute(ranks: RankPower[], profile: EnergyProfile): Attributi
     const gpuJ = sum(shares.map((s) => s.gpuJ));
     nodes.push({
       host,
+      measuredBy: 'ranks',
       readerRank,
       domains,
       nodeLevelJ,
@@ -159,6 +192,18 @@ export function attribute(ranks: RankPower[], profile: EnergyProfile): Attributi
     if (idle.length) idlePowerW = (idlePowerW ?? 0) + sum(idle.map((m) => m.idle!.meanPowerW));
     idleMeasured &&= idle.every((m) => m.idle!.energyJ !== null);
   }
+  for (const node of [...nodePower].sort((x, y) => x.rank - y.rank)) {
+    if (byHost.has(node.host)) continue;
+    const shares = nodeSampledShares(node, places.filter((p) => p.host === node.host), profile, sources);
+    maxDurationS = Math.max(maxDurationS, node.run.durationS);
+    const gpuJ = sum(shares.map((s) => s.gpuJ));
+    const nodeLevelJ = sum(shares.map((s) => s.nodeShareJ));
+    const domains: Record<string, number> = {};
+    for (const figure of node.run.figures.filter((f) => f.nodeLevel)) domains[figure.device] = (domains[figure.device] ?? 0) + figure.energyJ;
+    nodes.push({ host: node.host, measuredBy: 'node', readerRank: null, domains, nodeLevelJ, gpuJ, energyJ: nodeLevelJ + gpuJ, modelEnergyJ: sum(shares.map((s) => s.modelEnergyJ)), ranks: shares });
+  }
+  // In rank order, whoever measured each node.
+  nodes.sort((x, y) => Math.min(...x.ranks.map((r) => r.rank)) - Math.min(...y.ranks.map((r) => r.rank)));
   const measuredJ = sum(nodes.map((n) => n.energyJ));
   const modelJ = sum(nodes.map((n) => n.modelEnergyJ));
   const energyJ = measuredJ;
@@ -188,5 +233,43 @@ export function attribute(ranks: RankPower[], profile: EnergyProfile): Attributi
     totals.staticJ = idlePowerW * maxDurationS;
     totals.dynamicJ = (idleSource === 'measured' ? energyJ : modelJ) - totals.staticJ;
   }
-  return { nodes, ranks: nodes.flatMap((n) => n.ranks), totals };
+  return { nodes, ranks: nodes.flatMap((n) => n.ranks).sort((a, b) => a.rank - b.rank), totals };
+}
+
+/**
+ * A node its sampler measured, split between its ranks: by their CPU seconds when every rank's are known,
+ * else in equal parts (a program that never joins says nothing else about its load). Without a RAPL package
+ * counter, the ranks' CPU time times the profile's watts per core is the model's CPU figure.
+ */
+function nodeSampledShares(node: NodePower, members: RankPlace[], profile: EnergyProfile, sources: Record<string, number>): RankShare[] {
+  const figures = node.run.figures;
+  const ranks = members.length ? members : [{ rank: node.rank, host: node.host }];
+  const knownCpu = ranks.every((r) => r.cpuTimeS !== undefined);
+  const ranksCpuS = node.ranksCpuTimeS ?? (knownCpu ? sum(ranks.map((r) => r.cpuTimeS!)) : undefined);
+  const nodeLevelJ = sum(figures.filter((f) => f.nodeLevel).map((f) => f.energyJ));
+  const gpuJ = sum(figures.filter(isGpuMeasurement).map((f) => f.energyJ));
+  const measuresCpu = figures.some((f) => f.nodeLevel && f.device.startsWith('package'));
+  const gpuModelJ = sum(figures.filter((f) => f.source === 'model' && f.kind === 'gpu').map((f) => f.energyJ));
+  const cpuModelJ = measuresCpu || ranksCpuS === undefined ? 0 : ranksCpuS * profile.cpuTdpPerCoreW;
+  for (const figure of figures) if (figure.source !== 'model' || figure.kind === 'gpu') sources[figure.source] = (sources[figure.source] ?? 0) + figure.energyJ;
+  if (cpuModelJ > 0) sources.model = (sources.model ?? 0) + cpuModelJ;
+  const gpus = figures.filter((f) => f.kind === 'gpu').length;
+  return ranks.map((place) => {
+    const share = knownCpu && ranksCpuS ? place.cpuTimeS! / ranksCpuS : 1 / ranks.length;
+    return {
+      rank: place.rank,
+      host: node.host,
+      measuredBy: 'node' as const,
+      durationS: node.run.durationS,
+      cpuTimeS: place.cpuTimeS ?? 0,
+      cpuShare: share,
+      nodeShareJ: nodeLevelJ * share,
+      gpuJ: gpuJ * share,
+      gpus: gpus / ranks.length,
+      energyJ: (nodeLevelJ + gpuJ) * share,
+      modelEnergyJ: (gpuModelJ + cpuModelJ) * share,
+      coverage: node.run.coverage,
+      overrunSamples: 0,
+    };
+  });
 }

@@ -37,6 +37,11 @@ export interface PowerMonitorOptions {
   progressIntervalS?: number;
   /** Who is measuring, written into every record. */
   identity?: { rank: number; localRank: number; host: string };
+  /**
+   * Model this process's CPU energy from its CPU time when no RAPL package counter is read; default true.
+   * A node sampler turns it off: its own process is not the workload (src/power/node-sampler.ts).
+   */
+  modelCpu?: boolean;
 }
 
 interface ChannelState {
@@ -108,6 +113,7 @@ export class PowerMonitor implements PowerWindows {
       drainIntervalMs: opts.drainIntervalMs ?? 250,
       bufferSeconds: opts.bufferSeconds ?? 60,
       progressIntervalS: opts.progressIntervalS ?? 2,
+      modelCpu: opts.modelCpu ?? true,
     };
   }
 
@@ -466,7 +472,7 @@ export class PowerMonitor implements PowerWindows {
         figures.push({ ...base, kind: 'cpu', source: 'rapl', energyJ: acc.counterJ, coverage: coverage(acc.counterCoveredS), meanPowerW: mean(acc.counterJ), nodeLevel: true });
       } else {
         cpuTimeS = acc.cpuTimeS;
-        if (!hasRapl) {
+        if (!hasRapl && this.options.modelCpu) {
           const energyJ = acc.cpuTimeS * this.profile.cpuTdpPerCoreW;
           figures.push({
             ...base,

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { JouleError } from '../errors';
-import { attribute, type Attribution, type RankPower } from './attribution';
+import { attribute, type Attribution, type NodePower, type RankPlace, type RankPower } from './attribution';
 import type { PowerSink } from './monitor';
 import { defaultEnergyProfile, type EnergyProfile } from './profile';
 import type { WindowResult } from './types';
@@ -62,8 +62,28 @@ export function powerStreamFile(runDir: string): string {
   throw new JouleError('JOULE_BAD_ARGUMENT', `no power records in ${runDir} (looked for power.jsonl and streams/power.jsonl)`);
 }
 
-/** The per-rank energies and the attribution of a run's power records (what run.json's energy holds). */
-export function energySummary(records: Record<string, unknown>[], profile: EnergyProfile = defaultEnergyProfile): Attribution {
+/** The node samplers' whole-run windows (node-power.jsonl), latest progress standing in for a run that never ended. */
+export function nodePowerRuns(records: Record<string, unknown>[]): NodePower[] {
+  const nodes = new Map<string, NodePower>();
+  let ranksCpuTimeS: number | undefined;
+  for (const record of records) {
+    const host = typeof record.host === 'string' ? record.host : 'localhost';
+    if (record.type === 'node-ranks-cpu' && typeof record.ranksCpuTimeS === 'number') ranksCpuTimeS = record.ranksCpuTimeS;
+    const ended = nodes.get(host)?.incomplete === false;
+    if (record.type === 'power-run' || (record.type === 'power-progress' && !ended)) {
+      nodes.set(host, { host, rank: typeof record.rank === 'number' ? record.rank : 0, run: record as unknown as WindowResult, incomplete: record.type === 'power-progress' });
+    }
+  }
+  // Only the local launcher writes the ranks' CPU time, and it samples one host.
+  if (ranksCpuTimeS !== undefined && nodes.size === 1) for (const node of nodes.values()) node.ranksCpuTimeS = ranksCpuTimeS;
+  return [...nodes.values()];
+}
+
+/**
+ * The per-rank energies and the attribution of a run's power records (what run.json's energy holds): the
+ * ranks' own (power.jsonl) and, for nodes where none ran, the node samplers' (node-power.jsonl).
+ */
+export function energySummary(records: Record<string, unknown>[], profile: EnergyProfile = defaultEnergyProfile, nodeRecords: Record<string, unknown>[] = [], places: RankPlace[] = []): Attribution {
   const ranks = new Map<number, RankPower>();
   const idle = new Map<number, WindowResult>();
   for (const record of records) {
@@ -87,5 +107,5 @@ export function energySummary(records: Record<string, unknown>[], profile: Energ
     const entry = ranks.get(rank);
     if (entry) entry.idle = window;
   }
-  return attribute([...ranks.values()], profile);
+  return attribute([...ranks.values()], profile, nodePowerRuns(nodeRecords), places);
 }

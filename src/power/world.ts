@@ -1,6 +1,7 @@
 // Power for a launched rank: one monitor per process, RAPL on local rank 0 only, records into world.stream.
 import { readEnv } from '../env';
 import type { World } from '../world/types';
+import { nvmlIndices } from '../world/gpu';
 import { PowerMonitor, type PowerMonitorOptions } from './monitor';
 import { validateEnergyProfile, type EnergyProfile } from './profile';
 import type { PowerWindows } from './types';
@@ -35,7 +36,8 @@ export async function attachPower<W extends PowerHost>(world: W, options: WorldP
   const monitor = new PowerMonitor({
     ...rest,
     profile,
-    gpus: world.gpus,
+    // NVML numbers GPUs node-wide, whatever CUDA_VISIBLE_DEVICES shows this rank.
+    gpus: nvmlIndices(world.gpus),
     rapl: world.localRank === 0,
     sink: (stream, record) => world.stream(stream, record),
     identity: { rank: world.rank, localRank: world.localRank, host: world.host },

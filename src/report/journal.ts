@@ -34,6 +34,8 @@ export interface RankRecord {
   signal?: string | null;
   joinedAt?: string;
   endedAt?: string;
+  /** The rank process's CPU seconds, when its srun-side supervisor reported them with its exit. */
+  cpuTimeS?: number;
 }
 
 export interface RunManifest {
@@ -183,6 +185,7 @@ export class RunJournal implements CoordinatorSink {
       record.endedAt = new Date().toISOString();
       record.host ??= fields.host as string | undefined;
       record.pid ??= fields.pid as number | undefined;
+      if (typeof fields.cpuTimeS === 'number') record.cpuTimeS = fields.cpuTimeS;
       if (record.state !== 'failed') record.state = this.manifest.failure ? 'aborted' : record.exitCode === 0 && !record.signal ? 'exited' : 'failed';
     } else if (type === 'failure') {
       const { message, ...failure } = fields as unknown as FailureInfo & { message: string };
@@ -214,11 +217,14 @@ export class RunJournal implements CoordinatorSink {
   }
 
   private energy(): Attribution | null {
-    const file = path.join(this.recorder.dir, 'power.jsonl');
-    if (!fs.existsSync(file)) return null;
+    // What ranks measured themselves, and what node samplers measured for nodes whose ranks did not.
+    const [file, nodeFile] = ['power.jsonl', 'node-power.jsonl'].map((name) => path.join(this.recorder.dir, name));
+    if (!fs.existsSync(file) && !fs.existsSync(nodeFile)) return null;
+    const records = (f: string) => (fs.existsSync(f) ? readRecords(f) : []);
+    const places = this.manifest.ranks.flatMap((r) => (r && r.host ? [{ rank: r.rank, host: r.host, cpuTimeS: r.cpuTimeS }] : []));
     try {
       const profile = this.manifest.profile ? energyProfileFrom(this.manifest.profile as unknown as ClusterProfile) : defaultEnergyProfile;
-      return energySummary(readRecords(file), profile);
+      return energySummary(records(file), profile, records(nodeFile), places);
     } catch (error) {
       this.warn(`cannot summarise energy: ${(error as Error).message}`);
       return null;

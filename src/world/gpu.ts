@@ -42,3 +42,21 @@ export function chooseGpuBinding(localRank: number, localSize: number, underSlur
   if (offered.length === 0) return { rule: 'none', gpus: [] };
   return { rule: 'local-rank', gpus: [0], cudaVisibleDevices: offered[localRank % offered.length] };
 }
+
+/**
+ * NVML indices of `gpus` (CUDA's numbering once CUDA_VISIBLE_DEVICES applies). NVML ignores that variable,
+ * so numeric entries are mapped back, read as node-wide indices in NVML's (PCI bus) order, as SLURM numbers
+ * them; UUIDs, or no list, leave the indices as they are.
+ */
+export function nvmlIndices(gpus: number[], cudaVisibleDevices: string | undefined = process.env.CUDA_VISIBLE_DEVICES): number[] {
+  const visible = visibleList(cudaVisibleDevices);
+  if (visible.length === 0 || !visible.every((entry) => /^\d+$/.test(entry))) return gpus;
+  return gpus.flatMap((gpu) => (gpu < visible.length ? [Number(visible[gpu])] : []));
+}
+
+/** The node's GPUs that belong to the job, as NVML indices: SLURM's allocation on this node, else CUDA_VISIBLE_DEVICES, else every GPU of the node. */
+export function jobGpusOfNode(env: NodeJS.ProcessEnv = process.env): number[] {
+  const listed = visibleList(env.SLURM_STEP_GPUS ?? env.SLURM_JOB_GPUS ?? env.CUDA_VISIBLE_DEVICES);
+  if (listed.length > 0) return nvmlIndices([...listed.keys()], listed.join(','));
+  return [...Array(nodeGpuCount(env)).keys()];
+}

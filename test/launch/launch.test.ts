@@ -91,7 +91,8 @@ describe('joule launch (local)', function () {
     assert.equal(events.filter((e) => e.type === 'log').length, 3);
     assert.deepEqual(readJsonl(path.join(runDir, 'metrics.jsonl')).map((m) => m.value).sort(), [42, 43, 44]);
     assert.equal(readJsonl(path.join(runDir, 'samples.jsonl')).length, 3);
-    assert.deepEqual(run.streams, ['events.jsonl', 'metrics.jsonl', 'power.jsonl', 'samples.jsonl']);
+    // node-power.jsonl: the launcher's node sampler (left out of the energy here: the ranks measured themselves).
+    assert.deepEqual(run.streams, ['events.jsonl', 'metrics.jsonl', 'node-power.jsonl', 'power.jsonl', 'samples.jsonl']);
     assert.equal(fs.statSync(path.join(runDir, 'run.json')).mode & 0o777, 0o644);
     assert.equal(fs.statSync(runDir).mode & 0o777, 0o755);
   });

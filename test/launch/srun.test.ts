@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { jouleBin, run } from '../helpers/run';
+import { fakeNvml, jouleBin, run } from '../helpers/run';
 import { assertValidRunDir } from '../helpers/run-schema';
 import { useSlurmCluster } from '../helpers/slurm-cluster';
 
@@ -83,6 +83,32 @@ describe('rank runtime under SLURM', function () {
     const manifest = JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8'));
     assert.equal(manifest.status, 'failed');
     assert.equal(manifest.failure.rank, 2);
+  });
+
+  it('a command that never calls joule.init() under srun: each node\'s first supervisor samples its GPUs (fake NVML), the ranks report their CPU time', async () => {
+    const { env, dir } = cluster();
+    const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'joule-srun-'));
+    const gpus = { JOULE_NVML_LIBRARY: fakeNvml, JOULE_FAKE_NVML_GPUS: '2', JOULE_GPU_COUNT: '2' };
+    const result = await run('salloc', ['-N2', '-n4', process.execPath, jouleBin, 'launch', '--run-dir', runDir, '--', process.execPath, '-e', 'while (process.cpuUsage().user < 300000);'], {
+      env: { ...env, ...gpus },
+      cwd: dir,
+      timeoutMs: 45_000,
+    });
+    assert.equal(result.code, 0, result.stderr);
+    const manifest = JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8'));
+    assert.ok(manifest.ranks.every((r: any) => r.cpuTimeS >= 0.3), JSON.stringify(manifest.ranks));
+    const { nodes, totals } = manifest.energy;
+    assert.deepEqual(nodes.map((n: any) => [n.host, n.measuredBy, n.ranks.map((r: any) => r.rank)]), [['n1', 'node', [0, 1]], ['n2', 'node', [2, 3]]]);
+    const sampled = fs.readFileSync(path.join(runDir, 'node-power.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.type === 'power-run');
+    assert.deepEqual(sampled.map((r) => [r.host, r.rank]).sort(), [['n1', 0], ['n2', 2]]);
+    // Two fake GPUs at 100 W per node, for each node sampler's window.
+    const expected = sampled.reduce((sum, r) => sum + 2 * 100 * r.durationS, 0);
+    assert.ok(Math.abs(totals.sources['nvml-counter'] - expected) <= 0.02 * expected, `${totals.sources['nvml-counter']} J vs ${expected} J`);
+    for (const node of nodes) {
+      const cpu = node.ranks.map((r: any) => r.cpuShare);
+      assert.ok(Math.abs(cpu[0] + cpu[1] - 1) < 1e-12, 'each node split between its two ranks by CPU time');
+    }
+    assertValidRunDir(runDir);
   });
 
   it('a rank that sets an activity and exits at once under srun: the failure names that activity', async () => {
