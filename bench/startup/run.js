@@ -43,28 +43,40 @@ function requireCpuMs(module, call = '') {
   return Number(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }).trim());
 }
 
-/** Where a launch's time goes: module loading in the launcher and each rank, the addon, zeromq, and each rank's phases. */
+/** Where a launch's time goes: the launcher's and each rank's phases (from marks in real launches) and module loading (fresh processes). */
 function phases(joule, probe, runRoot, reps) {
   const rankPhases = [];
+  const launcherPhases = [];
+  const launcherMarks = path.join(runRoot, 'launcher-marks.json');
   for (let i = 0; i < reps; i++) {
-    const result = spawnSync(process.execPath, [...joule, '--run-dir', path.join(runRoot, `b${i}`), '--', process.execPath, probe], { env: { ...process.env, BENCH_MARKS: '1' }, encoding: 'utf8' });
+    const result = spawnSync(process.execPath, ['--require', path.join(__dirname, 'launcher_marks.js'), ...joule, '--run-dir', path.join(runRoot, `b${i}`), '--', process.execPath, probe], {
+      env: { ...process.env, BENCH_MARKS: '1', BENCH_LAUNCHER_MARKS: launcherMarks },
+      encoding: 'utf8',
+    });
     for (const line of result.stdout.split('\n')) {
       const match = /^\[\d+\] (\{.*\})$/.exec(line);
       if (match) rankPhases.push(JSON.parse(match[1]));
     }
+    launcherPhases.push(JSON.parse(fs.readFileSync(launcherMarks, 'utf8')));
   }
   if (rankPhases.length === 0) throw new Error('the breakdown launches printed no phase marks');
   const med = (f) => median(rankPhases.map(f)).toFixed(0);
+  const launcherMed = (f) => median(launcherPhases.map(f)).toFixed(0);
+  const span = (from, to) => `${launcherMed((m) => m[to].ms - m[from].ms)} [${launcherMed((m) => m[to].cpuMs - m[from].cpuMs)}]`;
   const loads = (n, f) => median(Array.from({ length: n }, f)).toFixed(0);
   const dist = path.join(root, 'dist');
   return {
-    'launcher: require the CLI (yargs, every command)': `[${loads(reps, () => requireCpuMs(path.join(dist, 'src/cli/main.js')))}]`,
-    'launcher: require launch/launcher (coordinator, journal)': `[${loads(reps, () => requireCpuMs(path.join(dist, 'launch/launcher.js')))}]`,
+    'launcher: node start until the CLI runs': `${launcherMed((m) => m.boot.ms)} [${launcherMed((m) => m.boot.cpuMs)}]`,
+    'launcher: CLI, coordinator and run record until the ranks are started': span('boot', 'spawned'),
+    '  of which require the CLI and the launch command (yargs)': `[${loads(reps, () => requireCpuMs(path.join(dist, 'src/cli/main.js'), `require(${JSON.stringify(path.join(dist, 'src/cli/commands/index.js'))}).commandsFor(['launch'])`))}]`,
+    '  of which require launch/launcher (coordinator, journal)': `[${loads(reps, () => requireCpuMs(path.join(dist, 'launch/launcher.js')))}]`,
+    'launcher: while the ranks run (joins, records, node power sampler)': span('spawned', 'ranksExited'),
+    'launcher: after the ranks exit (run record, energy summary)': span('ranksExited', 'end'),
     'rank: node start until the script runs': `${med((m) => m.bootMs)} [${med((m) => m.bootCpuMs)}]`,
     'rank: require("joule")': `${med((m) => m.require.ms - m.bootMs)} [${med((m) => m.require.cpuMs - m.bootCpuMs)}]`,
-    '  of which zeromq (loaded by init)': `[${loads(reps, () => requireCpuMs('zeromq'))}]`,
-    '  of which the addon (loaded by init)': `[${loads(reps, () => requireCpuMs(path.join(dist, 'src/native.js'), 'm.native()'))}]`,
     'rank: joule.init() (bind, addon, zeromq, join, power monitor start)': `${med((m) => m.init.ms - m.require.ms)} [${med((m) => m.init.cpuMs - m.require.cpuMs)}]`,
+    '  of which load zeromq': `[${loads(reps, () => requireCpuMs('zeromq'))}]`,
+    '  of which load the addon': `[${loads(reps, () => requireCpuMs(path.join(dist, 'src/native.js'), 'm.native()'))}]`,
     'rank: barrier': `${med((m) => m.barrier.ms - m.init.ms)} [${med((m) => m.barrier.cpuMs - m.init.cpuMs)}]`,
     'rank: finalize (power monitor last sample, goodbye)': `${med((m) => m.finalize.ms - m.barrier.ms)} [${med((m) => m.finalize.cpuMs - m.barrier.cpuMs)}]`,
   };
@@ -122,7 +134,8 @@ function main() {
   console.log(`  CPU time (user+sys of all processes, median): joule ${fmt(cpu.joule)}, mpirun ${fmt(cpu.mpi)}, node -e 0 ${fmt(cpu.nodeBaseline)}; ratio ${summary.cpuRatio.toFixed(2)}`);
   console.log(`  load average before: ${loadBefore}; after: ${summary.loadAfter}; ${summary.cpus} CPUs`);
   console.log(`where joule's time goes (median over ${reps} more launches; ms of wall time, CPU ms in brackets)`);
-  for (const [name, value] of Object.entries(breakdown)) console.log(`  ${name.padEnd(58)} ${value}`);
+  const width = Math.max(...Object.keys(breakdown).map((name) => name.length));
+  for (const [name, value] of Object.entries(breakdown)) console.log(`  ${name.padEnd(width)}  ${value}`);
 }
 
 main();
