@@ -29,6 +29,9 @@ export interface Section {
   charts: Chart[];
 }
 
+/** A figure rounded for tables and chart data (4 significant digits by default); null for none, NaN or infinity. */
+export const fmt = (value: number | null | undefined, digits = 4): number | null => (value === null || value === undefined || !Number.isFinite(value) ? null : Number(value.toPrecision(digits)));
+
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }

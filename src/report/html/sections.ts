@@ -7,10 +7,9 @@ import { sweepFindings } from '../../experiments/findings';
 import { recommend } from '../../experiments/recommend';
 import type { RunData } from '../../experiments/run-data';
 import { readSweep } from '../../experiments/sweep-dir';
-import type { Row, Section, Table } from './page';
+import { fmt, type Row, type Section, type Table } from './page';
 import { runTimeline, type PowerPoint, type Span } from './power-series';
 
-const fmt = (value: number | null | undefined, digits = 4) => (value === null || value === undefined ? null : Number(value.toPrecision(digits)));
 
 function figuresTable(columns: RunFigures[], caption: string): Table {
   return {

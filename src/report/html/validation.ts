@@ -2,9 +2,8 @@
 import { loadTrace, validate } from '../../estimate';
 import { loadHardware } from '../../estimate/hardware';
 import { besideEpochs, expandTracePaths } from '../../estimate/import/paths';
-import type { Row, Section } from './page';
+import { fmt, type Row, type Section } from './page';
 
-const round = (value: number | null | undefined, digits = 4) => (value === null || value === undefined || !Number.isFinite(value) ? null : Number(value.toPrecision(digits)));
 
 export interface ValidationOptions {
   /** Profile for traces that carry none (CSV imports): TDPs, cores, PUE. Run directories use their own. */
@@ -19,7 +18,7 @@ export function validationSections(paths: string[], options: ValidationOptions =
   const truth = v.truthSources.join(', ') || 'none';
   const modelTruth = v.truthSources.includes('model') ? ' A "model" ground truth is joule\'s energy model (CPU time × TDP), not a measurement: errors against it say how the methods agree with that model, not with the hardware.' : '';
   const answered = v.methods.filter((m) => m.n > 0);
-  const rows: Row[] = answered.map((m) => ({ method: m.method, n: m.n, mapePct: round(m.mapePct), rmseKJ: round(m.rmseKJ), worstPct: round(m.worst?.errorPct), worstTrace: m.worst?.name ?? null, truth }));
+  const rows: Row[] = answered.map((m) => ({ method: m.method, n: m.n, mapePct: fmt(m.mapePct), rmseKJ: fmt(m.rmseKJ), worstPct: fmt(m.worst?.errorPct), worstTrace: m.worst?.name ?? null, truth }));
   const bars = (field: string, title: string) => ({
     mark: 'bar',
     encoding: { y: { field: 'method', type: 'nominal', title: null, sort: null }, x: { field, type: 'quantitative', title }, tooltip: [{ field: 'n' }, { field: 'worstPct' }, { field: 'worstTrace' }] },
@@ -30,18 +29,18 @@ export function validationSections(paths: string[], options: ValidationOptions =
       title: `Estimation methods against measured energy (${v.traces.length} traces)`,
       notes: [
         `Validated: ${paths.join(', ')}. Ground truth energy source: ${truth}.${modelTruth}`,
-        v.tdpOverStepRmse !== null ? `TDP RMSE over STEP RMSE: ${round(v.tdpOverStepRmse, 3)}× (del Rey et al. found about 24× on their GPU traces: RMSE 7.3 kJ against 177–187 kJ).` : 'TDP over STEP: not both answered on these traces.',
+        v.tdpOverStepRmse !== null ? `TDP RMSE over STEP RMSE: ${fmt(v.tdpOverStepRmse, 3)}× (del Rey et al. found about 24× on their GPU traces: RMSE 7.3 kJ against 177–187 kJ).` : 'TDP over STEP: not both answered on these traces.',
       ],
       tables: [
         {
           caption: 'Errors per method',
           header: ['method', 'n', 'RMSE (kJ)', 'MAPE (%)', 'worst case (%)', 'worst trace', 'unanswered'],
-          rows: v.methods.map((m) => [m.method, m.n, m.n ? round(m.rmseKJ) : null, m.n ? round(m.mapePct) : null, round(m.worst?.errorPct), m.worst?.name ?? null, m.unanswered ? `${m.unanswered}: ${m.firstLack}` : 0]),
+          rows: v.methods.map((m) => [m.method, m.n, m.n ? fmt(m.rmseKJ) : null, m.n ? fmt(m.mapePct) : null, fmt(m.worst?.errorPct), m.worst?.name ?? null, m.unanswered ? `${m.unanswered}: ${m.firstLack}` : 0]),
         },
         {
           caption: 'Traces',
           header: ['trace', 'measured energy (J)', 'energy source', 'epochs', 'stabilizing epoch'],
-          rows: v.traces.map((t) => [t.name, round(t.measuredJ), t.source, t.epochs, t.stabilizingEpoch === null ? `none (${t.stabilizingHow})` : `${t.stabilizingEpoch} (${t.stabilizingHow})`]),
+          rows: v.traces.map((t) => [t.name, fmt(t.measuredJ), t.source, t.epochs, t.stabilizingEpoch === null ? `none (${t.stabilizingHow})` : `${t.stabilizingEpoch} (${t.stabilizingHow})`]),
         },
       ],
       charts: rows.length
