@@ -33,3 +33,35 @@ export async function makeLinks(pipe: Communicator, s: number, K: number): Promi
     gradientsOut: s > 0 ? gradient[(s - 1) % 2] : null,
   };
 }
+
+/**
+ * A link's incoming messages of one step, in schedule order, each receive posted one message ahead: the
+ * native thread copies the next message in while the stage computes, instead of after it asks.
+ */
+export class Inbox {
+  private next: Promise<Float32Array> | null = null;
+  private posted = 0;
+
+  constructor(private readonly comm: Communicator, private readonly peer: number, private readonly size: number, private readonly tags: readonly number[]) {
+    this.post();
+  }
+
+  /** The next message; the one after it is posted before this returns. */
+  take(): Promise<Float32Array> {
+    const current = this.next;
+    if (!current) throw new Error('pipeline inbox: more receives than the schedule has messages');
+    this.post();
+    return current;
+  }
+
+  private post(): void {
+    if (this.posted === this.tags.length) {
+      this.next = null;
+      return;
+    }
+    const buffer = new Float32Array(this.size);
+    const received = this.comm.recv(buffer, this.peer, this.tags[this.posted++]).then(() => buffer);
+    received.catch(() => undefined); // taken and awaited in order; this only keeps a failure ahead of that from being "unhandled"
+    this.next = received;
+  }
+}

@@ -18,7 +18,7 @@ import { Metrics, StepBoundary } from '../step-boundary';
 import { ENERGY_FIELDS, StepWindows, stepEnergy, zeroEnergy } from '../step-energy';
 import { compareChecksums, type TrainHooks, type TrainStatus, type TrainWorld } from '../trainer';
 import { FlatWeights } from '../weights';
-import { makeLinks, messageTag } from './links';
+import { Inbox, makeLinks, messageTag } from './links';
 import { stageOps, theoreticalBubble } from './schedule';
 import { evaluatePipeline } from './evaluate';
 import { planSplit } from './split';
@@ -178,19 +178,20 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
       const sends: Promise<void>[] = [];
       // Stashed per micro-batch between its forward and its backward: the stage input, or (last stage) dx.
       const stash = new Map<number, tf.Tensor | Float32Array | null>();
-      // Sends are not awaited (the stage computes on), but each link's are chained: one at a time, in order.
-      const sendChains = new Map<Communicator, Promise<void>>();
+      // Sends are not awaited (the stage computes on): each goes to its link's native queue at once, which
+      // keeps their order. Chaining them on promises instead held every send back until the stage next
+      // awaited, which in GPipe's forward phase of the first stage is after its last forward.
       const send = (comm: Communicator, data: Float32Array, peer: number, tag: number) => {
-        const sent = (sendChains.get(comm) ?? Promise.resolve()).then(() => comm.send(data, peer, tag));
-        sendChains.set(comm, sent);
+        const sent = comm.send(data, peer, tag);
         sent.catch(() => undefined); // awaited below; this only keeps an early failure from being "unhandled"
         sends.push(sent);
         times.sentBytes += data.byteLength;
       };
-      const recv = async (comm: Communicator, size: number, peer: number, tag: number) => {
-        const buffer = new Float32Array(size);
+      const activationsIn = stage.first ? null : new Inbox(links.activationsIn!, s - 1, config.lbs * stage.inputSize, ops.filter((op) => op.kind === 'F').map((op) => messageTag('activations', op.micro)));
+      const gradientsIn = stage.last ? null : new Inbox(links.gradientsIn!, s + 1, config.lbs * stage.outputSize, ops.filter((op) => op.kind === 'B').map((op) => messageTag('gradients', op.micro)));
+      const recv = async (inbox: Inbox) => {
         const t0 = process.hrtime.bigint();
-        await comm.recv(buffer, peer, tag);
+        const buffer = await inbox.take();
         times.recvWaitS += Number(process.hrtime.bigint() - t0) / 1e9;
         return buffer;
       };
@@ -215,7 +216,7 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
             else tf.dispose(batch.labels);
           }
           if (!stage.first) {
-            const received = await recv(links.activationsIn!, config.lbs * stage.inputSize, s - 1, messageTag('activations', op.micro));
+            const received = await recv(activationsIn!);
             x = computed(() => tf.tensor(received, [config.lbs, ...stage.inputShape]));
           }
           if (stage.last) {
@@ -240,7 +241,7 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
             continue;
           }
           const x = held as tf.Tensor;
-          const received = await recv(links.gradientsIn!, config.lbs * stage.outputSize, s + 1, messageTag('gradients', op.micro));
+          const received = await recv(gradientsIn!);
           const dy = computed(() => tf.tensor(received, [config.lbs, ...stage.outputShape]));
           const out = computed(() => stage.backward(x, dy));
           computed(() => sync.add(out.grads, backwards === 0));
