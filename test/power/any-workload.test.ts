@@ -18,8 +18,8 @@ function records(file: string): Array<Record<string, any>> {
   return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
 }
 
-const gpuJ = (run: { figures: Array<{ kind: string; source: string; energyJ: number }> }) =>
-  run.figures.filter((f) => f.kind === 'gpu' && f.source !== 'model').reduce((sum, f) => sum + f.energyJ, 0);
+const gpuJ = (run: Record<string, any>) =>
+  run.figures.filter((f: any) => f.kind === 'gpu' && f.source !== 'model').reduce((sum: number, f: any) => sum + f.energyJ, 0);
 
 describe('power: the energy of any workload under joule launch', function () {
   this.timeout(60_000);
