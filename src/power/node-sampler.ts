@@ -34,8 +34,8 @@ export class NodeSampler {
       rapl: true,
       profile: options.profile,
       sink,
-      // Windows and the run total are what attribution needs; per-sample rows would double power.jsonl's volume.
-      streamSamples: false,
+      // The timeline of a command that never measures itself (joule trace reads it when there is no power.jsonl).
+      streamSamples: true,
       modelCpu: false,
       identity: { rank: options.rank, localRank: 0, host: options.host },
     });

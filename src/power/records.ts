@@ -53,13 +53,13 @@ export function readRecords(file: string, onSkip?: (skipped: SkippedLine) => voi
   return records;
 }
 
-/** The power stream of a run directory, wherever the runtime put it. */
+/** The power stream of a run directory, wherever the runtime put it; the node samplers' when no rank measured itself. */
 export function powerStreamFile(runDir: string): string {
-  for (const name of ['power.jsonl', path.join('streams', 'power.jsonl')]) {
+  for (const name of ['power.jsonl', path.join('streams', 'power.jsonl'), 'node-power.jsonl']) {
     const file = path.join(runDir, name);
     if (fs.existsSync(file)) return file;
   }
-  throw new JouleError('JOULE_BAD_ARGUMENT', `no power records in ${runDir} (looked for power.jsonl and streams/power.jsonl)`);
+  throw new JouleError('JOULE_BAD_ARGUMENT', `no power records in ${runDir} (looked for power.jsonl, streams/power.jsonl and node-power.jsonl)`);
 }
 
 /** The node samplers' whole-run windows (node-power.jsonl), latest progress standing in for a run that never ended. */

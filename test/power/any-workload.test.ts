@@ -57,6 +57,11 @@ describe('power: the energy of any workload under joule launch', function () {
     const shares = node.ranks.reduce((sum: number, r: any) => sum + r.energyJ, 0);
     assert.ok(Math.abs(shares - node.energyJ) <= 1e-9 * node.energyJ, 'the ranks\' shares add up to the node');
     assert.equal(energy.totals.modelJ, 0, 'a RAPL package counter measures the CPU: nothing modelled');
+    // Its timeline too: joule trace reads the node sampler's records when no rank wrote power.jsonl.
+    const traced = await joule(['trace', runDir, '--out=-']);
+    assert.equal(traced.code, 0, traced.stderr);
+    const counters = new Set(JSON.parse(traced.stdout).traceEvents.filter((e: any) => e.ph === 'C').map((e: any) => e.name));
+    for (const track of ['power gpu0 (W)', 'power gpu1 (W)']) assert.ok(counters.has(track), `${track} in ${[...counters]}`);
     assertValidRunDir(runDir);
   });
 
