@@ -35,7 +35,7 @@ export async function main(argv: string[]): Promise<void> {
     .version(packageVersion)
     .epilogue('Exit codes: 0 ok, 1 failure, 2 usage error, 3 benchmark found wrong results; a launched job exits with its failed rank\'s code.')
     // yargs lays out (and caches) a command's help text on every run of it; the word wrapping alone cost
-    // `joule launch` about 25 ms of CPU before its ranks started, so it is done only when help is asked for.
+    // `joule launch` 10–20 ms of CPU before its ranks started, so it is done only when help is asked for.
     .wrap(argv.includes('--help') || argv.includes('-h') ? Math.min(110, process.stdout.columns ?? 110) : null)
     .fail((message, error) => {
       if (error) reportFailure(error);
