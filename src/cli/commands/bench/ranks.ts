@@ -7,6 +7,7 @@ import type { BenchContext } from '../../../../bench/collectives';
 import type { BackendName } from '../../../comm/types';
 import { readEnv } from '../../../env';
 import { JouleError } from '../../../errors';
+import { runningAsRank } from '../../../world/identity';
 import { init } from '../../../world/init';
 
 export interface BenchRanksOptions {
@@ -61,8 +62,7 @@ async function launchRanks(options: BenchRanksOptions): Promise<number> {
 /** Runs `body` on every rank; resolves to the exit code of the whole benchmark. */
 export async function benchRanks(options: BenchRanksOptions, body: (ctx: BenchContext) => Promise<number>): Promise<number> {
   const env = process.env;
-  const launched = readEnv('JOULE_LAUNCHER', env) !== undefined || (env.SLURM_PROCID !== undefined && env.SLURM_NTASKS !== undefined);
-  if (launched) {
+  if (runningAsRank(env)) {
     // -N is the launcher's rank count when it started this command itself; any other count is a mistake.
     const size = readEnv('JOULE_SIZE', env) ?? Number(env.SLURM_NTASKS);
     if (options.nranks > 0 && options.nranks !== size) throw new JouleError('JOULE_BAD_ARGUMENT', `-N ${options.nranks}: this job already has ${size} ranks (the launcher or srun decides how many)`);
