@@ -30,6 +30,17 @@ const PROBE = `({
   scripts: document.querySelectorAll('script').length,
 })`;
 
+/** A table of the report by its caption: its body's cells as text. */
+function tableCells(html: string, caption: string): string[][] {
+  const table = new RegExp(`<caption>${caption}</caption>.*?<tbody>(.*?)</tbody>`).exec(html)![1];
+  return [...table.matchAll(/<tr>(.*?)<\/tr>/g)].map(([, row]) => [...row.matchAll(/<td>(.*?)<\/td>/g)].map(([, cell]) => cell));
+}
+
+/** Equal to 4 significant digits, as the report rounds its figures. */
+function assertRounded(shown: string | number, exact: number, what: string): void {
+  assert.ok(Math.abs(Number(shown) - exact) <= 5e-4 * Math.abs(exact) + 1e-12, `${what}: ${shown} in the report, ${exact} in the record`);
+}
+
 const burn = "const j=require(process.env.JOULE_PACKAGE);(async()=>{const w=await j.init();const t=Date.now();while(Date.now()-t<600){} await w.barrier('b');await w.finalize();})()";
 
 /** A chart's CSV download, parsed into rows by its header. */
@@ -52,6 +63,15 @@ describe('joule report (HTML, opened in headless Chromium)', function () {
     // A real collective benchmark inside a launched run: its power windows are the collectives the chart marks.
     const bench = await joule(['launch', '-n', '2', '--run-dir', path.join(dir, 'bench-run'), '--', process.execPath, jouleBin, 'bench', 'allreduce', '-b', '1M', '-e', '4M', '-f', '2', '-n', '20'], { JOULE_NVML_LIBRARY: fakeNvml, JOULE_GPU_COUNT: '2', JOULE_FAKE_NVML_POWER_W: '100' });
     assert.equal(bench.code, 0, bench.stderr);
+    // Real training runs, a 2-stage pipeline and 2 data-parallel ranks, pinned to the model's energy (no NVML, an empty powercap tree) on any machine.
+    const noPowercap = path.join(dir, 'no-powercap');
+    fs.mkdirSync(noPowercap);
+    const pinned = { JOULE_NVML_LIBRARY: path.join(dir, 'no-nvml.so'), JOULE_POWERCAP_ROOT: noPowercap, JOULE_TEST_DIVERGE: '', JOULE_TEST_STAGE_EXIT: '' };
+    const small = ['--model', 'mlp', '--dataset', 'synthetic-images', '--train-size', '256', '--test-size', '64', '--lbs', '8', '--max-steps', '6', '--json'];
+    for (const [name, layout] of [['pp-run', ['--strategy', 'pp', '--stages', '2', '--micro-batches', '4']], ['dp-run', ['-n', '2']]] as [string, string[]][]) {
+      const trained = await joule(['train', ...layout, ...small, '--run-dir', path.join(dir, name)], pinned, { timeoutMs: 120_000 });
+      assert.equal(trained.code, 0, trained.stderr);
+    }
     writeLbsPrecisionSweep(path.join(dir, 'lbs-precision'));
     writeFixtureSweep(path.join(dir, 'precision-strategy'), { precision: ['fp32', 'bf16'], strategy: ['dp', 'pp'] }, [
       ['fp32', 'dp', 640], ['bf16', 'dp', 480], ['fp32', 'pp', 960], ['bf16', 'pp', 800],
@@ -127,6 +147,65 @@ describe('joule report (HTML, opened in headless Chromium)', function () {
     if (!drawn) return skipBecause(this, 'chromium is not installed');
     const power = drawn.charts.find((c) => c.id === 'power-over-time')!;
     assert.deepEqual(power.bands.filter((b) => b.startsWith('allreduce')).sort(), collectives.map((r) => r.label).sort());
+  });
+
+  it('a pipeline run: per stage its layers, FLOPs share and measured times beside the GPipe formula, and a stacked bar of its energy split equal to the summary\'s', async function () {
+    const { html, drawn } = await report('pp-run', ['pp-run']);
+    const summary = JSON.parse(fs.readFileSync(path.join(dir, 'pp-run', 'train-summary.json'), 'utf8'));
+    const pipeline = summary.pipeline;
+    assert.match(html, /<h2>Pipeline: pp, 1 × 2 \(replicas × stages\), 4 micro-batches, gpipe<\/h2>/);
+    assert.match(html, /\(K−1\)\/\(M\+K−1\) = \(2−1\)\/\(4\+2−1\) = 20 %/);
+    const stages = tableCells(html, 'Stages');
+    assert.equal(stages.length, 2);
+    const flops = pipeline.split.stages.map((st: { flopsPerSample: number }) => st.flopsPerSample);
+    for (const [i, row] of stages.entries()) {
+      const split = pipeline.split.stages[i];
+      assert.equal(row[1], `${split.layers[0]}–${split.layers[1] - 1}`);
+      assertRounded(row[3], (100 * flops[i]) / (flops[0] + flops[1]), `stage ${i} FLOPs share`);
+      // The same steps as the summary's measured figures (a fresh run: every step after the first).
+      assertRounded(row[5], pipeline.measured.stages[i].computeS, `stage ${i} compute s/step`);
+      assertRounded(row[8], 100 * pipeline.measured.stages[i].bubble, `stage ${i} not computing`);
+      const [computeS, waitS, idleS] = [row[5], row[6], row[7]].map(Number);
+      assert.ok(waitS > 0 && idleS >= 0, `stage ${i}: wait ${waitS} s, idle ${idleS} s`);
+      // Idle is the rest of the mean step (none when compute and waits fill it).
+      if (idleS > 0) assertRounded(computeS + waitS + idleS, pipeline.measured.stepS, `stage ${i} compute + wait + idle against the step`);
+      else assert.ok(computeS + waitS >= pipeline.measured.stepS * (1 - 5e-4), `stage ${i}: no idle, yet compute + wait < step`);
+      assert.equal(row[9], '20');
+    }
+    // The chart's data: each stage's compute, wait and idle joules as the summary summed them, with their source.
+    const rows = chartCsv(html, 'pipeline-energy-split');
+    assert.equal(rows.length, 6);
+    for (const row of rows) {
+      const sums = pipeline.energySplit.stages[Number(row.stage)].bySource[row.source];
+      assert.ok(sums, `summary has stage ${row.stage} from ${row.source}`);
+      assert.equal(row.source, 'model');
+      assert.equal(Number(row.steps), sums.steps);
+      assertRounded(row.energyJ, sums[`${row.part}J`], `stage ${row.stage} ${row.part}`);
+      assertRounded(row.sharePct, (100 * sums[`${row.part}J`]) / (sums.computeJ + sums.waitJ + sums.idleJ), `stage ${row.stage} ${row.part} share`);
+    }
+    assert.deepEqual(rows.map((r) => r.part), ['compute', 'wait', 'idle', 'compute', 'wait', 'idle']);
+    assert.match(html, /<figcaption><strong>Where each pipeline stage&#39;s joules went\.<\/strong> Energy source: model\. [^<]*split by time shares/);
+    if (!drawn) return skipBecause(this, 'chromium is not installed');
+    const chart = drawn.charts.find((c) => c.id === 'pipeline-energy-split')!;
+    assert.equal(chart.bands.length, rows.filter((r) => Number(r.energyJ) > 0).length, 'one drawn bar segment per part with energy');
+    for (const text of ['energy (J)', 'stage (energy source)', 'stage 0 (model)', 'stage 1 (model)', 'compute', 'wait', 'idle']) assert.ok(chart.texts.includes(text), `${text} in ${chart.texts.join('|')}`);
+  });
+
+  it('a data-parallel training run: its energy by activity, compute, communication and idle, per source, from its steps', async function () {
+    const { html, drawn } = await report('dp-run', ['dp-run']);
+    const steps = fs.readFileSync(path.join(dir, 'dp-run', 'steps.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((st) => st.rank === 0);
+    const summary = JSON.parse(fs.readFileSync(path.join(dir, 'dp-run', 'train-summary.json'), 'utf8'));
+    const rows = chartCsv(html, 'energy-breakdown').filter((r) => r.group === 'activity (model)');
+    assert.deepEqual(rows.map((r) => r.part), ['compute (model)', 'communication (model)', 'idle (model)']);
+    assertRounded(rows[0].energyJ, summary.energy.computeJ, 'compute');
+    assertRounded(rows[1].energyJ, summary.energy.commJ, 'communication');
+    // Idle: each step's window less its compute and communication windows.
+    const idleJ = steps.reduce((t, st) => t + st.energy.modelEnergyJ - st.energy.computeJ - st.energy.commJ, 0);
+    assert.ok(idleJ > 0);
+    assertRounded(rows[2].energyJ, idleJ, 'idle');
+    assert.doesNotMatch(html, /<h2>Pipeline/);
+    if (!drawn) return skipBecause(this, 'chromium is not installed');
+    assert.ok(drawn.charts.find((c) => c.id === 'energy-breakdown')!.texts.includes('idle (model)'));
   });
 
   it('a sweep: energy against device-hours with its fit, speed-up, the Pareto front, energy per sample by precision', async function () {

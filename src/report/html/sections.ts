@@ -1,4 +1,4 @@
-// What a report shows: for a run (summary, power over time, energy breakdown, loss), a sweep (its findings: scaling, energy vs device-hours with its fit, accuracy vs GBS, energy per sample by precision and strategy; the Pareto front) and a comparison.
+// What a report shows: for a run (summary, power over time, energy breakdown, a pipeline's stages, loss), a sweep (its findings: scaling, energy vs device-hours with its fit, accuracy vs GBS, energy per sample by precision and strategy; the Pareto front) and a comparison.
 import path from 'node:path';
 import { compare } from '../../experiments/compare';
 import { runContext } from '../../experiments/run-context';
@@ -9,6 +9,8 @@ import type { RunData } from '../../experiments/run-data';
 import { readSweep } from '../../experiments/sweep-dir';
 import { fmt, type Row, type Section, type Table } from './page';
 import { runTimeline, type PowerPoint, type Span } from './power-series';
+import { activityEnergy } from './activity-energy';
+import { pipelineSection } from './pipeline';
 
 
 function figuresTable(columns: RunFigures[], caption: string): Table {
@@ -120,9 +122,9 @@ export function runSections(run: RunData): Section[] {
   }
   const breakdown: Row[] = sources.map(([source, joules]) => ({ part: source, group: source === 'model' ? 'model (separate estimate)' : 'measured', energyJ: fmt(joules) }));
   for (const node of m.energy?.nodes ?? []) for (const [domain, joules] of Object.entries((node.domains ?? {}) as Record<string, number>)) breakdown.push({ part: `${node.host} ${domain}`, group: 'domain (measured)', energyJ: fmt(joules) });
-  const trained = run.summary?.energy;
-  if (trained && typeof trained.computeJ === 'number') {
-    for (const [part, joules] of [['compute', trained.computeJ], ['communication', trained.commJ]] as const) if (typeof joules === 'number') breakdown.push({ part, group: `activity (${trained.source ?? 'unknown'})`, energyJ: fmt(joules) });
+  const activities = activityEnergy(run.steps);
+  for (const [source, sums] of activities) {
+    for (const [part, joules] of [['compute', sums.computeJ], ['communication', sums.commJ], ['idle', sums.idleJ]] as const) breakdown.push({ part: `${part} (${source})`, group: `activity (${source})`, energyJ: fmt(joules) });
   }
   if (breakdown.length) {
     sections.push({
@@ -133,13 +135,15 @@ export function runSections(run: RunData): Section[] {
         {
           id: 'energy-breakdown',
           title: 'Where the joules went.',
-          caption: `Energy source: ${sources.map(([s]) => s).join(', ') || 'none'}; by source, by measured domain (GPU, CPU package, DRAM) where the sampler saw them, and by training activity (compute vs communication, from the trainer's power windows). The model's estimate is its own bar, never part of a measured total.`,
+          caption: `Energy source: ${sources.map(([s]) => s).join(', ') || 'none'}; by source, by measured domain (GPU, CPU package, DRAM) where the sampler saw them, and by training activity where the trainer split its steps (compute and communication from its power windows inside each step, idle the rest of the step's window, each labelled with its steps' energy source; a pipeline's split is per stage, in its own section). The model's estimate is its own bar, never part of a measured total.`,
           spec: { mark: 'bar', encoding: { y: { field: 'part', type: 'nominal', title: null, sort: null }, x: { field: 'energyJ', type: 'quantitative', title: 'energy (J)' }, color: { field: 'group', type: 'nominal', title: 'kind' } } },
           rows: breakdown,
         },
       ],
     });
   }
+  const pipeline = pipelineSection(run);
+  if (pipeline) sections.push(pipeline);
   if (run.steps.some((s) => typeof s.loss === 'number')) {
     sections.push({
       title: 'Training',
@@ -149,7 +153,7 @@ export function runSections(run: RunData): Section[] {
         {
           id: 'loss',
           title: 'Training loss per step (rank 0).',
-          caption: 'From steps.jsonl; no energy figure in this chart.',
+          caption: 'From steps.jsonl. No energy figure in this chart.',
           spec: { mark: { type: 'line', point: true }, encoding: { x: { field: 'step', type: 'quantitative', title: 'step' }, y: { field: 'loss', type: 'quantitative', title: 'loss' } } },
           rows: run.steps.filter((s) => typeof s.loss === 'number').map((s) => ({ step: s.step, loss: s.loss! })),
         },
