@@ -98,11 +98,14 @@ function main() {
   // One warm-up of each (page cache, Open MPI's component scan), then alternate so load drifts hit both.
   measure('mpirun', ['-np', ranks, binary], mpiEnv);
   measure(process.execPath, [...joule, '--run-dir', path.join(runRoot, 'warmup'), '--', process.execPath, probe], process.env);
-  const runs = { joule: [], mpi: [], nodeBaseline: [] };
+  // Node.js reads NODE_EXTRA_CA_CERTS's bundle at every start: where it is set, say what that costs each process.
+  const extraCa = Boolean(process.env.NODE_EXTRA_CA_CERTS);
+  const runs = { joule: [], mpi: [], nodeBaseline: [], ...(extraCa ? { nodeWithoutExtraCa: [] } : {}) };
   for (let i = 0; i < reps; i++) {
     runs.mpi.push(measure('mpirun', ['-np', ranks, binary], mpiEnv));
     runs.joule.push(measure(process.execPath, [...joule, '--run-dir', path.join(runRoot, `r${i}`), '--', process.execPath, probe], process.env));
     runs.nodeBaseline.push(measure(process.execPath, ['-e', '0'], process.env));
+    if (extraCa) runs.nodeWithoutExtraCa.push(measure(process.execPath, ['-e', '0'], { ...process.env, NODE_EXTRA_CA_CERTS: '' }));
   }
   const breakdown = phases(joule, probe, runRoot, reps);
   fs.rmSync(runRoot, { recursive: true, force: true });
@@ -111,7 +114,7 @@ function main() {
   const summary = {
     ranks: Number(ranks),
     reps,
-    medianS: { joule: median(times.joule), mpi: median(times.mpi), nodeBaseline: median(times.nodeBaseline) },
+    medianS: Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)])),
     ratio: median(times.joule) / median(times.mpi),
     medianCpuS: cpu,
     cpuRatio: cpu.joule / cpu.mpi,
@@ -132,6 +135,7 @@ function main() {
   console.log(`  node -e 0 (baseline)                     ${fmt(summary.medianS.nodeBaseline)}`);
   console.log(`  ratio joule / mpirun: ${summary.ratio.toFixed(2)} (goal <= 1.0)`);
   console.log(`  CPU time (user+sys of all processes, median): joule ${fmt(cpu.joule)}, mpirun ${fmt(cpu.mpi)}, node -e 0 ${fmt(cpu.nodeBaseline)}; ratio ${summary.cpuRatio.toFixed(2)}`);
+  if (extraCa) console.log(`  NODE_EXTRA_CA_CERTS is set: node -e 0 without it ${fmt(summary.medianS.nodeWithoutExtraCa)} s, ${fmt(cpu.nodeWithoutExtraCa)} s CPU (joule starts three Node.js processes)`);
   console.log(`  load average before: ${loadBefore}; after: ${summary.loadAfter}; ${summary.cpus} CPUs`);
   console.log(`where joule's time goes (median over ${reps} more launches; ms of wall time, CPU ms in brackets)`);
   const width = Math.max(...Object.keys(breakdown).map((name) => name.length));
