@@ -60,7 +60,7 @@ export declare const loadEnergyProfile: typeof Power.loadEnergyProfile;
 export declare const validateEnergyProfile: typeof Power.validateEnergyProfile;
 export declare const energySummary: typeof Power.energySummary;
 export declare const jsonlSink: typeof Power.jsonlSink;
-export declare const powerStreamFile: typeof Power.powerStreamFile;
+export declare const runPower: typeof Power.runPower;
 export declare const readRecords: typeof Power.readRecords;
 export declare const chromeTrace: typeof Power.chromeTrace;
 export declare const attachPower: typeof Power.attachPower;
@@ -70,7 +70,7 @@ export declare const parseDurationS: typeof Power.parseDurationS;
 export type PowerMonitor = Power.PowerMonitor;
 onFirstUse(() => require('./power') as typeof Power, [
   'PowerMonitor', 'monotonicS', 'attribute', 'defaultEnergyProfile', 'energyProfileFrom', 'loadEnergyProfile', 'validateEnergyProfile', 'energySummary',
-  'jsonlSink', 'powerStreamFile', 'readRecords', 'chromeTrace', 'attachPower', 'energyProfileFromEnv', 'idleBaselineFromEnv', 'parseDurationS',
+  'jsonlSink', 'runPower', 'readRecords', 'chromeTrace', 'attachPower', 'energyProfileFromEnv', 'idleBaselineFromEnv', 'parseDurationS',
 ]);
 
 export declare const LossScaler: typeof LossScalerModule.LossScaler;

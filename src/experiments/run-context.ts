@@ -1,7 +1,5 @@
 // What a run was besides its numbers (hardware, software, configuration), read from its run directory for compare, reports and findings.
-import fs from 'node:fs';
-import path from 'node:path';
-import { readRecords } from '../power/records';
+import { hasRunPower, runPower } from '../power/run-samples';
 import type { RunData } from './run-data';
 
 /** What a run was, besides its numbers: hardware, software, configuration. */
@@ -22,6 +20,8 @@ export function runContext(run: RunData): Record<string, string> {
     commit: m.git?.joule,
     'workload commit': m.git?.cwd,
     hosts: Array.isArray(m.hosts) ? String(m.hosts.length) : undefined,
+    // The ranks' own monitors (joule.init()) or the node sampler (any other command): one per node, never both.
+    'energy measured by': measuredBy(m.energy?.nodes),
     ranks: m.size,
     launcher: m.launcher?.mode,
     'tfjs backend': s?.backend?.backend ?? run.trainConfig?.backend?.backend,
@@ -47,17 +47,22 @@ function ncclOf(comm: { backend?: string | null; ncclVersion?: string | null } |
   return comm.backend === 'nccl' ? comm.ncclVersion : `${comm.ncclVersion} (found; collectives on ${comm.backend ?? 'none'})`;
 }
 
-/** GPU names and driver as NVML reported them in the run's power stream, when it sampled GPUs. */
+/** GPU names and driver as NVML reported them to whoever sampled the run's GPUs (its ranks, or the node sampler). */
 function nvmlFacts(dir: string): { gpuNames?: string; driver?: string } {
-  const file = path.join(dir, 'power.jsonl');
-  if (!fs.existsSync(file)) return {};
+  if (!hasRunPower(dir)) return {};
   const names = new Set<string>();
   let driver: string | undefined;
-  for (const record of readRecords(file)) {
+  for (const record of runPower(dir).records) {
     if (record.type !== 'power-channels') continue;
     const nvml = record.nvml as { driverVersion?: string } | undefined;
     driver ??= nvml?.driverVersion;
     for (const channel of (record.channels as { kind?: string; name?: string }[] | undefined) ?? []) if (channel.kind === 'gpu' && channel.name) names.add(channel.name);
   }
   return { gpuNames: names.size ? [...names].join(' + ') : undefined, driver };
+}
+
+/** Who measured the run's nodes, as run.json's energy says: ranks, node sampler, or both on different nodes. */
+function measuredBy(nodes: { measuredBy?: string }[] | undefined): string | undefined {
+  const who = [...new Set((nodes ?? []).map((n) => (n.measuredBy === 'node' ? 'node sampler' : n.measuredBy)).filter(Boolean))];
+  return who.length ? who.join(' + ') : undefined;
 }

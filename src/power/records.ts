@@ -1,7 +1,6 @@
 // Power records on disk: an append-only JSON-lines sink and a reader that survives a torn last line.
 import fs from 'node:fs';
 import path from 'node:path';
-import { JouleError } from '../errors';
 import { attribute, type Attribution, type NodePower, type RankPlace, type RankPower } from './attribution';
 import type { PowerSink } from './monitor';
 import { defaultEnergyProfile, type EnergyProfile } from './profile';
@@ -51,15 +50,6 @@ export function readRecords(file: string, onSkip?: (skipped: SkippedLine) => voi
     }
   });
   return records;
-}
-
-/** The power stream of a run directory, wherever the runtime put it; the node samplers' when no rank measured itself. */
-export function powerStreamFile(runDir: string): string {
-  for (const name of ['power.jsonl', path.join('streams', 'power.jsonl'), 'node-power.jsonl']) {
-    const file = path.join(runDir, name);
-    if (fs.existsSync(file)) return file;
-  }
-  throw new JouleError('JOULE_BAD_ARGUMENT', `no power records in ${runDir} (looked for power.jsonl, streams/power.jsonl and node-power.jsonl)`);
 }
 
 /** The node samplers' whole-run windows (node-power.jsonl), latest progress standing in for a run that never ended. */

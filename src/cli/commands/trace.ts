@@ -25,16 +25,16 @@ export const traceCommand: CommandModule<object, TraceArgs> = {
       .example('$0 trace runs/last --out=- > trace.json', 'Write the trace to stdout'),
   handler: async (args) => {
     // Loaded here, not at the top: every command's module is loaded on every start, `joule launch`'s included.
-    const { powerStreamFile, readRecords } = await import('../../power/records');
+    const { runPower } = await import('../../power/run-samples');
     const { chromeTrace } = await import('../../power/trace');
     if (!fs.existsSync(args.run) || !fs.statSync(args.run).isDirectory()) {
       throw new JouleError('JOULE_BAD_ARGUMENT', `not a run directory: ${args.run}`);
     }
-    const source = powerStreamFile(args.run);
     // Damage is said line by line and makes the exit code 1; the trace still holds every good record.
-    const skipped: SkippedLine[] = [];
-    const { unplacedRanks, ...trace } = chromeTrace(readRecords(source, (line) => skipped.push(line)));
-    for (const line of skipped) process.stderr.write(`joule: ${source} line ${line.line} skipped: ${line.torn ? 'cut short (the run ended mid-write)' : line.reason}\n`);
+    const skipped: (SkippedLine & { file: string })[] = [];
+    const power = runPower(args.run, (file, line) => skipped.push({ file, ...line }));
+    const { unplacedRanks, ...trace } = chromeTrace(power);
+    for (const line of skipped) process.stderr.write(`joule: ${line.file} line ${line.line} skipped: ${line.torn ? 'cut short (the run ended mid-write)' : line.reason}\n`);
     if (unplacedRanks.length) process.stderr.write(`joule: rank(s) ${unplacedRanks.join(', ')} have no power-channels record (their clock): their samples and windows are left out\n`);
     if (skipped.some((line) => !line.torn) || unplacedRanks.length) process.exitCode = ExitCode.failure;
     const text = JSON.stringify(trace);
@@ -50,7 +50,7 @@ export const traceCommand: CommandModule<object, TraceArgs> = {
     }
     const counters = trace.traceEvents.filter((e) => e.ph === 'C').length;
     const spans = trace.traceEvents.filter((e) => e.ph === 'X').length;
-    if (args.json) printJson({ source, out, counterEvents: counters, spans, skippedLines: skipped, unplacedRanks });
+    if (args.json) printJson({ source: power.files.join(', '), files: power.files, nodes: power.nodes, out, counterEvents: counters, spans, skippedLines: skipped, unplacedRanks });
     else process.stdout.write(`wrote ${out}: ${counters} power counter points, ${spans} window spans (open in ui.perfetto.dev)\n`);
   },
 };

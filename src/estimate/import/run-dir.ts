@@ -1,8 +1,9 @@
-// A joule run directory as a trace: power.jsonl as src/power writes it, run.json, and the trainer's epochs.jsonl.
+// A joule run directory as a trace: its power samples (runPower: power.jsonl, or node-power.jsonl where no rank measured), run.json, and the trainer's epochs.jsonl.
 import fs from 'node:fs';
 import path from 'node:path';
 import { JouleError } from '../../errors';
 import { readRecords } from '../../power/records';
+import { hasRunPower, runPower, type ChannelSamples } from '../../power/run-samples';
 import type { EpochSpan, PowerSeries, PowerTrace, TraceIssue, TraceSource } from '../trace';
 
 /** What run.json says that the estimators use; absent fields stay undefined. */
@@ -32,11 +33,6 @@ interface Clock {
   epochMs: number;
 }
 
-interface Channel {
-  kind: 'gpu' | 'rapl' | 'process';
-  label: string;
-}
-
 function readJson(file: string): Record<string, unknown> {
   try {
     return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
@@ -48,7 +44,7 @@ function readJson(file: string): Record<string, unknown> {
 const num = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) ? value : undefined);
 
 export function isRunDirectory(dir: string): boolean {
-  return fs.existsSync(path.join(dir, 'run.json')) || fs.existsSync(path.join(dir, 'power.jsonl')) || fs.existsSync(path.join(dir, 'epochs.jsonl'));
+  return fs.existsSync(path.join(dir, 'run.json')) || hasRunPower(dir) || fs.existsSync(path.join(dir, 'epochs.jsonl'));
 }
 
 /** The trainer's own record of what it trained (train-config.jsonl, written by rank 0 at the start). */
@@ -94,70 +90,41 @@ export function readRunInfo(dir: string): RunInfo {
 }
 
 /**
- * Power series from a run's power records, one per channel and rank, on wall-clock seconds (each rank's
- * monotonic clock mapped through its own (monotonic, wall) pair). GPUs: the energy counter's differences
- * (nvml), or the power readings; RAPL zones: counter differences (read once per node already); the
- * process channel: CPU time × the profile's W per core, labelled `model`. Counters stay counters
- * (cumulativeJ), so their integrals are their differences exactly, however irregular the readings (the
- * monitor adds readings at window boundaries).
+ * Power series from the run's power samples (runPower: its ranks' own, or the node sampler's where no
+ * rank measured), one per channel and reader, on wall-clock seconds. GPUs: the energy counter's
+ * differences (nvml), or the power readings; RAPL zones: counter differences (read once per node
+ * already); the process channel: CPU time × the profile's W per core, labelled `model`. Counters stay
+ * counters (cumulativeJ), so their integrals are their differences exactly, however irregular the
+ * readings (the monitor adds readings at window boundaries).
  */
-function seriesFromPower(records: Record<string, unknown>[], file: string, issues: TraceIssue[]): { series: PowerSeries[]; clocks: Map<number, Clock> } {
-  const clocks = new Map<number, Clock>();
-  const channels = new Map<number, Channel[]>();
-  const cpuWPerCore = new Map<number, number>();
-  for (const r of records) {
-    if (r.type !== 'power-channels') continue;
-    const rank = num(r.rank) ?? 0;
-    clocks.set(rank, r.clock as Clock);
-    channels.set(rank, r.channels as Channel[]);
-    const perCore = num((r.profile as Record<string, unknown> | undefined)?.cpuTdpPerCoreW);
-    if (perCore !== undefined) cpuWPerCore.set(rank, perCore);
-  }
-  const points = new Map<string, { source: TraceSource; periodS?: number; t: number[]; p: number[]; c: number[] }>();
-  const periods = new Map<number, number>();
-  for (const r of records) if (r.type === 'power-channels' && num(r.periodS) !== undefined) periods.set(num(r.rank) ?? 0, num(r.periodS)!);
-  for (const r of records) {
-    if (r.type !== 'power-samples') continue;
-    const rank = num(r.rank) ?? 0;
-    const clock = clocks.get(rank);
-    const list = channels.get(rank);
-    if (!clock || !list) {
-      issues.push({ file, kind: 'note', message: `rank ${rank}: samples before its power-channels record: left out` });
-      continue;
-    }
-    const fields = r.fields as string[];
-    const [ti, ci, ei, pi, cpui] = ['timeS', 'channel', 'energyJ', 'powerW', 'cpuTimeS'].map((f) => fields.indexOf(f));
-    for (const row of r.rows as (number | null)[][]) {
-      const channel = list[row[ci] as number];
-      if (!channel || row[ti] === null) continue;
-      const wallS = clock.epochMs / 1000 + ((row[ti] as number) - clock.monotonicS);
-      const key = `${rank}/${channel.label}`;
-      const isProcess = channel.kind === 'process';
-      const factor = isProcess ? cpuWPerCore.get(rank) ?? NaN : 1;
-      const counter = isProcess ? row[cpui] : row[ei];
-      let entry = points.get(key);
-      if (!entry) points.set(key, (entry = { source: isProcess ? 'model' : channel.kind === 'rapl' ? 'rapl' : 'nvml', periodS: periods.get(rank), t: [], p: [], c: [] }));
-      if (entry.t.length && wallS <= entry.t[entry.t.length - 1]) continue;
-      if (counter === null && channel.kind === 'gpu' && row[pi] !== null && entry.c.length === 0) {
+function seriesFromPower(channels: ChannelSamples[]): PowerSeries[] {
+  const series: PowerSeries[] = [];
+  for (const channel of channels) {
+    const isProcess = channel.kind === 'process';
+    const factor = isProcess ? channel.cpuTdpPerCoreW ?? NaN : 1;
+    const entry = { t: [] as number[], p: [] as number[], c: [] as number[] };
+    channel.timesS.forEach((wallS, i) => {
+      if (entry.t.length && wallS <= entry.t[entry.t.length - 1]) return;
+      const counter = isProcess ? channel.cpuTimeS[i] : channel.energyJ[i];
+      const watts = channel.powerW[i];
+      if (counter === null && channel.kind === 'gpu' && watts !== null && entry.c.length === 0) {
         entry.t.push(wallS);
-        entry.p.push(row[pi] as number);
-        continue;
+        entry.p.push(watts);
+        return;
       }
-      if (counter === null || !Number.isFinite(factor) || entry.p.length > entry.c.length) continue;
+      if (counter === null || !Number.isFinite(factor) || entry.p.length > entry.c.length) return;
       const n = entry.t.length;
       entry.t.push(wallS);
       entry.c.push(counter * factor);
       entry.p.push(n ? (entry.c[n] - entry.c[n - 1]) / (wallS - entry.t[n - 1]) : NaN);
-    }
-  }
-  const series: PowerSeries[] = [];
-  for (const [device, entry] of points) {
+    });
     if (entry.t.length < 2) continue;
     const isCounter = entry.c.length === entry.t.length;
     if (isCounter) entry.p[0] = entry.p[1];
-    series.push({ device, source: entry.source, timesS: entry.t, powerW: entry.p, ...(isCounter ? { cumulativeJ: entry.c } : {}), ...(entry.periodS ? { periodS: entry.periodS } : {}) });
+    const device = channel.measuredBy === 'node' ? `node ${channel.host}/${channel.label}` : `${channel.rank}/${channel.label}`;
+    series.push({ device, source: channel.source, timesS: entry.t, powerW: entry.p, ...(isCounter ? { cumulativeJ: entry.c } : {}), ...(channel.periodS ? { periodS: channel.periodS } : {}) });
   }
-  return { series, clocks };
+  return series;
 }
 
 /**
@@ -208,10 +175,13 @@ export function readRunTrace(dir: string): { trace: PowerTrace; info: RunInfo } 
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new JouleError('JOULE_BAD_ARGUMENT', `not a run directory: ${dir}`);
   const info = readRunInfo(dir);
   const issues: TraceIssue[] = [];
-  const powerFile = ['power.jsonl', path.join('streams', 'power.jsonl')].map((f) => path.join(dir, f)).find((f) => fs.existsSync(f));
-  const power = powerFile ? readRecords(powerFile) : [];
-  const { series, clocks } = seriesFromPower(power, powerFile ?? dir, issues);
-  if (!powerFile) issues.push({ file: dir, kind: 'note', message: 'no power.jsonl: no power trace, epochs only' });
+  const run = hasRunPower(dir) ? runPower(dir) : null;
+  const power = run?.records ?? [];
+  const clocks = run?.clocks ?? new Map<number, Clock>();
+  const series = seriesFromPower(run?.channels ?? []);
+  if (!run) issues.push({ file: dir, kind: 'note', message: 'no power.jsonl or node-power.jsonl: no power trace, epochs only' });
+  for (const rank of run?.unplacedRanks ?? []) issues.push({ file: run!.files.join(', '), kind: 'note', message: `rank ${rank}: samples before its power-channels record: left out` });
+  for (const node of run?.nodes.filter((n) => n.measuredBy === 'node') ?? []) issues.push({ file: dir, kind: 'note', message: `${node.host}: no rank measured itself there; its node sampler's samples (node-power.jsonl) stand for it` });
   const epochsFile = path.join(dir, 'epochs.jsonl');
   const epochRecords = fs.existsSync(epochsFile) ? readRecords(epochsFile) : [];
   const offsetS = epochOffsetS(epochRecords, power);

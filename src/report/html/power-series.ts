@@ -1,7 +1,8 @@
-// Power over time per domain from a run's power.jsonl (counters differentiated J -> W, power readings as read, CPU time through the profile's per-core TDP, labelled model), with the run's events, steps, phases and collectives on the same clock.
+// Power over time per domain from a run's power samples (runPower: the ranks' power.jsonl, or node-power.jsonl where no rank measured; counters differentiated J -> W, power readings as read, CPU time through the profile's per-core TDP, labelled model), with the run's events, steps, phases and collectives on the same clock.
 import fs from 'node:fs';
 import path from 'node:path';
 import { readRecords } from '../../power/records';
+import { hasRunPower, runPower } from '../../power/run-samples';
 
 export interface PowerPoint {
   /** Seconds since the run's first sample. */
@@ -44,71 +45,35 @@ export function classifyWindow(name: string): Pick<Span, 'kind' | 'label'> | nul
   return { kind: 'phase', label: name };
 }
 
-interface Channel {
-  kind: string;
-  label: string;
-}
-
-const SOURCE: Record<string, PowerPoint['source']> = { gpu: 'nvml', rapl: 'rapl', process: 'model' };
-
 export function runTimeline(dir: string): RunTimeline {
-  const file = path.join(dir, 'power.jsonl');
   const timeline: RunTimeline = { power: [], marks: [], steps: [], spans: [], originEpochMs: null };
-  if (!fs.existsSync(file)) return timeline;
-  const records = readRecords(file);
-  // Each rank's channel table and its clock (monotonic seconds <-> epoch ms) come first in its stream.
-  const channels = new Map<number, { list: Channel[]; monotonicS: number; epochMs: number; cpuTdpPerCoreW: number }>();
-  for (const r of records) {
-    if (r.type !== 'power-channels') continue;
-    const clock = r.clock as { monotonicS: number; epochMs: number };
-    const profile = r.profile as { cpuTdpPerCoreW?: number } | undefined;
-    channels.set(r.rank as number, { list: r.channels as Channel[], monotonicS: clock.monotonicS, epochMs: clock.epochMs, cpuTdpPerCoreW: profile?.cpuTdpPerCoreW ?? 10 });
-  }
-  const rows: { epochMs: number; rank: number; host: string; channel: number; energyJ: number | null; powerW: number | null; cpuTimeS: number | null }[] = [];
-  for (const r of records) {
-    if (r.type !== 'power-samples') continue;
-    const table = channels.get(r.rank as number);
-    if (!table) continue;
-    const fields = r.fields as string[];
-    const at = (name: string) => fields.indexOf(name);
-    for (const row of r.rows as (number | null)[][]) {
-      rows.push({
-        epochMs: table.epochMs + ((row[at('timeS')] as number) - table.monotonicS) * 1000,
-        rank: r.rank as number,
-        host: String(r.host ?? ''),
-        channel: row[at('channel')] as number,
-        energyJ: row[at('energyJ')],
-        powerW: row[at('powerW')],
-        cpuTimeS: row[at('cpuTimeS')],
-      });
-    }
-  }
-  if (rows.length === 0) return timeline;
-  const origin = Math.min(...rows.map((row) => row.epochMs));
+  if (!hasRunPower(dir)) return timeline;
+  // The ranks' own samples, or the node sampler's for nodes where no rank measured (a command that never called joule.init()).
+  const { records, channels, clocks } = runPower(dir);
+  if (channels.length === 0) return timeline;
+  const origin = Math.min(...channels.map((c) => c.timesS[0])) * 1000;
   timeline.originEpochMs = origin;
-  const previous = new Map<string, (typeof rows)[number]>();
-  for (const row of rows.sort((a, b) => a.epochMs - b.epochMs)) {
-    const table = channels.get(row.rank)!;
-    const channel = table.list[row.channel];
-    if (!channel) continue;
-    const key = `${row.rank}/${row.channel}`;
-    const before = previous.get(key);
-    previous.set(key, row);
-    const dt = before ? (row.epochMs - before.epochMs) / 1000 : 0;
-    let watts: number | null = null;
-    if (channel.kind === 'process') watts = before && dt > 0 && row.cpuTimeS !== null && before.cpuTimeS !== null ? ((row.cpuTimeS - before.cpuTimeS) / dt) * table.cpuTdpPerCoreW : null;
-    else if (row.energyJ !== null && before?.energyJ != null && dt > 0) watts = (row.energyJ - before.energyJ) / dt;
-    else watts = row.powerW;
-    if (watts === null || !Number.isFinite(watts) || watts < 0) continue;
-    timeline.power.push({ timeS: (row.epochMs - origin) / 1000, powerW: watts, domain: `${row.host} ${channel.label} (rank ${row.rank})`, source: SOURCE[channel.kind] ?? 'model' });
+  for (const channel of channels) {
+    const who = channel.measuredBy === 'node' ? 'node sampler' : `rank ${channel.rank}`;
+    channel.timesS.forEach((timeS, i) => {
+      const dt = i > 0 ? timeS - channel.timesS[i - 1] : 0;
+      const [e0, e1, c0, c1] = [channel.energyJ[i - 1], channel.energyJ[i], channel.cpuTimeS[i - 1], channel.cpuTimeS[i]];
+      let watts: number | null;
+      if (channel.kind === 'process') watts = dt > 0 && c0 != null && c1 != null ? ((c1 - c0) / dt) * (channel.cpuTdpPerCoreW ?? 10) : null;
+      else if (e1 != null && e0 != null && dt > 0) watts = (e1 - e0) / dt;
+      else watts = channel.powerW[i];
+      if (watts === null || !Number.isFinite(watts) || watts < 0) return;
+      timeline.power.push({ timeS: timeS - origin / 1000, powerW: watts, domain: `${channel.host} ${channel.label} (${who})`, source: channel.source });
+    });
   }
+  timeline.power.sort((a, b) => a.timeS - b.timeS);
   for (const r of records) {
     // Collectives and phases run on every rank at nearly the same time: rank 0's stand for the job's.
     if (r.type !== 'power-window' || r.rank !== 0 || typeof r.name !== 'string') continue;
     const what = classifyWindow(r.name);
-    const table = channels.get(0);
-    if (!what || !table) continue;
-    const at = (monotonicS: number) => (table.epochMs + (monotonicS - table.monotonicS) * 1000 - origin) / 1000;
+    const clock = clocks.get(0);
+    if (!what || !clock) continue;
+    const at = (monotonicS: number) => (clock.epochMs + (monotonicS - clock.monotonicS) * 1000 - origin) / 1000;
     timeline.spans.push({ startS: at(r.startS as number), endS: at(r.endS as number), ...what });
   }
   timeline.spans.sort((a, b) => a.startS - b.startS);
