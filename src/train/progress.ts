@@ -3,6 +3,7 @@
 import { formatTable } from '../cli/output';
 import type { ProgressUpdate } from './trainer';
 import type { TrainSummary } from './records';
+import type { StageEnergyTotals } from './pipeline/energy-split';
 
 /** Rank 0's progress travels to `joule train`'s launcher side as stdout lines with this marker. */
 export const PROGRESS_MARKER = '@joule-progress ';
@@ -83,6 +84,19 @@ function bytes(n: number): string {
   return n >= 1 << 30 ? `${(n / 2 ** 30).toFixed(2)} GiB` : n >= 1 << 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`;
 }
 
+/** A stage's joules by part of the step, per energy source (never added across sources). */
+function stageEnergy(st: StageEnergyTotals): string {
+  const bySource = Object.entries(st.bySource);
+  if (!bySource.length) return `${st.stage}: n/a (no energy figure)`;
+  return `${st.stage}: ${bySource
+    .map(([source, sums]) => {
+      const totalJ = sums.computeJ + sums.waitJ + sums.idleJ;
+      const part = (name: string, joules: number) => `${name} ${joules.toPrecision(3)} J (${totalJ > 0 ? ((100 * joules) / totalJ).toFixed(0) : '0'} %)`;
+      return `${part('compute', sums.computeJ)}, ${part('wait', sums.waitJ)}, ${part('idle', sums.idleJ)}, ${source} over ${sums.steps} step${sums.steps === 1 ? '' : 's'}`;
+    })
+    .join('; ')} (split by time shares)`;
+}
+
 /** The end-of-run table. */
 export function summaryTable(s: TrainSummary): string {
   const total = s.time.computeS + s.time.commS + s.time.idleS || 1;
@@ -109,8 +123,9 @@ export function summaryTable(s: TrainSummary): string {
   ];
   if (s.pipeline) {
     const measured = s.pipeline.measured;
-    s.pipeline.split.stages.forEach((st) => rows.push([st.stage === 0 ? 'stages' : '', `${st.stage}: layers ${st.layers[0]}–${st.layers[1] - 1} (${st.firstLayer} … ${st.lastLayer}), ${(st.flopsPerSample / 1e6).toFixed(1)} MFLOP/sample${measured ? `, compute ${measured.stages[st.stage].computeS.toFixed(3)} s/step, idle ${(100 * measured.stages[st.stage].bubble).toFixed(0)} %` : ''}`]));
-    rows.push(['bubble', `GPipe formula (K−1)/(M+K−1) = ${(100 * s.pipeline.bubbleTheory).toFixed(0)} %; measured idle per stage above`]);
+    s.pipeline.split.stages.forEach((st) => rows.push([st.stage === 0 ? 'stages' : '', `${st.stage}: layers ${st.layers[0]}–${st.layers[1] - 1} (${st.firstLayer} … ${st.lastLayer}), ${(st.flopsPerSample / 1e6).toFixed(1)} MFLOP/sample${measured ? `, compute ${measured.stages[st.stage].computeS.toFixed(3)} s/step, not computing ${(100 * measured.stages[st.stage].bubble).toFixed(0)} % (waits + idle)` : ''}`]));
+    rows.push(['bubble', `GPipe formula (K−1)/(M+K−1) = ${(100 * s.pipeline.bubbleTheory).toFixed(0)} %; measured share not computing per stage above`]);
+    (s.pipeline.energySplit?.stages ?? []).forEach((st, i) => rows.push([i === 0 ? 'stage energy' : '', stageEnergy(st)]));
   }
   if (s.precision.emulated) rows.push(['emulated', `${s.precision.emulated} compute emulated by rounding the weights before every forward pass (activations f32): for accuracy studies; it costs time, it saves no energy`]);
   if (s.skippedSteps) rows.push(['skipped', `${s.skippedSteps} step(s) skipped by the loss scaler (f16 overflow)`]);
