@@ -17,7 +17,7 @@ export function expandTracePaths(paths: string[]): string[] {
     // A sweep keeps its runs in runs/<point>/ (src/experiments); a folder of runs holds them directly.
     const children = (d: string) => fs.readdirSync(d).map((c) => path.join(d, c)).filter((c) => fs.statSync(c).isDirectory());
     const runs = [...children(p), ...children(p).flatMap(children)].filter(isRunDirectory).sort();
-    if (runs.length === 0) throw new JouleError('JOULE_BAD_ARGUMENT', `${p}: neither a run directory nor a sweep of them (no run.json, power.jsonl or epochs.jsonl found)`);
+    if (runs.length === 0) throw new JouleError('JOULE_BAD_ARGUMENT', `${p}: neither a run directory nor a sweep of them (no run.json, power.jsonl, node-power.jsonl or epochs.jsonl found)`);
     out.push(...runs);
   }
   return out;
