@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { JouleError } from '../errors';
 import type { LossScalerState } from '../precision/loss-scaler';
-import type { Strategy, TrainConfig } from './config';
-import type { OptimizerName } from './config';
+import type { OptimizerName, Strategy, TrainConfig } from './config';
+import type { Optimizer } from './optimizer';
 
 const FORMAT = 'joule-checkpoint';
 const VERSION = 1;
@@ -165,6 +165,30 @@ export function checkResumable(checkpoint: Checkpoint, layout: Layout, weights: 
   if (checkpoint.arrays.weights.length !== weights || checkpoint.arrays.buffers.length !== buffers) {
     throw badCheckpoint(`the checkpoint holds ${checkpoint.arrays.weights.length} weights and ${checkpoint.arrays.buffers.length} statistics; model ${checkpoint.state.config.model} here has ${weights} and ${buffers}`);
   }
+}
+
+/** A rank's training state as a resume puts it back, whatever the strategy. */
+export interface Resumable {
+  weights: { size: number; values: Float32Array };
+  /** Batch-norm statistics, uploaded into the model after they are set. */
+  statistics: { size: number; values: Float32Array; upload(): void };
+  optimizer: Optimizer;
+  /** The precision policy and the loss scaler (the step boundary). */
+  boundary: { load(checkpoint: Checkpoint): void };
+  totals: { load(state: Record<string, number>): void };
+}
+
+/** Checks the checkpoint fits this job, restores every part of the rank's state from it, and returns where training continues. */
+export function restore(checkpoint: Checkpoint, layout: Layout, into: Resumable): Position {
+  checkResumable(checkpoint, layout, into.weights.size, into.statistics.size);
+  into.weights.values.set(checkpoint.arrays.weights);
+  into.statistics.values.set(checkpoint.arrays.buffers);
+  into.statistics.upload();
+  const { name, step } = checkpoint.state.optimizer;
+  into.optimizer.load({ name, step, m: checkpoint.arrays.m, v: checkpoint.arrays.v });
+  into.boundary.load(checkpoint);
+  into.totals.load(checkpoint.state.totals);
+  return checkpoint.state.position;
 }
 
 /** "2 rank(s), strategy pp, 1 × 2 grid, stages from layers 0,5" — equal text, equal layout. */

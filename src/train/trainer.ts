@@ -7,7 +7,7 @@ import { JouleError } from '../errors';
 import type { PowerWindows } from '../power/types';
 import type { World } from '../world/types';
 import { selectTfBackend, type TfRuntime } from './backend';
-import { checkResumable, saveCheckpoint, type Checkpoint, type Position } from './checkpoint';
+import { restore, saveCheckpoint, type Checkpoint, type Position } from './checkpoint';
 import { loadDataset, type Dataset } from './data';
 import { evaluate } from './evaluate';
 import { GradientSync, type SyncResult } from './gradients';
@@ -106,16 +106,7 @@ export async function train(world: TrainWorld, config: TrainConfig, hooks: Train
     checksum: (step) => compareChecksums(world, comm, weights, step),
   });
 
-  if (resume) {
-    checkResumable(resume, { strategy: 'dp', ranks: world.size }, weights.size, buffers.size);
-    weights.values.set(resume.arrays.weights);
-    buffers.values.set(resume.arrays.buffers);
-    buffers.upload();
-    optimizer.load({ name: resume.state.optimizer.name, step: resume.state.optimizer.step, m: resume.arrays.m, v: resume.arrays.v });
-    boundary.load(resume);
-    totals.load(resume.state.totals);
-    position = resume.state.position;
-  }
+  if (resume) position = restore(resume, { strategy: 'dp', ranks: world.size }, { weights, statistics: buffers, optimizer, boundary, totals });
 
   // The first forward pass sees the emulated precision too.
   weights.upload(config.emulate ?? undefined);

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Communicator } from '../../comm/communicator';
 import { JouleError } from '../../errors';
 import { selectTfBackend } from '../backend';
-import { checkResumable, pointLatest, saveShard, type Checkpoint, type Layout, type Position } from '../checkpoint';
+import { pointLatest, restore, saveShard, type Checkpoint, type Layout, type Position } from '../checkpoint';
 import type { Parallel, TrainConfig } from '../config';
 import type { PrecisionDecision } from '../../precision/policy';
 import { loadDataset } from '../data';
@@ -146,16 +146,7 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
     save: saveAt,
     checksum: (step) => compareChecksums(world, dpComm, weights, step),
   });
-  if (resume) {
-    checkResumable(resume, layout, weights.size, statistics.size);
-    weights.values.set(resume.arrays.weights);
-    statistics.values.set(resume.arrays.buffers);
-    statistics.upload();
-    optimizer.load({ name: resume.state.optimizer.name, step: resume.state.optimizer.step, m: resume.arrays.m, v: resume.arrays.v });
-    boundary.load(resume);
-    totals.load(resume.state.totals);
-    position = resume.state.position;
-  }
+  if (resume) position = restore(resume, layout, { weights, statistics, optimizer, boundary, totals });
   // The first forward pass sees the emulated precision too.
   weights.upload(config.emulate ?? undefined);
 
