@@ -297,13 +297,14 @@ export class PowerMonitor implements PowerWindows {
 
   private schedulePoll(): void {
     if (this.pollTimer || this.tickWaiters.length === 0) return;
-    // A kicked tick is taken at once: the first look for it comes after a millisecond, not a fifth of a period.
-    const justKicked = monotonicS() - this.lastKickS < 0.001;
+    // The thread's first tick and a kicked tick are taken at once: look for them every millisecond (the first
+    // until it is in, a kicked one once), not every fifth of a period.
+    const soon = !Number.isFinite(this.lastTickS) || monotonicS() - this.lastKickS < 0.001;
     this.pollTimer = setTimeout(() => {
       this.pollTimer = undefined;
       this.drain();
       this.schedulePoll();
-    }, justKicked ? 1 : Math.max(1, Math.min(20, this.periodS * 500)));
+    }, soon ? 1 : Math.max(1, Math.min(20, this.periodS * 500)));
   }
 
   private active(): OpenWindow[] {
