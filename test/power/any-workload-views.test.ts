@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { runPower } from '../../src/power/run-samples';
+import { chooseRecords, channelSamples, runPower } from '../../src/power/run-samples';
 import { chromiumPath, visit } from '../experiments/browser';
 import { fakeNvml, joule } from '../helpers/run';
 import { skipBecause } from '../helpers/skip';
@@ -57,6 +57,35 @@ describe('power: the views of a run measured by the node sampler (report, estima
     assert.ok(ranks.channels.length > 0 && ranks.channels.every((c) => c.measuredBy === 'ranks'));
     assert.ok(!ranks.records.some((r) => r.sampler === 'node'), 'no node sampler record beside the ranks\' own');
     assert.deepEqual(ranks.channels.filter((c) => c.kind === 'gpu').map((c) => [c.rank, c.label]).sort(), [[0, 'gpu0'], [1, 'gpu1']]);
+  });
+
+  it('joule trace: the node sampler\'s track for the command that never joined, only the ranks\' for the one that did', async () => {
+    const tracks = async (dir: string) => {
+      const result = await joule(['trace', dir, '--out=-']);
+      assert.equal(result.code, 0, result.stderr);
+      const events = JSON.parse(result.stdout).traceEvents as { ph: string; name: string; args?: { name?: string } }[];
+      return { processes: events.filter((e) => e.name === 'process_name').map((e) => e.args!.name!.replace(/ \(.*\)$/, '')).sort(), counters: new Set(events.filter((e) => e.ph === 'C').map((e) => e.name)) };
+    };
+    const sampled = await tracks(plain);
+    assert.deepEqual(sampled.processes, ['node sampler']);
+    assert.ok(sampled.counters.has('power gpu0 (W)') && sampled.counters.has('power gpu1 (W)'), [...sampled.counters].join(', '));
+    assert.deepEqual((await tracks(joined)).processes, ['rank 0', 'rank 1']);
+  });
+
+  it('two nodes, one measured by its ranks and one by its node sampler: each node\'s samples from one source only', () => {
+    const channels = (host: string, rank: number, extra: Record<string, unknown> = {}) => ({ type: 'power-channels', rank, host, clock: { monotonicS: 100, epochMs: 1_000_000 }, channels: [{ kind: 'gpu', label: 'gpu0' }], ...extra });
+    const samples = (host: string, rank: number, extra: Record<string, unknown> = {}) => ({ type: 'power-samples', rank, host, fields: ['timeS', 'channel', 'energyJ', 'powerW'], rows: [[100, 0, 0, 50], [101, 0, 50, 50]], ...extra });
+    // Node a: rank 0 measured itself (its power-run); node b: rank 1 never joined. Both nodes' samplers ran.
+    const rankRecords = [channels('a', 0), samples('a', 0), { type: 'power-run', rank: 0, host: 'a' }];
+    const node = { sampler: 'node' };
+    const nodeRecords = [channels('a', 0, node), samples('a', 0, node), channels('b', 1, node), samples('b', 1, node), { type: 'node-ranks-cpu', ranksCpuTimeS: 1 }];
+    const chosen = chooseRecords(rankRecords, nodeRecords);
+    assert.deepEqual(chosen.nodes, [{ host: 'a', measuredBy: 'ranks' }, { host: 'b', measuredBy: 'node' }]);
+    assert.ok(!chosen.records.some((r) => r.host === 'a' && r.sampler === 'node'), 'node a\'s sampler is left out');
+    const { channels: got } = channelSamples(chosen.records, new Set(['b']));
+    assert.deepEqual(got.map((c) => [c.host, c.rank, c.measuredBy, c.timesS.length]), [['a', 0, 'ranks', 2], ['b', 1, 'node', 2]]);
+    // Until a rank of node a ends or reports progress, its node sampler stands for it (as in run.json's energy).
+    assert.deepEqual(chooseRecords(rankRecords.slice(0, 2), nodeRecords).nodes.map((n) => n.measuredBy), ['node', 'node']);
   });
 
   it('joule report draws the node sampler\'s nvml power per GPU', async function () {
