@@ -64,7 +64,7 @@ export function chooseRecords(rankRecords: Record<string, unknown>[], nodeRecord
 }
 
 /** Per channel samples from the chosen records; samples of a reader without its power-channels record are counted out. */
-export function channelSamples(records: Record<string, unknown>[], sampledHosts: Set<string>): Pick<RunPower, 'channels' | 'clocks' | 'unplacedRanks'> {
+export function channelSamples(records: Record<string, unknown>[]): Pick<RunPower, 'channels' | 'clocks' | 'unplacedRanks'> {
   const clocks = new Map<number, { monotonicS: number; epochMs: number }>();
   const tables = new Map<number, ChannelSamples[]>();
   const unplaced = new Set<number>();
@@ -99,7 +99,7 @@ export function channelSamples(records: Record<string, unknown>[], sampledHosts:
           label: c.label,
           kind: c.kind,
           source: SOURCE[c.kind] ?? 'model',
-          measuredBy: sampledHosts.has(host) ? 'node' : 'ranks',
+          measuredBy: record.sampler === 'node' ? 'node' : 'ranks',
           ...(typeof record.periodS === 'number' ? { periodS: record.periodS } : {}),
           ...(typeof profile?.cpuTdpPerCoreW === 'number' ? { cpuTdpPerCoreW: profile.cpuTdpPerCoreW } : {}),
           timesS: [],
@@ -115,23 +115,28 @@ export function channelSamples(records: Record<string, unknown>[], sampledHosts:
   return { channels, clocks, unplacedRanks: [...unplaced].sort((a, b) => a - b) };
 }
 
+/** The ranks' stream (power.jsonl, or streams/power.jsonl) and the node samplers' (node-power.jsonl), those that exist. */
+function powerFiles(runDir: string): { rankFile?: string; nodeFile?: string } {
+  const existing = (...names: string[]) => names.map((name) => path.join(runDir, name)).find((file) => fs.existsSync(file));
+  return { rankFile: existing('power.jsonl', path.join('streams', 'power.jsonl')), nodeFile: existing(`${NODE_POWER_STREAM}.jsonl`) };
+}
+
 /**
- * The run's power samples: the ranks' power.jsonl (or streams/power.jsonl) and the node samplers'
- * node-power.jsonl, one source per node. `onSkip` hears of each line a file could not give (a torn last
- * line is what a crash leaves). Throws JOULE_BAD_ARGUMENT when the directory holds neither file.
+ * The run's power samples: the ranks' power.jsonl and the node samplers' node-power.jsonl, one source per
+ * node. `onSkip` hears of each line a file could not give (a torn last line is what a crash leaves).
+ * Throws JOULE_BAD_ARGUMENT when the directory holds neither file.
  */
 export function runPower(runDir: string, onSkip?: (file: string, skipped: SkippedLine) => void): RunPower {
-  const rankFile = ['power.jsonl', path.join('streams', 'power.jsonl')].map((name) => path.join(runDir, name)).find((file) => fs.existsSync(file));
-  const nodeFile = path.join(runDir, `${NODE_POWER_STREAM}.jsonl`);
-  const files = [rankFile, fs.existsSync(nodeFile) ? nodeFile : undefined].filter((file): file is string => file !== undefined);
+  const { rankFile, nodeFile } = powerFiles(runDir);
+  const files = [rankFile, nodeFile].filter((file): file is string => file !== undefined);
   if (files.length === 0) throw new JouleError('JOULE_BAD_ARGUMENT', `no power records in ${runDir} (looked for power.jsonl, streams/power.jsonl and ${NODE_POWER_STREAM}.jsonl)`);
-  const read = (file: string | undefined) => (file && fs.existsSync(file) ? readRecords(file, onSkip && ((skipped) => onSkip(file, skipped))) : []);
-  const { records, nodes } = chooseRecords(read(rankFile), read(files.includes(nodeFile) ? nodeFile : undefined));
-  const sampled = new Set(nodes.filter((n) => n.measuredBy === 'node').map((n) => n.host));
-  return { records, nodes, files, ...channelSamples(records, sampled) };
+  const read = (file: string | undefined) => (file ? readRecords(file, onSkip && ((skipped) => onSkip(file, skipped))) : []);
+  const { records, nodes } = chooseRecords(read(rankFile), read(nodeFile));
+  return { records, nodes, files, ...channelSamples(records) };
 }
 
 /** Whether a run directory holds any power records (runPower would not throw). */
 export function hasRunPower(runDir: string): boolean {
-  return ['power.jsonl', path.join('streams', 'power.jsonl'), `${NODE_POWER_STREAM}.jsonl`].some((name) => fs.existsSync(path.join(runDir, name)));
+  const { rankFile, nodeFile } = powerFiles(runDir);
+  return rankFile !== undefined || nodeFile !== undefined;
 }

@@ -82,7 +82,7 @@ describe('power: the views of a run measured by the node sampler (report, estima
     const chosen = chooseRecords(rankRecords, nodeRecords);
     assert.deepEqual(chosen.nodes, [{ host: 'a', measuredBy: 'ranks' }, { host: 'b', measuredBy: 'node' }]);
     assert.ok(!chosen.records.some((r) => r.host === 'a' && r.sampler === 'node'), 'node a\'s sampler is left out');
-    const { channels: got } = channelSamples(chosen.records, new Set(['b']));
+    const { channels: got } = channelSamples(chosen.records);
     assert.deepEqual(got.map((c) => [c.host, c.rank, c.measuredBy, c.timesS.length]), [['a', 0, 'ranks', 2], ['b', 1, 'node', 2]]);
     // Until a rank of node a ends or reports progress, its node sampler stands for it (as in run.json's energy).
     assert.deepEqual(chooseRecords(rankRecords.slice(0, 2), nodeRecords).nodes.map((n) => n.measuredBy), ['node', 'node']);
