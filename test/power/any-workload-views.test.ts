@@ -8,7 +8,8 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { chooseRecords, channelSamples, runPower } from '../../src/power/run-samples';
 import { chromiumPath, visit } from '../experiments/browser';
-import { fakeNvml, joule } from '../helpers/run';
+import { fakeNvml, joule, jouleBin, run } from '../helpers/run';
+import { useSlurmCluster } from '../helpers/slurm-cluster';
 import { skipBecause } from '../helpers/skip';
 import { fakePowercap } from './powercap';
 
@@ -134,5 +135,30 @@ describe('power: the views of a run measured by the node sampler (report, estima
     assert.deepEqual(table.energySources, ['nvml-counter+rapl', 'nvml-counter+rapl']);
     const who = table.differences.find((d: { field: string }) => d.field === 'energy measured by');
     assert.deepEqual(who?.values, ['node sampler', 'ranks']);
+  });
+});
+
+describe('power: the views of a run measured by two nodes\' samplers (private two-node SLURM)', function () {
+  this.timeout(120_000);
+  const cluster = useSlurmCluster();
+
+  it('salloc -N2: runPower gives each node\'s sampler\'s GPUs, and joule estimate measures run.json\'s energy from them', async () => {
+    const { env, dir } = cluster();
+    const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'joule-any-views-srun-'));
+    try {
+      const gpus = { JOULE_NVML_LIBRARY: fakeNvml, JOULE_FAKE_NVML_GPUS: '2', JOULE_FAKE_NVML_POWER_W: String(FAKE_GPU_W), JOULE_GPU_COUNT: '2', JOULE_POWERCAP_ROOT: '/nonexistent' };
+      const result = await run('salloc', ['-N2', '-n4', process.execPath, jouleBin, 'launch', '--run-dir', runDir, '--', process.execPath, ...busy], { env: { ...env, ...gpus }, cwd: dir, timeoutMs: 60_000 });
+      assert.equal(result.code, 0, result.stderr);
+      const power = runPower(runDir);
+      assert.deepEqual(power.nodes, [{ host: 'n1', measuredBy: 'node' }, { host: 'n2', measuredBy: 'node' }]);
+      assert.deepEqual(power.channels.filter((c) => c.kind === 'gpu').map((c) => `${c.host} ${c.label} ${c.source}`).sort(), ['n1 gpu0 nvml', 'n1 gpu1 nvml', 'n2 gpu0 nvml', 'n2 gpu1 nvml']);
+      const estimated = await joule(['estimate', '--trace', runDir, '--json']);
+      assert.equal(estimated.code, 0, estimated.stderr);
+      const { measured } = JSON.parse(estimated.stdout);
+      const recorded = runJson(runDir).energy.totals.measuredJ;
+      assert.ok(Math.abs(measured.energyJ - recorded) <= 0.02 * recorded, `${measured.energyJ} J vs run.json's ${recorded} J`);
+    } finally {
+      fs.rmSync(runDir, { recursive: true, force: true });
+    }
   });
 });
