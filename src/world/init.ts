@@ -85,7 +85,8 @@ async function hostCoordinator(identity: RankEnvironment): Promise<Hosted> {
   const bindHost = identity.mode === 'singleton' ? '127.0.0.1' : await nodeFacingAddress(identity.iface, identity.coordHost);
   const runDir = identity.runDir ? path.resolve(identity.runDir) : '';
   // Loaded here: a launched rank never hosts, and the coordinator and the journal cost its start about 17 ms of CPU.
-  const { hostRun } = await import('./host');
+  // require, not import(): under `--require tsx/cjs` (the tests' ranks) a dynamic import skips the TypeScript hook.
+  const { hostRun } = require('./host') as typeof import('./host');
   const { coordinator, journal, port, announce } = await hostRun({
     runId: identity.runId,
     runDir,
