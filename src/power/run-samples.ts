@@ -59,7 +59,10 @@ export function chooseRecords(rankRecords: Record<string, unknown>[], nodeRecord
   // Hosts are read off the monitors' own records (the launcher's hostless node-ranks-cpu line is no node).
   const sampled = new Set([...hostsWith(nodeRecords, ['power-channels', 'power-run', 'power-progress'])].filter((host) => !measured.has(host)));
   const records = [...rankRecords.filter((r) => !sampled.has(hostOf(r))), ...nodeRecords.filter((r) => typeof r.host === 'string' && sampled.has(r.host))];
-  const hosts = [...hostsWith(records, ['power-channels', 'power-run', 'power-progress'])];
+  // In rank order, as run.json's nodes: a node's lowest rank (its sampler files under the node's first rank).
+  const firstRank = new Map<string, number>();
+  for (const r of records) if (r.type === 'power-channels') firstRank.set(hostOf(r), Math.min(firstRank.get(hostOf(r)) ?? Infinity, rankOf(r)));
+  const hosts = [...firstRank.keys()].sort((x, y) => firstRank.get(x)! - firstRank.get(y)!);
   return { records, nodes: hosts.map((host) => ({ host, measuredBy: sampled.has(host) ? 'node' : 'ranks' })) };
 }
 
