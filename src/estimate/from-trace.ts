@@ -61,7 +61,9 @@ export function projectFromTrace(loaded: LoadedTrace, options: TraceProjectionOp
   const last = trace.epochs[trace.epochs.length - 1];
   const startS = hasEpochs ? first.startS : Math.min(...series.map((s) => s.timesS[0]));
   const endS = hasEpochs ? last.endS : Math.max(...series.map((s) => s.timesS[s.timesS.length - 1]));
-  const measuredJ = hasEpochs ? epochs.reduce((s, e) => s + e.energyJ, 0) : Object.values(whole.bySource).reduce((a, b) => a + b, 0);
+  // The sources of `series` only: where anything was measured, a model series beside it is never added in.
+  const counted = new Set<string>(series.map((s) => s.source));
+  const measuredJ = hasEpochs ? epochs.reduce((s, e) => s + e.energyJ, 0) : Object.entries(whole.bySource).reduce((sum, [source, j]) => (counted.has(source) ? sum + j : sum), 0);
   const source = trace.epochs.find((e) => e.source)?.source ?? sourceOf(series);
   const durationS = endS - startS;
   const hardware = options.hardware ?? (info?.profile ? hardwareFrom(info.profile as unknown as ClusterProfile) : undefined);

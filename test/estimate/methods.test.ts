@@ -93,4 +93,15 @@ describe('estimation methods', () => {
     close(by('tdp'), 700 * 1800);
     assert.ok(by('tdp') > 2 * truth);
   });
+
+  it('a model series beside a measured one is never added into the measured energy', () => {
+    const measured = { device: 'gpu0', source: 'nvml' as const, timesS: [0, 10, 20], powerW: [100, 100, 100] };
+    const model = { device: 'cpu', source: 'model' as const, timesS: [0, 10, 20], powerW: [10, 10, 10] };
+    const p = projectFromTrace({ trace: { name: 'mixed', format: 'joule-run', series: [measured, model], epochs: [], issues: [] } });
+    close(p.measured.energyJ, 2000);
+    assert.equal(p.measured.source, 'nvml');
+    const modelOnly = projectFromTrace({ trace: { name: 'model', format: 'joule-run', series: [model], epochs: [], issues: [] } });
+    close(modelOnly.measured.energyJ, 200);
+    assert.equal(modelOnly.measured.source, 'model');
+  });
 });
