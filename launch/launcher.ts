@@ -340,6 +340,8 @@ class Supervision {
         prefixLines(child.stderr!, `[${rank}] `, this.options.err),
       ]);
       this.byRank.set(rank, child);
+      // What the launcher gave the rank, so the record holds it even for a command that never calls joule.init().
+      this.record('rank-started', { rank, host, pid: child.pid ?? null, localRank, nodeRank, gpus: gpu.gpus, gpuBinding: gpu.rule, cudaVisibleDevices: gpu.cudaVisibleDevices ?? null });
       // Its work was done: ended for not exiting, it is not what failed the job (events.jsonl says what happened).
       const exited = this.track(child, async (code, signal) => {
         // The failure names the last activity the rank wrote, which may still be in the pipe at 'exit'.

@@ -43,7 +43,8 @@ export interface RankShare {
   /** Who measured: the rank's own monitor (joule.init()), or the node's sampler for a rank that never joined. */
   measuredBy: 'rank' | 'node';
   durationS: number;
-  cpuTimeS: number;
+  /** Its CPU seconds; null where nobody could tell (a local rank that never joined: the shares are then equal). */
+  cpuTimeS: number | null;
   /** This rank's share of its node's CPU time, which is its share of the node-level energy. */
   cpuShare: number;
   /** Its part of the node-level (RAPL) energy. */
@@ -261,7 +262,7 @@ function nodeSampledShares(node: NodePower, members: RankPlace[], profile: Energ
       host: node.host,
       measuredBy: 'node' as const,
       durationS: node.run.durationS,
-      cpuTimeS: place.cpuTimeS ?? 0,
+      cpuTimeS: place.cpuTimeS ?? null,
       cpuShare: share,
       nodeShareJ: nodeLevelJ * share,
       gpuJ: gpuJ * share,

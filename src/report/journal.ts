@@ -160,7 +160,10 @@ export class RunJournal implements CoordinatorSink {
     this.recorder.event(type, fields);
     for (const listener of this.listeners) listener(type, fields);
     const rank = typeof fields.rank === 'number' ? fields.rank : undefined;
-    if (type === 'rank-joined' && rank !== undefined) {
+    if (type === 'rank-started' && rank !== undefined) {
+      const { host, pid, localRank, nodeRank, gpus, gpuBinding, cudaVisibleDevices } = fields;
+      Object.assign(this.rankRecord(rank), { host, pid: pid ?? undefined, localRank, nodeRank, gpus, gpuBinding, cudaVisibleDevices });
+    } else if (type === 'rank-joined' && rank !== undefined) {
       const caps = (fields.caps ?? {}) as Record<string, unknown>;
       Object.assign(this.rankRecord(rank), {
         host: fields.host,

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fakeNvml, joule } from '../helpers/run';
 import { assertValidRunDir } from '../helpers/run-schema';
 import { fakePowercap } from './powercap';
+import { readRun, runGpus } from '../../src/experiments/run-data';
 
 const rankFixture = path.join(__dirname, 'fixtures', 'rank.js');
 /** A rank that never joins: 0.3 s of its own CPU time, then exit 0. */
@@ -41,8 +42,13 @@ describe('power: the energy of any workload under joule launch', function () {
     const runDir = path.join(scratch, 'plain');
     const result = await joule(['launch', '-n', '2', '--run-dir', runDir, '--', process.execPath, ...plainRank], measuring);
     assert.equal(result.code, 0, result.stderr);
-    const { energy } = JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8'));
+    const run = JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8'));
+    const { energy } = run;
     assert.ok(!fs.existsSync(path.join(runDir, 'power.jsonl')), 'no rank measured itself');
+    // The launcher records the GPU it gave each rank, so comparisons count devices, not ranks.
+    assert.deepEqual(run.ranks.map((r: any) => [r.rank, r.localRank, r.gpuBinding, r.cudaVisibleDevices, r.gpus]), [[0, 0, 'local-rank', '0', [0]], [1, 1, 'local-rank', '1', [0]]]);
+    assert.equal(runGpus(readRun(runDir)), 2);
+    assert.ok(energy.nodes[0].ranks.every((r: any) => r.cpuTimeS === null), 'a local rank that never joined has no CPU time of its own: null, not 0');
     const [node] = energy.nodes;
     assert.equal(energy.nodes.length, 1);
     assert.equal(node.measuredBy, 'node');
