@@ -53,6 +53,9 @@ async function main() {
     results.ceiling.push((alone[0].samplesPerS + alone[1].samplesPerS) / (2 * j1.samplesPerS));
     process.stderr.write(`round ${round}/${rounds}: joule ${j1.samplesPerS.toFixed(1)} / ${j2.samplesPerS.toFixed(1)}, PyTorch ${results.torch1.at(-1).toFixed(1)} / ${results.torch2.at(-1).toFixed(1)} samples/s (1 / 2 ranks), two 1-rank runs at once ${results.ceiling.at(-1).toFixed(2)}, load ${load()}\n`);
   }
+  // Ratios are taken within each round, then their median: the machine's speed drifts between rounds, and a
+  // ratio of medians from different rounds would mix that drift into the comparison.
+  const perRound = (f) => median(results.joule1.map((_, i) => f(Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v[i]])))));
   const m = Object.fromEntries(Object.entries(results).map(([k, v]) => [k, median(v)]));
   const summary = {
     date: new Date().toISOString(),
@@ -61,18 +64,18 @@ async function main() {
     lbs,
     rounds,
     samplesPerS: { joule: { ranks1: m.joule1, ranks2: m.joule2 }, pytorchDdp: { ranks1: m.torch1, ranks2: m.torch2 } },
-    ratio2Ranks: m.joule2 / m.torch2,
-    ratio1Rank: m.joule1 / m.torch1,
-    weakScaling: { joule: m.joule2 / (2 * m.joule1), pytorchDdp: m.torch2 / (2 * m.torch1), machineCeiling: m.ceiling },
+    ratio2Ranks: perRound((r) => r.joule2 / r.torch2),
+    ratio1Rank: perRound((r) => r.joule1 / r.torch1),
+    weakScaling: { joule: perRound((r) => r.joule2 / (2 * r.joule1)), pytorchDdp: perRound((r) => r.torch2 / (2 * r.torch1)), machineCeiling: m.ceiling },
     jouleCommShare2Ranks: m.comm2,
-    instrumentationCost: 1 - m.joule2 / m.bare2,
+    instrumentationCost: perRound((r) => 1 - r.joule2 / r.bare2),
   };
   if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   else {
     const f = (x) => x.toFixed(1);
     process.stdout.write(
       [
-        `resnet-mini, LBS ${lbs}, ${steps} steps (steady samples/s, median of ${rounds} alternating rounds), load ${loadBefore} → ${load()}`,
+        `resnet-mini, LBS ${lbs}, ${steps} steps (steady samples/s and ratios within a round: medians of ${rounds} alternating rounds), load ${loadBefore} → ${load()}`,
         `              1 rank   2 ranks  weak scaling`,
         `joule (wasm)  ${f(m.joule1).padStart(6)}  ${f(m.joule2).padStart(7)}  ${summary.weakScaling.joule.toFixed(2)}`,
         `PyTorch DDP   ${f(m.torch1).padStart(6)}  ${f(m.torch2).padStart(7)}  ${summary.weakScaling.pytorchDdp.toFixed(2)}`,
