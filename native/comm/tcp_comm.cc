@@ -316,8 +316,9 @@ OpResult TcpComm::Run(const Op& op) {
     if (op.kind == Kind::Recv && !SameHeader(mine, theirs)) {
       // The sender's payload is already on its way: the stream cannot be trusted any more.
       broken_ = "send/recv mismatch with rank " + std::to_string(peer);
+      // `mine` was relabelled send to compare with the sender's header; the message says what this rank called.
       throw CommError(ErrorCode::CollectiveMismatch, "tcp: send/recv mismatch: rank " + std::to_string(peer) + " passed " + Describe(theirs) + ", rank " + std::to_string(rank_) +
-                                            " passed " + Describe(mine));
+                                            " passed " + Describe(HeaderOf(op, 0)));
     }
     t = {{peer, op.kind == Kind::Send, static_cast<unsigned char*>(op.kind == Kind::Send ? const_cast<void*>(op.in) : op.out), bytes, 0}};
     Progress(op, t);

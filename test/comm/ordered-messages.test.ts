@@ -26,7 +26,7 @@ for (const backend of ['shm', 'tcp'] as const) {
       assert.deepEqual(sender.reply, [7, 8, 9, 10, 11]);
       const wrong = receiver.wrongTagRecv as Received;
       assert.equal(wrong.code, 'JOULE_COLLECTIVE_MISMATCH');
-      assert.match(wrong.message!, /rank 0 passed send\(count=10, dtype=f32, tag=5.*rank 1 passed \w+\(count=10, dtype=f32, tag=6/);
+      assert.match(wrong.message!, /rank 0 passed send\(count=10, dtype=f32, tag=5.*rank 1 passed recv\(count=10, dtype=f32, tag=6/);
       assert.deepEqual(results.map((r) => r.code), [0, 0]);
     });
   });
