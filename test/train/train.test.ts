@@ -2,7 +2,6 @@
 // checksums catch divergence, resume equals an uninterrupted run, SIGTERM leaves a resumable checkpoint,
 // and bad input gets coded errors. Small configurations: every run is a few seconds.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,7 +10,7 @@ import { joule, jouleBin, run } from '../helpers/run';
 import { readSteps, trainThenTerminate } from '../helpers/train-run';
 import { assertValidRunDirsUnder } from '../helpers/run-schema';
 import { useSlurmCluster } from '../helpers/slurm-cluster';
-import { fakePowercap } from '../power/powercap';
+import { advanceCounter, fakePowercap } from '../power/powercap';
 
 interface StepLine {
   step: number;
@@ -161,16 +160,8 @@ describe('joule train', function () {
 
   it('measures energy where it can: a fake RAPL tree on local rank 0 makes the steps measured (rapl)', async () => {
     const tree = fakePowercap([{ zone: 'intel-rapl:0', name: 'package-0', energyUj: 1_000_000, maxEnergyRangeUj: 262_143_328_850 }]);
-    // The counter advances while training runs: 5 W worth of µJ every 20 ms, written in place at a fixed
-    // width (never truncated, so no read finds the file empty) by a process of its own (this one only waits).
-    const writer = spawn(process.execPath, ['-e', `
-      const fs = require('node:fs');
-      const fd = fs.openSync(process.argv[1], 'r+');
-      let uj = 1000000;
-      const write = () => fs.writeSync(fd, String(uj).padStart(20, '0') + '\\n', 0);
-      write();
-      setInterval(() => { uj += 100000; write(); }, 20);
-    `, tree.energyFile('intel-rapl:0')], { stdio: 'ignore' });
+    // The counter advances while training runs: 5 W worth of µJ every 20 ms.
+    const stop = advanceCounter(tree.energyFile('intel-rapl:0'), 100_000, 20);
     try {
       const r = await train(['-n', '2', '--lbs', '16', '--max-steps', '6'], { JOULE_POWERCAP_ROOT: tree.root });
       assert.equal(r.code, 0, r.stderr);
@@ -180,7 +171,7 @@ describe('joule train', function () {
       // Every step was measured; a step shorter than the fake counter's 20 ms tick may measure 0 J.
       assert.ok(steps(r.dir).every((l) => l.energy && l.energy.source === 'rapl' && l.energy.energyJ !== null && l.energy.energyJ >= 0));
     } finally {
-      writer.kill();
+      stop();
       tree.remove();
     }
   });
