@@ -13,22 +13,16 @@ import {
   refF32ToF64Words,
   refF64ToF32Bits,
 } from './ieee-reference';
+import { seededRandom } from '../helpers/random';
 import { skipBecause } from '../helpers/skip';
 
 const supported = castPaths().paths.filter((p) => p.supported).map((p) => p.name);
 const threadCounts = [1, 2, 3];
 
-/** A deterministic generator (xorshift32) so failures reproduce. */
+/** The shared seeded generator's 32-bit words (exact: each value is an integer over 2^32), so failures reproduce. */
 function random(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state;
-  };
+  const next = seededRandom(seed);
+  return () => next() * 2 ** 32;
 }
 
 /** f32 bit patterns of the edge classes, for both 16-bit targets. */
