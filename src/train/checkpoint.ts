@@ -178,6 +178,27 @@ export interface Resumable {
   totals: { load(state: Record<string, number>): void };
 }
 
+/** The parts of a rank's state a checkpoint is taken from (snapshot(), the inverse of restore()). */
+export interface Snapshotted {
+  config: TrainConfig;
+  optimizer: Optimizer;
+  boundary: { precisionState(): { lossScaler: LossScalerState | null; policy: unknown } };
+  totals: { state(elapsedS: number): Record<string, number> };
+  elapsedS: number;
+  weights: Float32Array;
+  /** Batch-norm statistics as they are to be saved. */
+  statistics: Float32Array;
+}
+
+/** A rank's training state at `position`, as saveCheckpoint() and saveShard() write it. */
+export function snapshot(position: Position, layout: Layout, of: Snapshotted): { state: Omit<CheckpointState, 'format' | 'version' | 'arrays' | 'savedAt'>; arrays: CheckpointArrays } {
+  const optimizer = of.optimizer.state();
+  return {
+    state: { config: of.config, layout, position, optimizer: { name: optimizer.name, step: optimizer.step }, ...of.boundary.precisionState(), totals: of.totals.state(of.elapsedS) },
+    arrays: { weights: of.weights, buffers: of.statistics, m: optimizer.m, v: optimizer.v },
+  };
+}
+
 /** Checks the checkpoint fits this job, restores every part of the rank's state from it, and returns where training continues. */
 export function restore(checkpoint: Checkpoint, layout: Layout, into: Resumable): Position {
   checkResumable(checkpoint, layout, into.weights.size, into.statistics.size);

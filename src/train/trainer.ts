@@ -6,14 +6,15 @@ import type { Communicator } from '../comm/communicator';
 import { JouleError } from '../errors';
 import type { PowerWindows } from '../power/types';
 import type { World } from '../world/types';
-import { selectTfBackend, type TfRuntime } from './backend';
-import { restore, saveCheckpoint, type Checkpoint, type Position } from './checkpoint';
-import { loadDataset, type Dataset } from './data';
+import type { TfRuntime } from './backend';
+import { restore, saveCheckpoint, snapshot, type Checkpoint, type Position } from './checkpoint';
+import type { Dataset } from './data';
 import { evaluate } from './evaluate';
 import { GradientSync, type SyncResult } from './gradients';
-import { buildModel, lossAndCorrect, modelDefaults, type ModelSpec } from './models';
+import { lossAndCorrect, type ModelSpec } from './models';
 import { makeOptimizer } from './optimizer';
 import { epochPermutation } from './rng';
+import { setUpTraining } from './setup';
 import { StepBoundary } from './step-boundary';
 import { StepWindows, stepEnergy } from './step-energy';
 import { Totals, type EpochRecord, type StepRecord, type TrainSummary } from './records';
@@ -57,19 +58,11 @@ const METRICS_LAYOUT = { jobSlots: 3, rankSlots: 2, perRank: false };
 
 export async function train(world: TrainWorld, config: TrainConfig, hooks: TrainHooks = {}, resume?: Checkpoint): Promise<TrainSummary> {
   const startedAt = process.hrtime.bigint();
-  const runtime = await selectTfBackend(config.tfBackend);
-  // Synthetic data takes the model's sample shape and classes; real data sets have their own.
-  const shape = config.dataset.startsWith('synthetic') ? modelDefaults(config.model) : undefined;
-  const dataset = await loadDataset(config.dataset, { seed: config.seed, trainSize: config.trainSize ?? undefined, testSize: config.testSize ?? undefined, sampleShape: shape?.inputShape, numClasses: shape?.numClasses });
-  const spec = buildModel(config.model, { seed: config.seed, inputShape: dataset.sampleShape, numClasses: dataset.numClasses });
-  checkPairing(spec, dataset);
+  const { runtime, dataset, spec, stepsPerEpoch, totalSteps } = await setUpTraining(config);
   const comm = world.size > 1 ? world.comm : null;
   const weights = new FlatWeights(spec.model.trainableWeights.map((w) => w.read() as tf.Variable));
   const buffers = new FlatWeights(spec.model.nonTrainableWeights.map((w) => w.read() as tf.Variable));
   const optimizer = makeOptimizer(config.optimizer, weights.size, config.learningRate);
-  const stepsPerEpoch = Math.floor(dataset.trainSize / config.gbs);
-  if (stepsPerEpoch < 1) throw new JouleError('JOULE_BAD_ARGUMENT', `the global batch (${config.gbs}) is larger than the training set (${dataset.trainSize} samples of ${dataset.name})`);
-  const totalSteps = Math.min(config.epochs * stepsPerEpoch, config.maxSteps ?? Infinity);
   const totals = new Totals();
   let position: Position = { epoch: 0, stepInEpoch: 0, globalStep: 0 };
   const elapsedS = () => Number(process.hrtime.bigint() - startedAt) / 1e9 + totals.priorElapsedS;
@@ -79,15 +72,8 @@ export async function train(world: TrainWorld, config: TrainConfig, hooks: Train
   const saveAt = async (pos: Position) => {
     const statistics = await buffersSynced(buffers, comm);
     if (world.rank !== 0) return;
-    const state = optimizer.state();
-    saveCheckpoint(world.runDir, {
-      config,
-      layout: { strategy: 'dp', ranks: world.size },
-      position: pos,
-      optimizer: { name: state.name, step: state.step },
-      ...boundary.precisionState(),
-      totals: totals.state(elapsedS()),
-    }, { weights: weights.values, buffers: statistics, m: state.m, v: state.v });
+    const { state, arrays } = snapshot(pos, { strategy: 'dp', ranks: world.size }, { config, optimizer, boundary, totals, elapsedS: elapsedS(), weights: weights.values, statistics });
+    saveCheckpoint(world.runDir, state, arrays);
     world.log(`checkpoint at step ${pos.globalStep} (epoch ${pos.epoch + 1}, step ${pos.stepInEpoch} of ${stepsPerEpoch})`);
   };
   const boundary = new StepBoundary({
@@ -228,12 +214,6 @@ export async function train(world: TrainWorld, config: TrainConfig, hooks: Train
     totalSteps,
     policy: boundary.policySummary(),
   });
-}
-
-function checkPairing(spec: ModelSpec, dataset: Dataset): void {
-  if (spec.task !== dataset.task) {
-    throw new JouleError('JOULE_BAD_ARGUMENT', `model ${spec.name} is a ${spec.task} model but data set ${dataset.name} is for ${dataset.task}; e.g. --model bert-mini --dataset brown, or --model resnet-mini --dataset mnist`);
-  }
 }
 
 function computeGradients(spec: ModelSpec, batch: { x: tf.Tensor; labels: tf.Tensor }, variables: tf.Variable[]) {

@@ -4,16 +4,14 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Communicator } from '../../comm/communicator';
 import { JouleError } from '../../errors';
-import { selectTfBackend } from '../backend';
-import { pointLatest, restore, saveShard, type Checkpoint, type Layout, type Position } from '../checkpoint';
+import { pointLatest, restore, saveShard, snapshot, type Checkpoint, type Layout, type Position } from '../checkpoint';
 import type { Parallel, TrainConfig } from '../config';
 import type { PrecisionDecision } from '../../precision/policy';
-import { loadDataset } from '../data';
 import { GradientSync } from '../gradients';
-import { buildModel, modelDefaults } from '../models';
 import { makeOptimizer } from '../optimizer';
 import { Totals, type EpochRecord, type PipelineSummary, type StepRecord, type TrainSummary } from '../records';
 import { epochPermutation } from '../rng';
+import { setUpTraining } from '../setup';
 import { Metrics, StepBoundary } from '../step-boundary';
 import { ENERGY_FIELDS, StepWindows, stepEnergy, zeroEnergy } from '../step-energy';
 import { compareChecksums, type TrainHooks, type TrainStatus, type TrainWorld } from '../trainer';
@@ -50,19 +48,13 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
   if (world.size !== dp * K) throw new JouleError('JOULE_BAD_ARGUMENT', `--strategy ${parallel.strategy} with ${dp} × ${K} needs ${dp * K} ranks; the job has ${world.size}`);
   const replica = Math.floor(world.rank / K);
   const s = world.rank % K;
-  const runtime = await selectTfBackend(config.tfBackend);
-  const shape = config.dataset.startsWith('synthetic') ? modelDefaults(config.model) : undefined;
-  const dataset = await loadDataset(config.dataset, { seed: config.seed, trainSize: config.trainSize ?? undefined, testSize: config.testSize ?? undefined, sampleShape: shape?.inputShape, numClasses: shape?.numClasses });
-  const spec = buildModel(config.model, { seed: config.seed, inputShape: dataset.sampleShape, numClasses: dataset.numClasses });
+  const { runtime, dataset, spec, stepsPerEpoch, totalSteps } = await setUpTraining(config);
   const split = planSplit(spec, K, parallel.split);
   const stage = new Stage(spec, split.stages[s], s === 0, s === K - 1);
   const layout: Layout = { strategy: parallel.strategy, ranks: world.size, dp, stages: K, split: split.cuts };
   const weights = new FlatWeights(stage.trainable);
   const statistics = new FlatWeights(stage.statistics);
   const optimizer = makeOptimizer(config.optimizer, weights.size, config.learningRate);
-  const stepsPerEpoch = Math.floor(dataset.trainSize / config.gbs);
-  if (stepsPerEpoch < 1) throw new JouleError('JOULE_BAD_ARGUMENT', `the global batch (${config.gbs}) is larger than the training set (${dataset.trainSize} samples of ${dataset.name})`);
-  const totalSteps = Math.min(config.epochs * stepsPerEpoch, config.maxSteps ?? Infinity);
   const totals = new Totals();
   let position: Position = { epoch: 0, stepInEpoch: 0, globalStep: 0 };
 
@@ -97,15 +89,8 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
 
   const saveAt = async (pos: Position) => {
     statistics.download();
-    const state = optimizer.state();
-    saveShard(world.runDir, world.rank, {
-      config,
-      layout,
-      position: pos,
-      optimizer: { name: state.name, step: state.step },
-      ...boundary.precisionState(),
-      totals: totals.state(elapsedS()),
-    }, { weights: weights.values, buffers: statistics.values, m: state.m, v: state.v });
+    const { state, arrays } = snapshot(pos, layout, { config, optimizer, boundary, totals, elapsedS: elapsedS(), weights: weights.values, statistics: statistics.values });
+    saveShard(world.runDir, world.rank, state, arrays);
     await world.comm.barrier();
     if (world.rank === 0) {
       pointLatest(world.runDir, pos.globalStep);
