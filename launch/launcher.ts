@@ -14,7 +14,7 @@ import { JouleError } from '../src/errors';
 import { linkLastRun, makeFreshRunDir } from '../src/report/run-dir';
 import { packageRoot } from '../src/paths';
 import type { RunJournal, RunStatus } from '../src/report/journal';
-import { hostRun } from '../src/world/host';
+import type { RunHost } from '../src/world/host';
 import { chooseGpuBinding, jobGpusOfNode } from '../src/world/gpu';
 import { checkEnv, envDefault, readEnv, userEnvNames } from '../src/env';
 import { exceptionLine, prefixLines, relabelSrunLines, StderrTails } from './output';
@@ -26,6 +26,7 @@ import type { EnergyTotals } from '../src/power/attribution';
 import { energyProfileFrom } from '../src/power/profile';
 import { checkCommand, checkRankCount } from './preflight';
 import { StopSignals } from './signals';
+import { reservePort } from './port-reservation';
 
 export interface LaunchOptions {
   command: string[];
@@ -131,33 +132,9 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
   const host = os.hostname();
 
   const bindHost = useSrun ? await nodeFacingAddress(options.iface, host) : '127.0.0.1';
-  const hosted = await hostRun({
-    runId,
-    runDir,
-    name,
-    command: options.command,
-    profile: options.profile as unknown as Record<string, unknown>,
-    config: {
-      size,
-      secure: options.secure,
-      iface: options.iface ?? null,
-      heartbeatS: options.heartbeatS,
-      heartbeatMisses: options.heartbeatMisses,
-      joinTimeoutS: options.joinTimeoutS,
-      abortGraceS: options.abortGraceS,
-      pretendNodes,
-    },
-    launcher: { mode: useSrun ? 'srun' : 'local', host, pid: process.pid },
-    secret,
-    bindHost,
-    port: 0,
-    print: (line, stream) => (stream === 'stdout' ? options.out : options.err)(`${line}\n`),
-  });
-  const { coordinator, port } = hosted;
-  const journal = hosted.journal as RunJournal; // a launcher always keeps a record
-  const coordAddress = `tcp://${useSrun ? await dialableAddress(bindHost, host) : '127.0.0.1'}:${port}`;
-  hosted.announce(coordAddress);
-
+  // The ranks start first, on a reserved port, and boot while the coordinator and the run journal are set up.
+  const reservation = await reservePort(bindHost);
+  const coordAddress = `tcp://${useSrun ? await dialableAddress(bindHost, host) : '127.0.0.1'}:${reservation.port}`;
   const baseEnv: NodeJS.ProcessEnv = {
     ...process.env,
     ...(options.profile.env ?? {}),
@@ -180,25 +157,60 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
     tails.add(text);
     options.err(text);
   };
-  const supervisor = new Supervision(coordinator, { ...options, err: rankErr });
+  const supervisor = new Supervision({ ...options, err: rankErr });
+  stop.listen((signal) => supervisor.signalled(signal));
+  const ranksEnded = (useSrun ? supervisor.runSrun(size, baseEnv) : supervisor.runLocal(size, pretendNodes, baseEnv, host)).finally(() => stop.dispose());
+
+  let hosted: RunHost;
+  try {
+    // Loaded once the ranks are started: the coordinator and the journal (ZeroMQ, msgpackr) are off the start path.
+    const { hostRun } = require('../src/world/host') as typeof import('../src/world/host');
+    hosted = await hostRun({
+      runId,
+      runDir,
+      name,
+      command: options.command,
+      profile: options.profile as unknown as Record<string, unknown>,
+      config: {
+        size,
+        secure: options.secure,
+        iface: options.iface ?? null,
+        heartbeatS: options.heartbeatS,
+        heartbeatMisses: options.heartbeatMisses,
+        joinTimeoutS: options.joinTimeoutS,
+        abortGraceS: options.abortGraceS,
+        pretendNodes,
+      },
+      launcher: { mode: useSrun ? 'srun' : 'local', host, pid: process.pid },
+      secret,
+      bindHost,
+      port: reservation.port,
+      releasePort: reservation.release,
+      print: (line, stream) => (stream === 'stdout' ? options.out : options.err)(`${line}\n`),
+    });
+  } catch (error) {
+    // No coordinator, so no job: the ranks started for it are killed.
+    reservation.release();
+    await supervisor.abandon(ranksEnded);
+    throw error;
+  }
+  const { coordinator } = hosted;
+  const journal = hosted.journal as RunJournal; // a launcher always keeps a record
+  hosted.announce(coordAddress);
   coordinator.onFailure((failure, message) => supervisor.failed(failure, message));
-  supervisor.record = (type, fields) => journal.event(type, fields);
   journal.onEvent((type, fields) => {
     if (type === 'rank-finalized' && typeof fields.rank === 'number') supervisor.finalized(fields.rank);
   });
-  stop.listen((signal) => supervisor.signalled(signal));
+  supervisor.attach(coordinator, journal);
   // Energy of any command: this node's sampler, once every rank is started (under srun, each node's first supervisor's).
-  let nodePower: ReturnType<typeof startNodePower> | undefined;
-  if (!useSrun && readEnv('JOULE_POWER') === 'on') {
-    const sink = (stream: string, record: Record<string, unknown>) => journal.records(0, [{ k: 'stream', time: Date.now(), stream, record }]);
-    supervisor.allStarted = () => (nodePower = startNodePower({ host, rank: 0, gpus: jobGpusOfNode(baseEnv), profile: energyProfileFrom(options.profile), sink, warn: (message) => journal.warn(message) }));
-  }
-  try {
-    if (useSrun) await supervisor.runSrun(size, baseEnv);
-    else await supervisor.runLocal(size, pretendNodes, baseEnv, host);
-  } finally {
-    stop.dispose();
-  }
+  const nodePower =
+    !useSrun && readEnv('JOULE_POWER') === 'on'
+      ? supervisor.started.then(() => {
+          const sink = (stream: string, record: Record<string, unknown>) => journal.records(0, [{ k: 'stream', time: Date.now(), stream, record }]);
+          return startNodePower({ host, rank: 0, gpus: jobGpusOfNode(baseEnv), profile: energyProfileFrom(options.profile), sink, warn: (message) => journal.warn(message) });
+        })
+      : undefined;
+  await ranksEnded;
   // Every rank has ended and been waited for: the sampler's record now holds their CPU time too.
   await (await nodePower)?.stop(true).catch((error: Error) => journal.warn(`the node's power sampler failed: ${error.message}`));
 
@@ -225,23 +237,52 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
   return { runDir, runId, status, exitCode, failure, durationS: journal.manifest.durationS ?? 0, energy: journal.manifest.energy?.totals ?? null };
 }
 
-/** Starts and watches the rank processes; turns exits and signals into coordinator failures. */
+/**
+ * Starts and watches the rank processes; turns exits and signals into coordinator failures. Ranks start
+ * before the coordinator listens: what they do until attach() (exits, start records) waits for it.
+ */
 class Supervision {
   signal?: NodeJS.Signals;
   private readonly children = new Set<ChildProcess>();
   /** Local ranks by number, and those the launcher ended after they finalized without exiting. */
   private readonly byRank = new Map<number, ChildProcess>();
   private readonly endedAfterFinalize = new Set<number>();
-  /** Called once every local rank is started (set by launch()). */
-  allStarted?: () => void;
-  /** Writes an event into the run record (set by launch()). */
-  record: (type: string, fields: Record<string, unknown>) => void = () => undefined;
+  private coordinator?: Coordinator;
+  /** Resolves with the coordinator and the journal once they exist; with undefined when they never will. */
+  private readonly host: Promise<{ coordinator: Coordinator; journal: RunJournal } | undefined>;
+  private settleHost!: (host: { coordinator: Coordinator; journal: RunJournal } | undefined) => void;
+  /** Resolves once every local rank is started. */
+  readonly started: Promise<void>;
+  private allStarted!: () => void;
   private killTimers: NodeJS.Timeout[] = [];
 
-  constructor(
-    private readonly coordinator: Coordinator,
-    private readonly options: LaunchOptions,
-  ) {}
+  constructor(private readonly options: LaunchOptions) {
+    this.host = new Promise((resolve) => (this.settleHost = resolve));
+    this.started = new Promise((resolve) => (this.allStarted = resolve));
+  }
+
+  attach(coordinator: Coordinator, journal: RunJournal): void {
+    this.coordinator = coordinator;
+    this.settleHost({ coordinator, journal });
+  }
+
+  /** Without a coordinator there is no job: kills the ranks and waits for them. */
+  async abandon(ranksEnded: Promise<void>): Promise<void> {
+    this.settleHost(undefined);
+    this.killAll('SIGKILL');
+    await ranksEnded;
+  }
+
+  /** Writes an event into the run record once there is one. */
+  private record(type: string, fields: Record<string, unknown>): void {
+    void this.host.then((host) => host?.journal.event(type, fields));
+  }
+
+  /** Hands a rank's (or srun's) end to the coordinator once it listens. */
+  private async toCoordinator(report: (coordinator: Coordinator) => void): Promise<void> {
+    const host = await this.host;
+    if (host) report(host.coordinator);
+  }
 
   failed(failure: FailureInfo, message: string): void {
     if (failure.kind !== 'terminated') this.options.err(`joule: job ${failureStatus(failure) === 'terminated' ? 'stopped' : 'failed'}: ${message}\n`);
@@ -260,7 +301,7 @@ class Supervision {
     // As SLURM does at its time limit: the signal, no abort message, so ranks that handle it (joule train
     // checkpoints at the next step, on every rank alike) end cleanly; SIGTERM again and SIGKILL for those
     // still running after the grace.
-    this.coordinator.fail({ rank: -1, host: os.hostname(), kind: 'terminated', reason: `the launcher received ${signal}` }, false, false);
+    void this.toCoordinator((coordinator) => coordinator.fail({ rank: -1, host: os.hostname(), kind: 'terminated', reason: `the launcher received ${signal}` }, false, false));
     this.killAll(signal);
   }
 
@@ -317,7 +358,7 @@ class Supervision {
     const [file, ...args] = this.options.command;
     const done: Promise<void>[] = [];
     const placement = blockPlacement(size, nodes);
-    for (let rank = 0; rank < size && !this.signal && !this.coordinator.failure; rank++) {
+    for (let rank = 0; rank < size && !this.signal && !this.coordinator?.failure; rank++) {
       const { nodeRank, localRank, localSize } = placement[rank];
       const gpu = chooseGpuBinding(localRank, localSize, false, baseEnv);
       const env: NodeJS.ProcessEnv = {
@@ -346,14 +387,14 @@ class Supervision {
       const exited = this.track(child, async (code, signal) => {
         // The failure names the last activity the rank wrote, which may still be in the pipe at 'exit'.
         const last = await activity.final();
-        if (this.endedAfterFinalize.has(rank)) this.coordinator.rankExited(rank, 0, null, { host, pid: child.pid, activity: last });
-        else this.coordinator.rankExited(rank, code, signal, { host, pid: child.pid, activity: last });
+        const ended = this.endedAfterFinalize.has(rank);
+        await this.toCoordinator((coordinator) => coordinator.rankExited(rank, ended ? 0 : code, ended ? null : signal, { host, pid: child.pid, activity: last }));
       });
       done.push(exited.then(() => output.then(() => undefined)));
       // Spawning is synchronous: let signals, exits and failures be handled between ranks.
       await new Promise((resolve) => setImmediate(resolve));
     }
-    this.allStarted?.();
+    this.allStarted();
     await Promise.all(done);
   }
 
@@ -362,12 +403,14 @@ class Supervision {
     const args = ['--kill-on-bad-exit=1', '--label', `--ntasks=${size}`, process.execPath, supervisorScript, ...this.options.command];
     const child = spawn('srun', args, { env: { ...baseEnv, JOULE_LAUNCHER: 'srun' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const output = Promise.all([relabelSrunLines(child.stdout!, this.options.out), relabelSrunLines(child.stderr!, this.options.err)]);
-    await this.track(child, (code, signal) => {
+    this.allStarted();
+    await this.track(child, (code, signal) =>
       // Each rank's supervisor reports its own exit; srun ending badly with nobody blamed is still a failure.
-      if (!this.coordinator.failure && (signal || code !== 0)) {
-        this.coordinator.fail({ rank: -1, host: os.hostname(), kind: signal ? 'signal' : 'exit', exitCode: code ?? undefined, signal: signal ?? undefined, reason: 'srun (before any rank reported its own exit)' });
-      }
-    });
+      this.toCoordinator((coordinator) => {
+        if (coordinator.failure || (!signal && code === 0)) return;
+        coordinator.fail({ rank: -1, host: os.hostname(), kind: signal ? 'signal' : 'exit', exitCode: code ?? undefined, signal: signal ?? undefined, reason: 'srun (before any rank reported its own exit)' });
+      }),
+    );
     await output;
   }
 }

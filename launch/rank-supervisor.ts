@@ -42,6 +42,11 @@ class CoordinatorLink {
     return this.dealer;
   }
 
+  /** Resolves once ZeroMQ is loaded and the socket is dialing (or could not be: sends then go nowhere). */
+  async ready(): Promise<void> {
+    await this.open().catch(() => undefined);
+  }
+
   send(message: ClientMessage): Promise<void> {
     this.chain = this.chain.then(async () => (await this.open()).send(encode(message))).catch(() => undefined);
     return this.chain;
@@ -77,16 +82,20 @@ function main(): void {
   const activity = new ActivityChannel(child.stdio[ACTIVITY_FD] as Readable | null);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
 
+  // The link is opened first: loading ZeroMQ between the sampler's first reading and its run window would
+  // leave samples outside the window (tens of ms on a loaded node).
   const nodePower =
     link && token && process.env.SLURM_LOCALID === '0' && readEnv('JOULE_POWER') === 'on'
-      ? startNodePower({
-          host,
-          rank,
-          gpus: jobGpusOfNode(),
-          profile: readEnv('JOULE_ENERGY_PROFILE') as EnergyProfile | undefined,
-          sink: (stream, record) => void link.send({ t: 'node-power', token, rank, items: [{ k: 'stream', time: Date.now(), stream, record }] }),
-          warn: (message) => process.stderr.write(`joule: ${message}\n`),
-        })
+      ? link.ready().then(() =>
+          startNodePower({
+            host,
+            rank,
+            gpus: jobGpusOfNode(),
+            profile: readEnv('JOULE_ENERGY_PROFILE') as EnergyProfile | undefined,
+            sink: (stream, record) => void link.send({ t: 'node-power', token, rank, items: [{ k: 'stream', time: Date.now(), stream, record }] }),
+            warn: (message) => process.stderr.write(`joule: ${message}\n`),
+          }),
+        )
       : undefined;
 
   const report = async (exitCode: number | null, signal: string | null, pid: number, last?: string): Promise<void> => {

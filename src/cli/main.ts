@@ -1,8 +1,9 @@
-// The joule CLI: yargs with one command per file, strict parsing, and documented exit codes.
-import yargs from 'yargs';
+// The joule CLI: commander with one command per file (./command.ts), strict parsing, and documented exit codes.
+import { Command, CommanderError } from 'commander';
 import { readEnv } from '../env';
 import { isJouleError, usageErrorCodes } from '../errors';
 import { packageVersion } from '../paths';
+import { addCommand } from './command';
 import { commandsFor } from './commands';
 import { ExitCode } from './exit-codes';
 
@@ -18,32 +19,41 @@ function reportFailure(error: unknown): never {
 }
 
 /** The hint for an unknown option of `joule launch` that belonged to the rank command. */
-function launchHint(argv: string[], message: string): string {
-  return argv[0] === 'launch' && !argv.includes('--') && /^Unknown argument/.test(message) ? '\nPut the rank command after `--`, e.g. joule launch -n 2 -- node train.js --epochs 3' : '';
+function launchHint(argv: string[], error: CommanderError): string {
+  return argv[0] === 'launch' && !argv.includes('--') && error.code === 'commander.unknownOption' ? '\nPut the rank command after `--`, e.g. joule launch -n 2 -- node train.js --epochs 3' : '';
+}
+
+/** A command line's leading command words (`profile show`), for the usage hint. */
+function commandWords(argv: string[]): string {
+  const words = [];
+  for (const arg of argv) {
+    if (arg.startsWith('-')) break;
+    words.push(arg);
+  }
+  return words.length ? ` ${words.join(' ')}` : '';
+}
+
+/** commander's own exits: help and version are fine; everything else is a usage error, said once, exit 2. */
+function usageExit(argv: string[], error: CommanderError): never {
+  if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') process.exit(ExitCode.ok);
+  // A group named without its subcommand (or no command at all): commander printed the group's help above.
+  const message = error.code === 'commander.help' ? `Name a command; \`joule${commandWords(argv)} --help\` lists them.` : error.message.replace(/^error: /, '');
+  process.stderr.write(`joule: ${message}${launchHint(argv, error)}\nRun \`joule --help\` for usage.\n`);
+  process.exit(ExitCode.usage);
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const parser = yargs(argv)
-    .scriptName('joule')
-    .usage('$0 <command> [options]\n\nEnergy-aware distributed training runtime: launch ranks, run collectives, measure joules.')
-    .command(commandsFor(argv))
-    .demandCommand(1, 'Name a command; `joule --help` lists them.')
-    .strict()
-    .recommendCommands()
-    .help()
-    .alias('h', 'help')
-    .version(packageVersion)
-    .epilogue('Exit codes: 0 ok, 1 failure, 2 usage error, 3 benchmark found wrong results; a launched job exits with its failed rank\'s code.')
-    // yargs lays out (and caches) a command's help text on every run of it; the word wrapping alone cost
-    // `joule launch` 10–20 ms of CPU before its ranks started, so it is done only when help is asked for.
-    .wrap(argv.includes('--help') || argv.includes('-h') ? Math.min(110, process.stdout.columns ?? 110) : null)
-    .fail((message, error) => {
-      if (error) reportFailure(error);
-      process.stderr.write(`joule: ${message}${launchHint(argv, message)}\nRun \`joule --help\` for usage.\n`);
-      process.exit(ExitCode.usage);
-    });
+  const program = new Command('joule')
+    .description('Energy-aware distributed training runtime: launch ranks, run collectives, measure joules.')
+    .version(packageVersion, '--version')
+    .showSuggestionAfterError(true)
+    .addHelpText('after', "\nExit codes: 0 ok, 1 failure, 2 usage error, 3 benchmark found wrong results; a launched job exits with its failed rank's code.")
+    // Errors are printed once, by usageExit, in joule's form; subcommands inherit both settings.
+    .configureOutput({ outputError: () => undefined })
+    .exitOverride((error) => usageExit(argv, error));
+  for (const spec of commandsFor(argv)) addCommand(program, spec);
   try {
-    await parser.parseAsync();
+    await program.parseAsync(argv, { from: 'user' });
   } catch (error) {
     reportFailure(error);
   }

@@ -6,7 +6,7 @@ import type { NativeComm, NativeOpResult, NativeOpSpec } from '../native';
 import { badArgument, checkLength, checkRank, checkSameKind, checkTimeout, dtypeOf } from './buffers';
 import { dtypeCode, kindCode, redopCode, wireCode, type OpKind } from './native-types';
 import { connectBackend, type Member } from './connect';
-import { Hierarchy } from './hierarchical';
+import type { Hierarchy } from './hierarchical';
 import { wireOverflowError } from './wire';
 import type { CommBuffer, CommWorld, CommonOptions, CommunicatorOptions, DType, ReduceOp, ReduceOptions, WirePrecision } from './types';
 
@@ -316,6 +316,8 @@ export class Communicator {
     const leaderMembers = this.members.filter((m, r) => this.members.findIndex((n) => n.nodeRank === m.nodeRank) === r);
     const node = new Communicator(this.world, `${this.id}.node${nodeRank}`, local, { ...this.options, backend: 'shm' });
     const leaders = local[0].worldRank === this.world.rank ? new Communicator(this.world, `${this.id}.leaders`, leaderMembers, { ...this.options, backend: 'tcp' }) : undefined;
+    // Loaded only by jobs that span nodes.
+    const { Hierarchy } = require('./hierarchical') as typeof import('./hierarchical');
     this.levels = new Hierarchy(this, node, leaders);
     await Promise.all([node.size > 1 ? node.connected() : undefined, leaders?.connected()]);
   }

@@ -1,11 +1,13 @@
 // Rendezvous: picks a communicator's backend and connects its members through the world's key-value.
-import crypto from 'node:crypto';
 import { dialableAddress, interfaceAddress } from '../coord/address';
 import { readEnv } from '../env';
 import { JouleError } from '../errors';
 import { native, type NativeAddon, type NativeComm } from '../native';
 import { kindCode, dtypeCode } from './native-types';
 import type { BackendName, CommWorld, CommunicatorOptions } from './types';
+
+// Loaded when a communicator connects, not by every rank at start-up.
+const crypto = () => require('node:crypto') as typeof import('node:crypto');
 
 export interface Member {
   worldRank: number;
@@ -54,9 +56,9 @@ async function chooseBackend(requested: BackendName, members: readonly Member[],
 
 // Segment names must be unique on the node and say which job made them (for clean-up by hand).
 function segmentName(world: CommWorld, id: string): string {
-  const job = crypto.createHash('sha256').update(world.runDir).digest('hex').slice(0, 12);
+  const job = crypto().createHash('sha256').update(world.runDir).digest('hex').slice(0, 12);
   const safeId = id.replace(/[^A-Za-z0-9.]/g, '_');
-  return `/joule.${job}.${safeId}.${crypto.randomBytes(6).toString('hex')}`;
+  return `/joule.${job}.${safeId}.${crypto().randomBytes(6).toString('hex')}`;
 }
 
 export async function connectBackend(
@@ -97,7 +99,7 @@ async function connectTcp(world: CommWorld, id: string, members: readonly Member
   const tokenKey = `comm/${id}/tcp-token`;
   let token: string;
   if (rank === 0) {
-    token = crypto.randomBytes(16).toString('hex');
+    token = crypto().randomBytes(16).toString('hex');
     await world.kv.set(tokenKey, token);
   } else {
     token = await world.kv.wait(tokenKey, options.timeoutS * 1000);

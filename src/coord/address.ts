@@ -1,6 +1,4 @@
 // Where the coordinator listens and how ranks find it: loopback locally, the node-facing interface under SLURM.
-import { execFile } from 'node:child_process';
-import dns from 'node:dns/promises';
 import os from 'node:os';
 import { JouleError } from '../errors';
 
@@ -27,7 +25,9 @@ function isLocalAddress(address: string): boolean {
   return Object.values(os.networkInterfaces()).some((list) => list?.some((a) => a.address === address));
 }
 
+// child_process and dns are loaded when a name must be resolved (SLURM only), not by every rank at start-up.
 function scontrolNodeAddr(host: string): Promise<string | undefined> {
+  const { execFile } = require('node:child_process') as typeof import('node:child_process');
   return new Promise((resolve) => {
     execFile('scontrol', ['show', 'node', host], { timeout: 5000 }, (error, stdout) => {
       resolve(error ? undefined : /NodeAddr=(\S+)/.exec(stdout)?.[1]);
@@ -38,6 +38,7 @@ function scontrolNodeAddr(host: string): Promise<string | undefined> {
 /** A host name to an IPv4 address: DNS first, then SLURM's own NodeAddr (node names need not resolve). */
 export async function resolveHost(host: string): Promise<string> {
   if (/^\d+\.\d+\.\d+\.\d+$/.test(host)) return host;
+  const dns = require('node:dns/promises') as typeof import('node:dns/promises');
   try {
     return (await dns.lookup(host, { family: 4 })).address;
   } catch (error) {

@@ -60,7 +60,9 @@ export class CoordClient {
   /** Connects, joins and resolves with the welcome once every rank has joined. */
   async join(): Promise<Welcome> {
     const zmq = await import('zeromq');
-    const dealer = new zmq.Dealer({ linger: 1000, sendTimeout: -1 });
+    // Ranks may dial before the coordinator listens (the launcher starts them first; under bare srun rank 0 binds
+    // while the others start): retry soon, backing off to 1 s so a coordinator that is gone is not hammered.
+    const dealer = new zmq.Dealer({ linger: 1000, sendTimeout: -1, reconnectInterval: 20, reconnectMaxInterval: 1000 });
     if (this.options.secure) {
       const client = zmq.curveKeyPair();
       dealer.curveServerKey = curveServerKeys(this.options.secret).publicKey;

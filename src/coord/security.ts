@@ -1,6 +1,8 @@
 // The job secret (who may join) and the CURVE keys derived from it (who can read the traffic).
-import crypto from 'node:crypto';
 import { JouleError } from '../errors';
+
+// node:crypto costs a process about 5 ms to load: a rank that only joins, passes barriers and leaves never does.
+const crypto = () => require('node:crypto') as typeof import('node:crypto');
 
 /** The environment variable that carries the job secret; it is never put on a command line or in a file. */
 export const SECRET_ENV = 'JOULE_JOB_SECRET';
@@ -9,7 +11,7 @@ export const SECRET_ENV = 'JOULE_JOB_SECRET';
 export const MIN_SECRET_CHARS = 32;
 
 export function newJobSecret(): string {
-  return crypto.randomBytes(32).toString('hex');
+  return crypto().randomBytes(32).toString('hex');
 }
 
 export function checkJobSecret(secret: string | undefined, where: string): string {
@@ -24,9 +26,9 @@ export function checkJobSecret(secret: string | undefined, where: string): strin
 
 /** Constant-time comparison (hashing first makes the lengths equal). */
 export function secretMatches(expected: string, offered: string): boolean {
-  const a = crypto.createHash('sha256').update(expected).digest();
-  const b = crypto.createHash('sha256').update(offered).digest();
-  return crypto.timingSafeEqual(a, b);
+  const a = crypto().createHash('sha256').update(expected).digest();
+  const b = crypto().createHash('sha256').update(offered).digest();
+  return crypto().timingSafeEqual(a, b);
 }
 
 const Z85 = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#';
@@ -60,8 +62,8 @@ export interface CurveServerKeys {
  * compute the server's public key, so under bare srun no key has to be distributed through a file.
  */
 export function curveServerKeys(jobSecret: string): CurveServerKeys {
-  const secret = Buffer.from(crypto.hkdfSync('sha256', jobSecret, 'joule', 'joule-coordinator-curve-v1', 32));
-  const privateKey = crypto.createPrivateKey({ key: Buffer.concat([X25519_PKCS8_PREFIX, secret]), format: 'der', type: 'pkcs8' });
-  const spki = crypto.createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
+  const secret = Buffer.from(crypto().hkdfSync('sha256', jobSecret, 'joule', 'joule-coordinator-curve-v1', 32));
+  const privateKey = crypto().createPrivateKey({ key: Buffer.concat([X25519_PKCS8_PREFIX, secret]), format: 'der', type: 'pkcs8' });
+  const spki = crypto().createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
   return { secretKey: z85Encode(secret), publicKey: z85Encode(spki.subarray(spki.length - 32)) };
 }

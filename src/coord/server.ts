@@ -31,6 +31,8 @@ export interface CoordinatorOptions {
   bindHost: string;
   /** 0: any free port. */
   port: number;
+  /** Gives up a hold on `port` (launch/port-reservation.ts) just before it is bound. */
+  releasePort?: () => void;
   runId: string;
   runDir: string;
   heartbeatMs: number;
@@ -104,6 +106,7 @@ export class Coordinator {
       router.curveServer = true;
       router.curveSecretKey = curveServerKeys(this.options.secret).secretKey;
     }
+    this.options.releasePort?.();
     await router.bind(`tcp://${this.options.bindHost}:${this.options.port || '*'}`);
     this.router = router;
     this.endpoint = router.lastEndpoint ?? '';

@@ -34,6 +34,8 @@ export interface RunHostOptions {
   bindHost: string;
   /** 0: any free port. */
   port: number;
+  /** Gives up a hold on `port` just before the coordinator binds it (the launcher reserves it to start ranks first). */
+  releasePort?: () => void;
   /** Rank log lines and coordinator warnings for the operator. */
   print(line: string, stream: 'stdout' | 'stderr'): void;
 }
@@ -84,6 +86,7 @@ export async function hostRun(options: RunHostOptions): Promise<RunHost> {
     size: config.size,
     bindHost: options.bindHost,
     port: options.port,
+    releasePort: options.releasePort,
     runId: options.runId,
     runDir,
     heartbeatMs: Math.round(config.heartbeatS * 1000),

@@ -66,6 +66,6 @@ describe('joule bench cast', function () {
     assert.match(cudaThreads.stderr, /apply to --device cpu only/);
     const noBenchmark = await joule(['bench']);
     assert.equal(noBenchmark.code, 2);
-    assert.match(noBenchmark.stderr, /Name a benchmark/);
+    assert.match(noBenchmark.stderr, /Name a command; `joule bench --help` lists them/);
   });
 });

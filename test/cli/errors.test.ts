@@ -77,6 +77,6 @@ describe('CLI errors', function () {
   it('launch without `--` before the rank command says to put it there', async () => {
     const result = await joule(['launch', '-n', '2', 'node', '-e', '1']);
     assert.equal(result.code, 2);
-    assert.match(result.stderr, /Unknown argument: e\nPut the rank command after `--`/);
+    assert.match(result.stderr, /unknown option '-e'\nPut the rank command after `--`/);
   });
 });

@@ -8,14 +8,14 @@ describe('joule CLI', () => {
   it('rejects an unknown command with exit code 2', async () => {
     const result = await joule(['frobnicate']);
     assert.equal(result.code, 2);
-    assert.match(result.stderr, /Unknown argument: frobnicate/);
+    assert.match(result.stderr, /unknown command 'frobnicate'/);
     assert.match(result.stderr, /joule --help/);
   });
 
   it('rejects an unknown flag with exit code 2', async () => {
     const result = await joule(['info', '--no-such-flag']);
     assert.equal(result.code, 2);
-    assert.match(result.stderr, /Unknown argument/);
+    assert.match(result.stderr, /unknown option '--no-such-flag'/);
   });
 
   it('asks for a command when given none', async () => {

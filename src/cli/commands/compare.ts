@@ -1,5 +1,5 @@
 // `joule compare A B ...`: runs or sweeps side by side (normalized figures, each with its energy source), what differs besides the numbers, and loss-curve equality.
-import type { CommandModule } from 'yargs';
+import type { CommandSpec } from '../command';
 import { JouleError } from '../../errors';
 import type { Findings } from '../../experiments/findings';
 import { formatTable, printJson } from '../output';
@@ -36,19 +36,23 @@ function findingsText(f: Findings): string {
   return `${lines.join('\n')}\n`;
 }
 
-export const compareCommand: CommandModule<object, CompareArgs> = {
+export const compareCommand: CommandSpec<CompareArgs> = {
   command: 'compare <paths..>',
   describe: 'Compare runs or sweeps (run or sweep directories, same or different profiles): normalized figures side by side, what differs besides the numbers, whether same-config runs followed the same loss curve, and for sweeps the studies\' findings (energy ≈ k × device-hours per model and profile with R², speed-up and efficiency, accuracy against GBS, energy per sample by precision and strategy)',
-  builder: (yargs) =>
-    yargs
-      .positional('paths', { type: 'string', array: true, demandOption: true, describe: 'Run directories (run.json) or sweep directories (sweep.json: one column per configuration)' })
-      .option('json', { type: 'boolean', default: false, describe: 'Print the whole comparison as JSON' })
-      .option('csv', { type: 'boolean', default: false, describe: 'Print one CSV row per run or configuration: figures, energy source, differing context' })
-      .option('loss-tolerance', { type: 'number', describe: 'Relative loss difference allowed per step (default 0, bitwise, on CPU backends; 1e-3 otherwise)' })
-      .option('fail-on-drift', { type: 'boolean', default: false, describe: 'Exit 1 when comparable runs\' loss curves drift beyond the tolerance' })
-      .example('$0 compare runs/a runs/b', 'Two runs side by side')
-      .example('$0 compare sweeps/a100-scaling sweeps/h100-scaling --csv > both.csv', 'Every configuration of two sweeps, as CSV')
-      .example('$0 compare runs/local-seed1 runs/cluster-seed1 --fail-on-drift', 'Same config and seed on two profiles: the same loss curve?'),
+  operands: {
+    paths: 'Run directories (run.json) or sweep directories (sweep.json: one column per configuration)',
+  },
+  options: {
+    json: { type: 'boolean', default: false, describe: 'Print the whole comparison as JSON' },
+    csv: { type: 'boolean', default: false, describe: 'Print one CSV row per run or configuration: figures, energy source, differing context' },
+    'loss-tolerance': { type: 'number', describe: 'Relative loss difference allowed per step (default 0, bitwise, on CPU backends; 1e-3 otherwise)' },
+    'fail-on-drift': { type: 'boolean', default: false, describe: 'Exit 1 when comparable runs\' loss curves drift beyond the tolerance' },
+  },
+  examples: [
+    ['$0 compare runs/a runs/b', 'Two runs side by side'],
+    ['$0 compare sweeps/a100-scaling sweeps/h100-scaling --csv > both.csv', 'Every configuration of two sweeps, as CSV'],
+    ['$0 compare runs/local-seed1 runs/cluster-seed1 --fail-on-drift', 'Same config and seed on two profiles: the same loss curve?'],
+  ],
   handler: async (args) => {
     if (args.json && args.csv) throw new JouleError('JOULE_BAD_ARGUMENT', '--json and --csv: choose one');
     if (args['loss-tolerance'] !== undefined && !(args['loss-tolerance'] >= 0)) throw new JouleError('JOULE_BAD_ARGUMENT', `--loss-tolerance must be >= 0, got ${args['loss-tolerance']}`);

@@ -1,6 +1,6 @@
 // `joule estimate`: a training run's energy before it starts, from a recorded trace, or each method's error over many runs and traces.
 import fs from 'node:fs';
-import type { CommandModule } from 'yargs';
+import type { CommandSpec } from '../command';
 import { JouleError } from '../../errors';
 import type { TraceProjection, Validation } from '../../estimate';
 import { besideEpochs, expandTracePaths } from '../../estimate/import/paths';
@@ -42,46 +42,49 @@ const kJ = (j: number | null | undefined) =>
 const hours = (s: number | null | undefined) => (s === null || s === undefined ? '-' : s >= 3600 ? `${(s / 3600).toFixed(2)} h` : `${s.toFixed(1)} s`);
 const pct = (p: number | null | undefined) => (p === null || p === undefined || !Number.isFinite(p) ? '-' : `${p.toFixed(1)} %`);
 
-export const estimateCommand: CommandModule<object, EstimateArgs> = {
+export const estimateCommand: CommandSpec<EstimateArgs> = {
   command: 'estimate',
   describe: 'Estimate a training run\'s energy: before it starts (--profile, --model), from a recorded trace (--trace), or validate the methods against measured runs (--validate)',
-  builder: (yargs) =>
-    yargs
-      .usage(
-        '$0 estimate [options]\n\n' +
-          'Methods: tdp (ML CO2 Impact), green-algorithms, carbontracker (first epoch × epochs), gpu-hours (k × GPU-hours, Huber et al.), ' +
-          'online-power and step (del Rey et al.: after the stabilizing epoch s, a window of w epochs), pre-krr and pre-linear (regression on past runs). ' +
-          'Each figure is IT energy unless its notes say otherwise; a method that cannot answer says what it lacks.',
-      )
-      .option('profile', { type: 'string', describe: 'Cluster profile (slurm/profiles/<name>.json or a path): TDPs, cores, memory, PUE' })
-      .option('model', { type: 'string', describe: 'Model name (its parameters and FLOPs come from joule\'s model builders)' })
-      .option('params', { type: 'number', describe: 'Trainable parameters (instead of the model builder\'s count)' })
-      .option('flops-per-sample', { type: 'number', describe: 'Forward FLOPs per sample (a multiply-add counts 2)' })
-      .option('input-size', { type: 'number', describe: 'Elements of one input sample (e.g. 224*224*3)' })
-      .option('gpus', { type: 'number', default: 0, describe: 'GPUs of the planned job (0: CPU only)' })
-      .option('epochs', { type: 'number', describe: 'Planned epochs' })
-      .option('lbs', { type: 'number', describe: 'Local (per-rank) batch size' })
-      .option('gbs', { type: 'number', describe: 'Global batch size (default lbs × ranks)' })
-      .option('dataset-size', { type: 'number', describe: 'Training samples per epoch' })
-      .option('precision', { type: 'string', describe: 'Compute precision: fp32, tf32, bf16, fp16' })
-      .option('strategy', { type: 'string', describe: 'dp (data parallel), pp (pipeline) or hybrid' })
-      .option('duration', { type: 'string', describe: 'Planned training time (3600, 90m, 10h, 12:00:00)' })
-      .option('epoch-duration', { type: 'string', describe: 'Time of one epoch (× --epochs)' })
-      .option('cores', { type: 'number', describe: 'CPU cores of the job (Green Algorithms; default the profile\'s per node × nodes)' })
-      .option('memory-gb', { type: 'number', describe: 'Memory of the job, GB (Green Algorithms; default the profile\'s per node × nodes)' })
-      .option('history', { type: 'string', array: true, describe: 'Past runs (run or sweep directories, traces): fit the GPU-hours law and PRE, and give each method\'s expected error' })
-      .option('pre-data', { type: 'string', array: true, describe: 'CSV tables of other people\'s runs for PRE (columns in the README)' })
-      .option('trace', { type: 'string', describe: 'A recorded trace: nvidia-smi CSV, time_s,power_w[,device] CSV, or a run directory' })
-      .option('epochs-file', { type: 'string', describe: 'epoch,end_time CSV for --trace (default <trace>.epochs.csv when it exists)' })
-      .option('time-column', { type: 'string', describe: 'The trace\'s time column, when its header is not recognised' })
-      .option('power-column', { type: 'string', describe: 'The trace\'s power column' })
-      .option('device-column', { type: 'string', describe: 'The trace\'s device column (several GPUs per file)' })
-      .option('validate', { type: 'string', array: true, describe: 'Runs, sweeps or traces to validate every method against (RMSE kJ, MAPE, worst case)' })
-      .option('stabilizing-epoch', { type: 'number', describe: 'Fix the stabilizing epoch s (0-based) instead of detecting it (del Rey et al. fixed s = 10)' })
-      .option('window', { type: 'number', default: 5, describe: 'Window w in epochs for online-power and step' })
-      .option('mp-distance', { choices: ['znorm', 'euclidean'] as const, default: 'znorm' as const, describe: 'Matrix profile distance for detecting s: z-normalized (as published) or plain Euclidean (sees level changes)' })
-      .option('json', { type: 'boolean', default: false, describe: 'Print the result as JSON' })
-      .check((args) => {
+  details:
+    'Methods: tdp (ML CO2 Impact), green-algorithms, carbontracker (first epoch × epochs), gpu-hours (k × GPU-hours, Huber et al.), ' +
+    'online-power and step (del Rey et al.: after the stabilizing epoch s, a window of w epochs), pre-krr and pre-linear (regression on past runs). ' +
+    'Each figure is IT energy unless its notes say otherwise; a method that cannot answer says what it lacks.',
+  options: {
+    profile: { type: 'string', describe: 'Cluster profile (slurm/profiles/<name>.json or a path): TDPs, cores, memory, PUE' },
+    model: { type: 'string', describe: 'Model name (its parameters and FLOPs come from joule\'s model builders)' },
+    params: { type: 'number', describe: 'Trainable parameters (instead of the model builder\'s count)' },
+    'flops-per-sample': { type: 'number', describe: 'Forward FLOPs per sample (a multiply-add counts 2)' },
+    'input-size': { type: 'number', describe: 'Elements of one input sample (e.g. 224*224*3)' },
+    gpus: { type: 'number', default: 0, describe: 'GPUs of the planned job (0: CPU only)' },
+    epochs: { type: 'number', describe: 'Planned epochs' },
+    lbs: { type: 'number', describe: 'Local (per-rank) batch size' },
+    gbs: { type: 'number', describe: 'Global batch size (default lbs × ranks)' },
+    'dataset-size': { type: 'number', describe: 'Training samples per epoch' },
+    precision: { type: 'string', describe: 'Compute precision: fp32, tf32, bf16, fp16' },
+    strategy: { type: 'string', describe: 'dp (data parallel), pp (pipeline) or hybrid' },
+    duration: { type: 'string', describe: 'Planned training time (3600, 90m, 10h, 12:00:00)' },
+    'epoch-duration': { type: 'string', describe: 'Time of one epoch (× --epochs)' },
+    cores: { type: 'number', describe: 'CPU cores of the job (Green Algorithms; default the profile\'s per node × nodes)' },
+    'memory-gb': { type: 'number', describe: 'Memory of the job, GB (Green Algorithms; default the profile\'s per node × nodes)' },
+    history: { type: 'string', array: true, describe: 'Past runs (run or sweep directories, traces): fit the GPU-hours law and PRE, and give each method\'s expected error' },
+    'pre-data': { type: 'string', array: true, describe: 'CSV tables of other people\'s runs for PRE (columns in the README)' },
+    trace: { type: 'string', describe: 'A recorded trace: nvidia-smi CSV, time_s,power_w[,device] CSV, or a run directory' },
+    'epochs-file': { type: 'string', describe: 'epoch,end_time CSV for --trace (default <trace>.epochs.csv when it exists)' },
+    'time-column': { type: 'string', describe: 'The trace\'s time column, when its header is not recognised' },
+    'power-column': { type: 'string', describe: 'The trace\'s power column' },
+    'device-column': { type: 'string', describe: 'The trace\'s device column (several GPUs per file)' },
+    validate: { type: 'string', array: true, describe: 'Runs, sweeps or traces to validate every method against (RMSE kJ, MAPE, worst case)' },
+    'stabilizing-epoch': { type: 'number', describe: 'Fix the stabilizing epoch s (0-based) instead of detecting it (del Rey et al. fixed s = 10)' },
+    window: { type: 'number', default: 5, describe: 'Window w in epochs for online-power and step' },
+    'mp-distance': { choices: ['znorm', 'euclidean'] as const, default: 'znorm' as const, describe: 'Matrix profile distance for detecting s: z-normalized (as published) or plain Euclidean (sees level changes)' },
+    json: { type: 'boolean', default: false, describe: 'Print the result as JSON' },
+  },
+  examples: [
+    ['$0 estimate --profile clusterA --model resnet50 --gpus 16 --epochs 90 --duration 10h', 'Before training: every method that can answer'],
+    ['$0 estimate --trace gpu.csv --epochs-file epochs.csv --profile clusterA', 'Measured energy of an nvidia-smi log and what each method would have projected'],
+    ['$0 estimate --validate runs/ logs/*.csv --json', 'Each method\'s RMSE, MAPE and worst case over many runs and traces'],
+  ],
+  check: (args) => {
         const modes = [args.trace !== undefined, args.validate !== undefined].filter(Boolean).length;
         if (modes > 1) throw new JouleError('JOULE_BAD_ARGUMENT', '--trace and --validate are separate modes: give one');
         if (modes === 0 && (args.profile === undefined || args.epochs === undefined)) {
@@ -91,11 +94,7 @@ export const estimateCommand: CommandModule<object, EstimateArgs> = {
           const v = args[key];
           if (v !== undefined && (!Number.isInteger(v) || v < (key === 'window' || key === 'epochs' ? 1 : 0))) throw new JouleError('JOULE_BAD_ARGUMENT', `--${key} must be a whole number${key === 'window' || key === 'epochs' ? ' >= 1' : ' >= 0'}, got ${v}`);
         }
-        return true;
-      })
-      .example('$0 estimate --profile clusterA --model resnet50 --gpus 16 --epochs 90 --duration 10h', 'Before training: every method that can answer')
-      .example('$0 estimate --trace gpu.csv --epochs-file epochs.csv --profile clusterA', 'Measured energy of an nvidia-smi log and what each method would have projected')
-      .example('$0 estimate --validate runs/ logs/*.csv --json', 'Each method\'s RMSE, MAPE and worst case over many runs and traces'),
+      },
   handler: async (args) => {
     const estimate = await import('../../estimate');
     const { loadHardware } = await import('../../estimate/hardware');

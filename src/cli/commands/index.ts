@@ -1,12 +1,9 @@
 // Every CLI command, one file each, by name; main.ts registers the one being run, or all of them.
-import type { CommandModule } from 'yargs';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyCommand = CommandModule<any, any>;
+import type { CommandSpec } from '../command';
 
 // Loaded on demand: requiring all twelve modules (and what they import) made every start pay for them,
 // `joule launch` included. The order is the order `joule --help` lists them in.
-const loaders: Record<string, () => AnyCommand> = {
+const loaders: Record<string, () => CommandSpec> = {
   info: () => (require('./info') as typeof import('./info')).infoCommand,
   trace: () => (require('./trace') as typeof import('./trace')).traceCommand,
   bench: () => (require('./bench') as typeof import('./bench')).benchCommand,
@@ -25,7 +22,7 @@ const loaders: Record<string, () => AnyCommand> = {
  * The commands to register for a command line: the one it names, else every one (for `--help`, a
  * mistyped name's suggestion, or options before the command).
  */
-export function commandsFor(argv: string[]): AnyCommand[] {
+export function commandsFor(argv: string[]): CommandSpec[] {
   const named = Object.hasOwn(loaders, argv[0] ?? '') ? loaders[argv[0]] : undefined;
   return named ? [named()] : Object.values(loaders).map((load) => load());
 }

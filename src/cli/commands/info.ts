@@ -1,5 +1,5 @@
 // `joule info`: what this build and this machine can do, and why not when they can't.
-import type { CommandModule } from 'yargs';
+import type { CommandSpec } from '../command';
 import type { CapabilityReport } from '../../info/report';
 import { formatTable, printJson } from '../output';
 import type { EnergyPlan } from '../../info/energy';
@@ -43,15 +43,17 @@ function render(report: CapabilityReport, energy: EnergyPlan, backendNames: read
   return lines.join('\n');
 }
 
-export const infoCommand: CommandModule<object, InfoArgs> = {
+export const infoCommand: CommandSpec<InfoArgs> = {
   command: 'info',
   describe: 'Report versions, build features, usable backends (and why not), GPUs, CPU and SLURM context',
-  builder: (yargs) =>
-    yargs
-      .option('json', { type: 'boolean', default: false, describe: 'Print the report as JSON' })
-      .option('profile', { type: 'string', default: 'local', describe: 'Cluster profile whose figures the energy model would use (a name in slurm/profiles/ or a path)' })
-      .example('$0 info', 'Human-readable capability report')
-      .example('JOULE_NVML_LIBRARY=/opt/nvidia/lib/libnvidia-ml.so.1 $0 info --json', 'Use a site-specific NVML'),
+  options: {
+    json: { type: 'boolean', default: false, describe: 'Print the report as JSON' },
+    profile: { type: 'string', default: 'local', describe: 'Cluster profile whose figures the energy model would use (a name in slurm/profiles/ or a path)' },
+  },
+  examples: [
+    ['$0 info', 'Human-readable capability report'],
+    ['JOULE_NVML_LIBRARY=/opt/nvidia/lib/libnvidia-ml.so.1 $0 info --json', 'Use a site-specific NVML'],
+  ],
   handler: async (args) => {
     // Loaded here, not at the top: every command's module is loaded on every start, `joule launch`'s included.
     const { backendNames, capabilityReport } = await import('../../info/report');

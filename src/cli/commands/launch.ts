@@ -1,5 +1,5 @@
 // `joule launch`: start N ranks (here, or with srun inside an allocation), supervise them, write the run directory.
-import type { CommandModule } from 'yargs';
+import type { CommandSpec } from '../command';
 import { JouleError } from '../../errors';
 import { envDefault, readEnv } from '../../env';
 import { printJson } from '../output';
@@ -22,7 +22,6 @@ interface LaunchArgs {
   'idle-baseline'?: string;
   'pretend-nodes'?: number;
   cmd?: string[];
-  '--'?: string[];
 }
 
 /**
@@ -45,33 +44,36 @@ function positive(value: number | undefined, flag: string, integer: boolean): vo
   }
 }
 
-export const launchCommand: CommandModule<object, LaunchArgs> = {
+export const launchCommand: CommandSpec<LaunchArgs> = {
   command: 'launch [cmd..]',
   describe: 'Start N ranks of a command, coordinate them (join, barrier, key-value, heartbeats, abort) and write runs/<time>-<name>/',
-  builder: (yargs) =>
-    yargs
-      .parserConfiguration({ 'populate--': true })
-      .positional('cmd', { type: 'string', array: true, describe: 'The rank command, after `--`' })
-      .option('ntasks', { alias: 'n', type: 'number', describe: 'Number of ranks (inside an allocation: default SLURM_NTASKS)' })
-      .option('profile', { type: 'string', default: 'local', describe: 'Cluster profile: a name in slurm/profiles/ or a path to a .json' })
-      .option('name', { type: 'string', describe: 'Run name (default: the script name); the run directory is runs/<UTC time>-<name>' })
-      .option('run-dir', { type: 'string', describe: 'Write the run record to exactly this directory' })
-      .option('launcher', { choices: ['auto', 'local', 'srun'] as const, default: 'auto' as const, describe: 'Start ranks as local processes, with srun, or srun only inside an allocation' })
-      .option('secure', { type: 'boolean', default: false, describe: 'Encrypt coordinator traffic with ZeroMQ CURVE (keys derived from the job secret)' })
-      .option('iface', { type: 'string', describe: 'Network interface the coordinator listens on under SLURM (default: the one this node name resolves to; env JOULE_IFACE)' })
-      .option('heartbeat', { type: 'number', default: envDefault('JOULE_HEARTBEAT_S'), describe: 'Seconds between heartbeats (both ways)' })
-      .option('heartbeat-misses', { type: 'number', default: envDefault('JOULE_HEARTBEAT_MISSES'), describe: 'Missed heartbeats after which a rank (or the coordinator) counts as dead' })
-      .option('join-timeout', { type: 'number', default: envDefault('JOULE_JOIN_TIMEOUT_S'), describe: 'Seconds for every rank to call joule.init(); the timeout names the ranks that never did' })
-      .option('json', { type: 'boolean', default: false, describe: 'Print the final run summary as JSON (rank output then goes to stderr)' })
-      .option('oversubscribe', { type: 'boolean', default: false, describe: 'Local launcher: start more than 4 ranks per allowed CPU (refused otherwise; above 1 per CPU a warning says they share)' })
-      .option('exit-grace', { type: 'number', default: 10, describe: 'Seconds a rank that called finalize gets to exit before the launcher ends it (and names it)' })
-      .option('idle-baseline', { type: 'string', describe: 'Measure idle power this long before the run (e.g. 5s) to split static from dynamic energy' })
-      .option('pretend-nodes', { type: 'number', describe: 'Local launcher: give the ranks node ids as if they sat on this many nodes (block distribution like srun), to test or measure hierarchical collectives on one host' })
-      .example('$0 launch -n 4 -- node train.js --epochs 3', 'Four ranks on this host; output prefixed [rank]')
-      .example('$0 launch -n 2 --name smoke --json -- node examples/hello.js', 'Summary as JSON, run record in runs/<time>-smoke/')
-      .example('salloc -N2 -n8 $0 launch --secure -- node train.js', 'Inside an allocation: ranks started by srun, traffic encrypted'),
+  operands: {
+    cmd: 'The rank command, after `--`',
+  },
+  options: {
+    ntasks: { alias: 'n', type: 'number', describe: 'Number of ranks (inside an allocation: default SLURM_NTASKS)' },
+    profile: { type: 'string', default: 'local', describe: 'Cluster profile: a name in slurm/profiles/ or a path to a .json' },
+    name: { type: 'string', describe: 'Run name (default: the script name); the run directory is runs/<UTC time>-<name>' },
+    'run-dir': { type: 'string', describe: 'Write the run record to exactly this directory' },
+    launcher: { choices: ['auto', 'local', 'srun'] as const, default: 'auto' as const, describe: 'Start ranks as local processes, with srun, or srun only inside an allocation' },
+    secure: { type: 'boolean', default: false, describe: 'Encrypt coordinator traffic with ZeroMQ CURVE (keys derived from the job secret)' },
+    iface: { type: 'string', describe: 'Network interface the coordinator listens on under SLURM (default: the one this node name resolves to; env JOULE_IFACE)' },
+    heartbeat: { type: 'number', default: envDefault('JOULE_HEARTBEAT_S'), describe: 'Seconds between heartbeats (both ways)' },
+    'heartbeat-misses': { type: 'number', default: envDefault('JOULE_HEARTBEAT_MISSES'), describe: 'Missed heartbeats after which a rank (or the coordinator) counts as dead' },
+    'join-timeout': { type: 'number', default: envDefault('JOULE_JOIN_TIMEOUT_S'), describe: 'Seconds for every rank to call joule.init(); the timeout names the ranks that never did' },
+    json: { type: 'boolean', default: false, describe: 'Print the final run summary as JSON (rank output then goes to stderr)' },
+    oversubscribe: { type: 'boolean', default: false, describe: 'Local launcher: start more than 4 ranks per allowed CPU (refused otherwise; above 1 per CPU a warning says they share)' },
+    'exit-grace': { type: 'number', default: 10, describe: 'Seconds a rank that called finalize gets to exit before the launcher ends it (and names it)' },
+    'idle-baseline': { type: 'string', describe: 'Measure idle power this long before the run (e.g. 5s) to split static from dynamic energy' },
+    'pretend-nodes': { type: 'number', describe: 'Local launcher: give the ranks node ids as if they sat on this many nodes (block distribution like srun), to test or measure hierarchical collectives on one host' },
+  },
+  examples: [
+    ['$0 launch -n 4 -- node train.js --epochs 3', 'Four ranks on this host; output prefixed [rank]'],
+    ['$0 launch -n 2 --name smoke --json -- node examples/hello.js', 'Summary as JSON, run record in runs/<time>-smoke/'],
+    ['salloc -N2 -n8 $0 launch --secure -- node train.js', 'Inside an allocation: ranks started by srun, traffic encrypted'],
+  ],
   handler: async (args) => {
-    const command = [...(args.cmd ?? []), ...(args['--'] ?? [])].map(String);
+    const command = (args.cmd ?? []).map(String);
     if (command.length === 0) throw new JouleError('JOULE_BAD_ARGUMENT', 'no command to launch; usage: joule launch -n N -- <command...>');
     positive(args.ntasks, '-n', true);
     positive(args.heartbeat, '--heartbeat', false);

@@ -1,7 +1,7 @@
 // `joule profile list|show|validate|detect`: the cluster profiles joule knows, checked, and a new one written from the machine it runs on.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Argv, CommandModule } from 'yargs';
+import type { CommandSpec } from '../command';
 import { isJouleError, JouleError } from '../../errors';
 import { knownProfiles, loadProfile, profileFile, profilesDir, type ClusterProfile } from '../../slurm/profile';
 import { formatTable, printJson } from '../output';
@@ -56,10 +56,12 @@ function leaves(value: unknown, at = ''): [string, string][] {
   return [[at, Array.isArray(value) ? value.join(', ') : String(value)]];
 }
 
-const listCommand: CommandModule<object, ListArgs> = {
+const listCommand: CommandSpec<ListArgs> = {
   command: 'list',
   describe: `The profiles in ${path.relative(process.cwd(), profilesDir) || profilesDir} (shipped ones and any you dropped there), each checked`,
-  builder: (yargs) => yargs.option('json', { type: 'boolean', default: false, describe: 'Print the list as JSON' }),
+  options: {
+    json: { type: 'boolean', default: false, describe: 'Print the list as JSON' },
+  },
   handler: (args) => {
     const rows = knownProfiles().map((name) => {
       const checked = check(name);
@@ -71,13 +73,15 @@ const listCommand: CommandModule<object, ListArgs> = {
   },
 };
 
-const showCommand: CommandModule<object, ShowArgs> = {
+const showCommand: CommandSpec<ShowArgs> = {
   command: 'show <profile>',
   describe: 'Print a profile (a name or a path): every figure with its source',
-  builder: (yargs) =>
-    yargs
-      .positional('profile', { type: 'string', demandOption: true, describe: 'A name in slurm/profiles/ or a path to a .json' })
-      .option('json', { type: 'boolean', default: false, describe: 'Print the validated profile as JSON' }),
+  operands: {
+    profile: 'A name in slurm/profiles/ or a path to a .json',
+  },
+  options: {
+    json: { type: 'boolean', default: false, describe: 'Print the validated profile as JSON' },
+  },
   handler: (args) => {
     const profile = loadProfile(args.profile);
     if (args.json) return printJson(profile);
@@ -88,13 +92,15 @@ const showCommand: CommandModule<object, ShowArgs> = {
   },
 };
 
-const validateCommand: CommandModule<object, ValidateArgs> = {
+const validateCommand: CommandSpec<ValidateArgs> = {
   command: 'validate [profiles..]',
   describe: 'Check profiles (names or paths; default: every known one); a bad one is listed with each field path and what is wrong, and the exit code is 2',
-  builder: (yargs) =>
-    yargs
-      .positional('profiles', { type: 'string', array: true, describe: 'Profile names or .json paths' })
-      .option('json', { type: 'boolean', default: false, describe: 'Print [{profile, file, ok, problems}] as JSON' }),
+  operands: {
+    profiles: 'Profile names or .json paths',
+  },
+  options: {
+    json: { type: 'boolean', default: false, describe: 'Print [{profile, file, ok, problems}] as JSON' },
+  },
   handler: (args) => {
     const names = args.profiles?.length ? args.profiles.map(String) : knownProfiles();
     const results = names.map(check);
@@ -111,16 +117,18 @@ const validateCommand: CommandModule<object, ValidateArgs> = {
   },
 };
 
-const detectCommand: CommandModule<object, DetectArgs> = {
+const detectCommand: CommandSpec<DetectArgs> = {
   command: 'detect',
   describe: 'Write a profile for this machine or allocation from what it can read: GPUs and power limits (NVML), CPU (/proc/cpuinfo), partition and node (scontrol, inside a SLURM job)',
-  builder: (yargs) =>
-    yargs
-      .option('name', { type: 'string', default: 'detected', describe: 'The profile name (also the file name when saved next to the shipped profiles)' })
-      .option('out', { type: 'string', describe: 'Write the profile here (a .json path; a folder gets <name>.json) instead of printing it' })
-      .option('json', { type: 'boolean', default: false, describe: 'Print {profile, file, detected, assumed} as JSON' })
-      .example('$0 profile detect --out my-cluster.json --name mycluster', 'Start a profile from the facts of this node')
-      .example('srun -N1 $0 profile detect --name clusterA --out slurm/profiles/', 'Inside an allocation: adds partition, account, node shape from scontrol'),
+  options: {
+    name: { type: 'string', default: 'detected', describe: 'The profile name (also the file name when saved next to the shipped profiles)' },
+    out: { type: 'string', describe: 'Write the profile here (a .json path; a folder gets <name>.json) instead of printing it' },
+    json: { type: 'boolean', default: false, describe: 'Print {profile, file, detected, assumed} as JSON' },
+  },
+  examples: [
+    ['$0 profile detect --out my-cluster.json --name mycluster', 'Start a profile from the facts of this node'],
+    ['srun -N1 $0 profile detect --name clusterA --out slurm/profiles/', 'Inside an allocation: adds partition, account, node shape from scontrol'],
+  ],
   handler: async (args) => {
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(args.name)) throw new JouleError('JOULE_BAD_ARGUMENT', `--name must be letters, digits, '_', '.' or '-', got ${JSON.stringify(args.name)}`);
     const { detectProfile } = await import('../../experiments/profile-detect');
@@ -136,12 +144,8 @@ const detectCommand: CommandModule<object, DetectArgs> = {
   },
 };
 
-export const profileCommand: CommandModule = {
+export const profileCommand: CommandSpec = {
   command: 'profile',
   describe: 'Cluster profiles: list, show, validate, detect',
-  builder: (yargs: Argv) =>
-    yargs
-      .command([listCommand, showCommand, validateCommand, detectCommand] as CommandModule[])
-      .demandCommand(1, 'Name a subcommand: list, show, validate or detect.'),
-  handler: () => undefined,
+  subcommands: () => [listCommand, showCommand, validateCommand, detectCommand],
 };

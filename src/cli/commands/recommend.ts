@@ -1,5 +1,5 @@
 // `joule recommend SWEEP`: the Pareto front of energy, time and accuracy, and the configuration that best meets the constraints, with the evidence (repeats, spread, ties).
-import type { CommandModule } from 'yargs';
+import type { CommandSpec } from '../command';
 import { JouleError } from '../../errors';
 import { formatTable, printJson } from '../output';
 import type { Objective } from '../../experiments/recommend';
@@ -12,18 +12,22 @@ interface RecommendArgs {
   json: boolean;
 }
 
-export const recommendCommand: CommandModule<object, RecommendArgs> = {
+export const recommendCommand: CommandSpec<RecommendArgs> = {
   command: 'recommend <sweep>',
   describe: 'From a sweep: the Pareto front of energy, time and accuracy, and the configuration that best meets the constraints; one whose repeats overlap the best one\'s is a tie, not a loss',
-  builder: (yargs) =>
-    yargs
-      .positional('sweep', { type: 'string', demandOption: true, describe: 'A sweep directory (sweep.json)' })
-      .option('objective', { choices: ['energy', 'time', 'edp'] as const, default: 'energy' as const, describe: 'What to minimise: energy of a run (J), its wall time (s), or their product (energy-delay, J s)' })
-      .option('max-time', { type: 'string', describe: 'Only configurations whose mean wall time is at most this (e.g. 90s, 10m)' })
-      .option('min-accuracy', { type: 'number', describe: 'Only configurations whose mean held-out accuracy is at least this (0-1)' })
-      .option('json', { type: 'boolean', default: false, describe: 'Print candidates, front, best, ties and verdict as JSON' })
-      .example('$0 recommend sweeps/lbs-precision --objective energy --min-accuracy 0.9', 'The least energy that reaches 90 % accuracy')
-      .example('$0 recommend sweeps/scaling --objective edp --max-time 10m', 'Best energy-delay product within ten minutes'),
+  operands: {
+    sweep: 'A sweep directory (sweep.json)',
+  },
+  options: {
+    objective: { choices: ['energy', 'time', 'edp'] as const, default: 'energy' as const, describe: 'What to minimise: energy of a run (J), its wall time (s), or their product (energy-delay, J s)' },
+    'max-time': { type: 'string', describe: 'Only configurations whose mean wall time is at most this (e.g. 90s, 10m)' },
+    'min-accuracy': { type: 'number', describe: 'Only configurations whose mean held-out accuracy is at least this (0-1)' },
+    json: { type: 'boolean', default: false, describe: 'Print candidates, front, best, ties and verdict as JSON' },
+  },
+  examples: [
+    ['$0 recommend sweeps/lbs-precision --objective energy --min-accuracy 0.9', 'The least energy that reaches 90 % accuracy'],
+    ['$0 recommend sweeps/scaling --objective edp --max-time 10m', 'Best energy-delay product within ten minutes'],
+  ],
   handler: async (args) => {
     const { recommend } = await import('../../experiments/recommend');
     const { parseDurationS } = await import('../../units');

@@ -1,5 +1,5 @@
 // `joule sbatch`: render a job script from a profile and a template, print it (--dry-run) or submit it, optionally waiting for the job.
-import type { CommandModule } from 'yargs';
+import type { CommandSpec } from '../command';
 import { printJson } from '../output';
 import { JouleError } from '../../errors';
 
@@ -32,42 +32,44 @@ interface SbatchArgs {
   wait: boolean;
   json: boolean;
   cmd?: string[];
-  '--'?: string[];
 }
 
-export const sbatchCommand: CommandModule<object, SbatchArgs> = {
+export const sbatchCommand: CommandSpec<SbatchArgs> = {
   command: 'sbatch [cmd..]',
   describe: 'Submit a command as a SLURM batch job that runs it under `joule launch` (one rank per task), from a cluster profile and a template',
-  builder: (yargs) =>
-    yargs
-      .parserConfiguration({ 'populate--': true })
-      .positional('cmd', { type: 'string', array: true, describe: 'The rank command, after `--`' })
-      .option('profile', { type: 'string', default: 'local', describe: 'Cluster profile: a name in slurm/profiles/ or a path to a .json' })
-      .option('nodes', { alias: 'N', type: 'number', describe: 'Nodes (default: the profile\'s, else 1)' })
-      .option('ntasks-per-node', { type: 'number', describe: 'Ranks per node (default: the profile\'s GPUs per node, else 1)' })
-      .option('gpus-per-node', { type: 'number', describe: 'GPUs per node (default: the profile\'s)' })
-      .option('cpus-per-task', { type: 'number', describe: 'CPUs per rank' })
-      .option('time', { alias: 't', type: 'string', describe: 'Time limit: minutes, MM:SS, HH:MM:SS or D-HH[:MM[:SS]]' })
-      .option('partition', { alias: 'p', type: 'string', describe: 'Partition (default: the profile\'s)' })
-      .option('account', { alias: 'A', type: 'string', describe: 'Account to charge (default: the profile\'s)' })
-      .option('qos', { type: 'string', describe: 'Quality of service (default: the profile\'s)' })
-      .option('constraint', { alias: 'C', type: 'string', describe: 'Node features required (default: the profile\'s)' })
-      .option('name', { alias: 'J', type: 'string', describe: 'Job and run name (default: the script name)' })
-      .option('output', { alias: 'o', type: 'string', describe: 'Job output file pattern for sbatch (%j job id, %x name); default slurm-%j.out' })
-      .option('template', { type: 'string', describe: 'Job script template: a name in slurm/templates/ or a path (default: launch)' })
-      .option('secure', { type: 'boolean', default: false, describe: 'Encrypt coordinator traffic across nodes (joule launch --secure)' })
-      .option('dry-run', { type: 'boolean', default: false, describe: 'Print the rendered job script and submit nothing' })
-      .option('wait', { type: 'boolean', default: false, describe: 'Wait for the job to end (sbatch --wait) and exit with its exit code' })
-      .option('json', { type: 'boolean', default: false, describe: 'Print the result as JSON (with --dry-run: the resolved job and the script)' })
-      .example('$0 sbatch --dry-run -N 2 -- node train.js', 'Print the job script for two nodes with the local profile')
-      .example('$0 sbatch --profile clusterA -N 4 --time 2:00:00 -- node train.js --epochs 10', 'Submit to cluster A: four nodes, one rank per GPU')
-      .example('$0 sbatch --wait --json -- node examples/hello.js', 'Submit, wait, print {"jobId", "exitCode"}, exit with the job\'s code'),
+  operands: {
+    cmd: 'The rank command, after `--`',
+  },
+  options: {
+    profile: { type: 'string', default: 'local', describe: 'Cluster profile: a name in slurm/profiles/ or a path to a .json' },
+    nodes: { alias: 'N', type: 'number', describe: 'Nodes (default: the profile\'s, else 1)' },
+    'ntasks-per-node': { type: 'number', describe: 'Ranks per node (default: the profile\'s GPUs per node, else 1)' },
+    'gpus-per-node': { type: 'number', describe: 'GPUs per node (default: the profile\'s)' },
+    'cpus-per-task': { type: 'number', describe: 'CPUs per rank' },
+    time: { alias: 't', type: 'string', describe: 'Time limit: minutes, MM:SS, HH:MM:SS or D-HH[:MM[:SS]]' },
+    partition: { alias: 'p', type: 'string', describe: 'Partition (default: the profile\'s)' },
+    account: { alias: 'A', type: 'string', describe: 'Account to charge (default: the profile\'s)' },
+    qos: { type: 'string', describe: 'Quality of service (default: the profile\'s)' },
+    constraint: { alias: 'C', type: 'string', describe: 'Node features required (default: the profile\'s)' },
+    name: { alias: 'J', type: 'string', describe: 'Job and run name (default: the script name)' },
+    output: { alias: 'o', type: 'string', describe: 'Job output file pattern for sbatch (%j job id, %x name); default slurm-%j.out' },
+    template: { type: 'string', describe: 'Job script template: a name in slurm/templates/ or a path (default: launch)' },
+    secure: { type: 'boolean', default: false, describe: 'Encrypt coordinator traffic across nodes (joule launch --secure)' },
+    'dry-run': { type: 'boolean', default: false, describe: 'Print the rendered job script and submit nothing' },
+    wait: { type: 'boolean', default: false, describe: 'Wait for the job to end (sbatch --wait) and exit with its exit code' },
+    json: { type: 'boolean', default: false, describe: 'Print the result as JSON (with --dry-run: the resolved job and the script)' },
+  },
+  examples: [
+    ['$0 sbatch --dry-run -N 2 -- node train.js', 'Print the job script for two nodes with the local profile'],
+    ['$0 sbatch --profile clusterA -N 4 --time 2:00:00 -- node train.js --epochs 10', 'Submit to cluster A: four nodes, one rank per GPU'],
+    ['$0 sbatch --wait --json -- node examples/hello.js', 'Submit, wait, print {"jobId", "exitCode"}, exit with the job\'s code'],
+  ],
   handler: async (args) => {
     if (args.time !== undefined) checkTimeFields(args.time);
     const { renderJob, submitJob } = await import('../../slurm/sbatch');
     const { job, script } = renderJob({
       profile: args.profile,
-      command: [...(args.cmd ?? []), ...(args['--'] ?? [])].map(String),
+      command: (args.cmd ?? []).map(String),
       name: args.name,
       nodes: args.nodes,
       ntasksPerNode: args['ntasks-per-node'],

@@ -1,6 +1,6 @@
 // `joule sweep`: a grid of runs (any command with {param} placeholders, or joule train), run here one after another or submitted as a job array, resumable.
 import path from 'node:path';
-import type { CommandModule } from 'yargs';
+import type { CommandSpec } from '../command';
 import { JouleError } from '../../errors';
 import { formatTable, printJson } from '../output';
 
@@ -27,7 +27,6 @@ interface SweepArgs {
   'dry-run': boolean;
   json: boolean;
   cmd?: string[];
-  '--'?: string[];
 }
 
 function duration(seconds: number | null): string {
@@ -40,39 +39,42 @@ function timestamp(): string {
   return new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '').replace('T', '-');
 }
 
-export const sweepCommand: CommandModule<object, SweepArgs> = {
+export const sweepCommand: CommandSpec<SweepArgs> = {
   command: 'sweep [cmd..]',
   describe: 'Run a grid of runs: each point its own run directory, indexed in a sweep directory (sweep.json); here one after another, or as a SLURM job array; resumable',
-  builder: (yargs) =>
-    yargs
-      .parserConfiguration({ 'populate--': true })
-      .positional('cmd', { type: 'string', array: true, describe: 'The command after `--`, with {name} placeholders; `train ...` means joule train' })
-      .option('grid', { alias: 'g', type: 'string', array: true, describe: 'A dimension: name=v1,v2,... (repeat the flag). gpus or ntasks set the rank count; power-limit sets the GPUs\' NVML power limit (W) for the run' })
-      .option('repeat', { type: 'number', default: 1, describe: 'Runs per configuration (for spread and ties)' })
-      .option('file', { type: 'string', describe: 'A sweep file: {"command": [...], "grid": {"name": [values]}, "repeat": 3, "ntasks": 2}' })
-      .option('dir', { type: 'string', describe: 'The sweep directory (default sweeps/<UTC time>-<name>)' })
-      .option('name', { type: 'string', describe: 'Sweep name (default: the command\'s)' })
-      .option('profile', { type: 'string', default: 'local', describe: 'Cluster profile for every run: a name in slurm/profiles/ or a path' })
-      .option('ntasks', { alias: 'n', type: 'number', describe: 'Ranks per run when no gpus/ntasks dimension is given' })
-      .option('resume', { type: 'string', describe: 'Continue the sweep in this directory: finished runs are kept, interrupted ones run again' })
-      .option('status', { type: 'boolean', default: false, describe: 'With --resume: print each point\'s status and run nothing' })
-      .option('retry-failed', { type: 'boolean', default: false, describe: 'With --resume: run failed points again too' })
-      .option('array-task', { type: 'number', describe: 'Run only this point (what each task of the job array does)' })
-      .option('submit', { type: 'boolean', default: false, describe: 'Submit the points not yet done as one SLURM job array (slurm/templates/sweep.sbatch) instead of running them here' })
-      .option('nodes', { alias: 'N', type: 'number', describe: '--submit: nodes per point' })
-      .option('ntasks-per-node', { type: 'number', describe: '--submit: ranks per node' })
-      .option('time', { alias: 't', type: 'string', describe: '--submit: time limit per point' })
-      .option('partition', { alias: 'p', type: 'string', describe: '--submit: partition (default: the profile\'s)' })
-      .option('account', { alias: 'A', type: 'string', describe: '--submit: account (default: the profile\'s)' })
-      .option('parallel', { type: 'number', describe: '--submit: at most this many points at once (--array=...%N)' })
-      .option('wait', { type: 'boolean', default: false, describe: '--submit: wait for the whole array (sbatch --wait)' })
-      .option('dry-run', { type: 'boolean', default: false, describe: '--submit: print the job script, submit nothing' })
-      .option('json', { type: 'boolean', default: false, describe: 'Print the outcome as JSON (progress stays on stderr)' })
-      .example('$0 sweep --grid lbs=32,64 --grid precision=fp32,bf16 --repeat 3 -- train --model mlp -n 2', 'joule train over a grid; unused dimensions become --lbs/--precision flags')
-      .example('$0 sweep --grid size=1K,1M -- node bench.js --bytes {size}', 'Any command: {size} takes each value')
-      .example('$0 sweep --grid power-limit=250,300,400 -- train --model resnet-mini', 'GPU power limit per run (NVML, restored after)')
-      .example('$0 sweep --profile a100 --submit -N 1 --grid gpus=1,2,4 -- train', 'One job-array task per point')
-      .example('$0 sweep --resume sweeps/20261202-101500-train', 'Continue after an interruption; failed points are listed'),
+  operands: {
+    cmd: 'The command after `--`, with {name} placeholders; `train ...` means joule train',
+  },
+  options: {
+    grid: { alias: 'g', type: 'string', array: true, describe: 'A dimension: name=v1,v2,... (repeat the flag). gpus or ntasks set the rank count; power-limit sets the GPUs\' NVML power limit (W) for the run' },
+    repeat: { type: 'number', default: 1, describe: 'Runs per configuration (for spread and ties)' },
+    file: { type: 'string', describe: 'A sweep file: {"command": [...], "grid": {"name": [values]}, "repeat": 3, "ntasks": 2}' },
+    dir: { type: 'string', describe: 'The sweep directory (default sweeps/<UTC time>-<name>)' },
+    name: { type: 'string', describe: 'Sweep name (default: the command\'s)' },
+    profile: { type: 'string', default: 'local', describe: 'Cluster profile for every run: a name in slurm/profiles/ or a path' },
+    ntasks: { alias: 'n', type: 'number', describe: 'Ranks per run when no gpus/ntasks dimension is given' },
+    resume: { type: 'string', describe: 'Continue the sweep in this directory: finished runs are kept, interrupted ones run again' },
+    status: { type: 'boolean', default: false, describe: 'With --resume: print each point\'s status and run nothing' },
+    'retry-failed': { type: 'boolean', default: false, describe: 'With --resume: run failed points again too' },
+    'array-task': { type: 'number', describe: 'Run only this point (what each task of the job array does)' },
+    submit: { type: 'boolean', default: false, describe: 'Submit the points not yet done as one SLURM job array (slurm/templates/sweep.sbatch) instead of running them here' },
+    nodes: { alias: 'N', type: 'number', describe: '--submit: nodes per point' },
+    'ntasks-per-node': { type: 'number', describe: '--submit: ranks per node' },
+    time: { alias: 't', type: 'string', describe: '--submit: time limit per point' },
+    partition: { alias: 'p', type: 'string', describe: '--submit: partition (default: the profile\'s)' },
+    account: { alias: 'A', type: 'string', describe: '--submit: account (default: the profile\'s)' },
+    parallel: { type: 'number', describe: '--submit: at most this many points at once (--array=...%N)' },
+    wait: { type: 'boolean', default: false, describe: '--submit: wait for the whole array (sbatch --wait)' },
+    'dry-run': { type: 'boolean', default: false, describe: '--submit: print the job script, submit nothing' },
+    json: { type: 'boolean', default: false, describe: 'Print the outcome as JSON (progress stays on stderr)' },
+  },
+  examples: [
+    ['$0 sweep --grid lbs=32,64 --grid precision=fp32,bf16 --repeat 3 -- train --model mlp -n 2', 'joule train over a grid; unused dimensions become --lbs/--precision flags'],
+    ['$0 sweep --grid size=1K,1M -- node bench.js --bytes {size}', 'Any command: {size} takes each value'],
+    ['$0 sweep --grid power-limit=250,300,400 -- train --model resnet-mini', 'GPU power limit per run (NVML, restored after)'],
+    ['$0 sweep --profile a100 --submit -N 1 --grid gpus=1,2,4 -- train', 'One job-array task per point'],
+    ['$0 sweep --resume sweeps/20261202-101500-train', 'Continue after an interruption; failed points are listed'],
+  ],
   handler: async (args) => {
     const { expandSweep, parseGridFlags, readSweepFile } = await import('../../experiments/sweep-grid');
     const { createSweep, readSweep, sweepStates } = await import('../../experiments/sweep-dir');
@@ -83,7 +85,7 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
     const { runSweepLocally, submitSweep, sweepOutcome } = await import('../../experiments/sweep-run');
     const { loadProfile } = await import('../../slurm/profile');
     let dir: string;
-    const command = [...(args.cmd ?? []), ...(args['--'] ?? [])].map(String);
+    const command = (args.cmd ?? []).map(String);
     if (args.resume !== undefined) {
       if (args.grid || args.file || command.length) throw new JouleError('JOULE_BAD_ARGUMENT', '--resume continues the sweep as planned: give no --grid, --file or command with it');
       dir = path.resolve(args.resume);

@@ -1,7 +1,7 @@
 // `joule trace RUN`: a Chrome/Perfetto trace of a run's power counters and windows, per rank.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { CommandModule } from 'yargs';
+import type { CommandSpec } from '../command';
 import { JouleError } from '../../errors';
 import type { SkippedLine } from '../../power/records';
 import { ExitCode } from '../exit-codes';
@@ -13,16 +13,20 @@ interface TraceArgs {
   json: boolean;
 }
 
-export const traceCommand: CommandModule<object, TraceArgs> = {
+export const traceCommand: CommandSpec<TraceArgs> = {
   command: 'trace <run>',
   describe: 'Export a run\'s power timeline and windows as Chrome/Perfetto trace JSON',
-  builder: (yargs) =>
-    yargs
-      .positional('run', { type: 'string', demandOption: true, describe: 'The run directory' })
-      .option('out', { type: 'string', describe: 'Where to write the trace (default RUN/trace.json; --out=- for stdout)' })
-      .option('json', { type: 'boolean', default: false, describe: 'Print what was written as JSON' })
-      .example('$0 trace runs/2026-11-22T05-30-00', 'Write runs/.../trace.json; open it in ui.perfetto.dev or chrome://tracing')
-      .example('$0 trace runs/last --out=- > trace.json', 'Write the trace to stdout'),
+  operands: {
+    run: 'The run directory',
+  },
+  options: {
+    out: { type: 'string', describe: 'Where to write the trace (default RUN/trace.json; --out=- for stdout)' },
+    json: { type: 'boolean', default: false, describe: 'Print what was written as JSON' },
+  },
+  examples: [
+    ['$0 trace runs/2026-11-22T05-30-00', 'Write runs/.../trace.json; open it in ui.perfetto.dev or chrome://tracing'],
+    ['$0 trace runs/last --out=- > trace.json', 'Write the trace to stdout'],
+  ],
   handler: async (args) => {
     // Loaded here, not at the top: every command's module is loaded on every start, `joule launch`'s included.
     const { runPower } = await import('../../power/run-samples');

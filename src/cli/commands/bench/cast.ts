@@ -2,7 +2,7 @@
 // beside memcpy of the same number of bytes with the same thread split, and beside a plain JavaScript
 // loop, all in the same run; the casts are checked against the scalar path (#wrong, exit 3).
 import os from 'node:os';
-import type { CommandModule } from 'yargs';
+import type { CommandSpec } from '../../command';
 import { JouleError } from '../../../errors';
 import { native } from '../../../native';
 import { cast, castArgs, castPaths, type CastArray, type CastOptions } from '../../../precision/cast';
@@ -221,24 +221,26 @@ function render(rows: CastBenchRow[], header: string): string {
   return `${header}\n${formatTable(table)}`;
 }
 
-export const benchCastCommand: CommandModule<object, BenchCastArgs> = {
+export const benchCastCommand: CommandSpec<BenchCastArgs> = {
   command: 'cast',
   describe: 'Cast bandwidth (GB/s read + written) per direction and size, beside memcpy and a JavaScript loop',
-  builder: (yargs) =>
-    yargs
-      .option('sizes', { type: 'string', default: '4KiB,256KiB,4MiB,64MiB', describe: 'Input sizes in bytes, comma-separated (KiB/MiB/GiB)' })
-      .option('direction', { type: 'string', array: true, choices: directions, describe: 'Directions to run (default: all)' })
-      .option('path', { type: 'string', describe: 'Force a CPU path (scalar, avx2, avx512, avx512bf16; default: the best this CPU runs)' })
-      .option('threads', { type: 'number', describe: 'Split each cast (and memcpy) into this many parts (default: from the size)' })
-      .option('js', { type: 'boolean', default: true, describe: 'Also time the plain JavaScript loop (--no-js skips it)' })
-      .option('stats', { type: 'boolean', default: false, describe: 'Time the fused cast + quantization statistics (castStats with out)' })
-      .option('device', { choices: ['cpu', 'cuda'] as const, default: 'cpu' as const, describe: 'cuda: time the kernels on device buffers beside a device-to-device copy' })
-      .option('seconds', { type: 'number', default: 0.2, describe: 'Target duration of each timed repetition (best of three is reported)' })
-      .option('json', { type: 'boolean', default: false, describe: 'Print the rows as JSON' })
-      .example('$0 bench cast', 'All directions at 4 KiB ... 64 MiB')
-      .example('$0 bench cast --direction f32-bf16 --sizes 64MiB --threads 1 --json', 'One row, single-threaded, for scripts')
-      .example('JOULE_CAST_PATH=avx2 $0 bench cast --no-js', 'Time the AVX2 path without the JavaScript baseline')
-      .example('$0 bench cast --device cuda --sizes 64MiB,1GiB', 'The CUDA kernels against cudaMemcpy device to device'),
+  options: {
+    sizes: { type: 'string', default: '4KiB,256KiB,4MiB,64MiB', describe: 'Input sizes in bytes, comma-separated (KiB/MiB/GiB)' },
+    direction: { type: 'string', array: true, choices: directions, describe: 'Directions to run (default: all)' },
+    path: { type: 'string', describe: 'Force a CPU path (scalar, avx2, avx512, avx512bf16; default: the best this CPU runs)' },
+    threads: { type: 'number', describe: 'Split each cast (and memcpy) into this many parts (default: from the size)' },
+    js: { type: 'boolean', default: true, describe: 'Also time the plain JavaScript loop (--no-js skips it)' },
+    stats: { type: 'boolean', default: false, describe: 'Time the fused cast + quantization statistics (castStats with out)' },
+    device: { choices: ['cpu', 'cuda'] as const, default: 'cpu' as const, describe: 'cuda: time the kernels on device buffers beside a device-to-device copy' },
+    seconds: { type: 'number', default: 0.2, describe: 'Target duration of each timed repetition (best of three is reported)' },
+    json: { type: 'boolean', default: false, describe: 'Print the rows as JSON' },
+  },
+  examples: [
+    ['$0 bench cast', 'All directions at 4 KiB ... 64 MiB'],
+    ['$0 bench cast --direction f32-bf16 --sizes 64MiB --threads 1 --json', 'One row, single-threaded, for scripts'],
+    ['JOULE_CAST_PATH=avx2 $0 bench cast --no-js', 'Time the AVX2 path without the JavaScript baseline'],
+    ['$0 bench cast --device cuda --sizes 64MiB,1GiB', 'The CUDA kernels against cudaMemcpy device to device'],
+  ],
   handler: async (args) => {
     const sizes = args.sizes.split(',').map((s) => parseBytes(s, '--sizes'));
     if (args.threads !== undefined && (!Number.isInteger(args.threads) || args.threads < 1 || args.threads > 256)) {

@@ -1,5 +1,5 @@
 // The flags, rank setup and output shared by the collective benchmarks (nccl-tests' flags and columns).
-import type { CommandModule } from 'yargs';
+import type { CommandSpec } from '../../command';
 import { runCollectiveBench, type BenchRow, type CollectiveName } from '../../../../bench/collectives';
 import type { BackendName, DType, ReduceOp, WirePrecision } from '../../../comm/types';
 import { dtypeBytes } from '../../../comm/native-types';
@@ -64,32 +64,34 @@ function line(row: BenchRow): string {
   return ` ${pad(String(row.bytes), 12)}${pad(String(row.count), 14)}${pad(row.dtype, 7)}${pad(row.op, 7)}${pad(String(row.root), 6)}${mode(row.outOfPlace)}${mode(row.inPlace)}${energy}`;
 }
 
-export function collectiveBenchCommand(collective: CollectiveName): CommandModule<object, CollectiveBenchArgs> {
+export function collectiveBenchCommand(collective: CollectiveName): CommandSpec<CollectiveBenchArgs> {
   return {
     command: collective,
     describe: `Time ${collective} over a range of sizes (nccl-tests columns, plus energy per operation)`,
-    builder: (yargs) =>
-      yargs
-        .option('minbytes', { alias: 'b', type: 'string', default: '32M', describe: 'Smallest size (K/M/G suffixes)' })
-        .option('maxbytes', { alias: 'e', type: 'string', default: '32M', describe: 'Largest size' })
-        .option('stepfactor', { alias: 'f', type: 'number', default: 0, describe: 'Multiply the size by this each step' })
-        .option('stepbytes', { alias: 'i', type: 'string', default: '1M', describe: 'Add this to the size each step (when -f is not given)' })
-        .option('iters', { alias: 'n', type: 'number', default: 20, describe: 'Timed iterations per size' })
-        .option('warmup_iters', { alias: 'w', type: 'number', default: 5, describe: 'Untimed iterations per size' })
-        .option('check', { alias: 'c', type: 'number', default: 1, describe: 'Check results (1) or not (0)' })
-        .option('dtype', { alias: 'd', type: 'string', default: 'float', describe: 'float|half|bfloat16|double|int32|int64 (or f32, f16, bf16, f64, i32, i64)' })
-        .option('op', { alias: 'o', type: 'string', default: 'sum', describe: 'sum|prod|max|min|avg' })
-        .option('root', { alias: 'r', type: 'number', default: 0, describe: 'Root rank (broadcast)' })
-        .option('backend', { type: 'string', default: 'auto', describe: 'auto|shm|tcp|nccl' })
-        .option('nranks', { alias: 'N', type: 'number', default: 0, describe: 'Start this many local ranks (outside `joule launch` and srun)' })
-        .option('pretend-nodes', { type: 'number', describe: 'With -N: give the ranks node ids as if they sat on this many nodes (hierarchical collectives on one host)' })
-        .option('oversubscribe', { type: 'boolean', default: false, describe: 'With -N: start more than 4 ranks per allowed CPU (refused otherwise)' })
-        .option('wire', { type: 'string', default: 'native', describe: 'allreduce with float: native|bf16|f16 (the dtype bytes travel in)' })
-        .option('loop', { type: 'string', default: 'native', describe: 'native: iterations back to back in native code; promise: one awaited call each' })
-        .option('json', { type: 'boolean', default: false, describe: 'Print every row as JSON' })
-        .example(`$0 bench ${collective} -N 2 -b 8 -e 128M -f 2`, 'Sweep 8 B to 128 MiB on 2 local ranks')
-        .example(`joule launch -n 4 -- joule bench ${collective} -b 1M -e 1G -f 4 --json`, 'Inside a launched job, JSON rows')
-        .example(`srun -N 2 -n 8 joule bench ${collective} -b 8 -e 1G -f 2`, "Under bare srun (JOULE_JOB_SECRET exported): srun's tasks are the ranks"),
+    options: {
+      minbytes: { alias: 'b', type: 'string', default: '32M', describe: 'Smallest size (K/M/G suffixes)' },
+      maxbytes: { alias: 'e', type: 'string', default: '32M', describe: 'Largest size' },
+      stepfactor: { alias: 'f', type: 'number', default: 0, describe: 'Multiply the size by this each step' },
+      stepbytes: { alias: 'i', type: 'string', default: '1M', describe: 'Add this to the size each step (when -f is not given)' },
+      iters: { alias: 'n', type: 'number', default: 20, describe: 'Timed iterations per size' },
+      warmup_iters: { alias: 'w', type: 'number', default: 5, describe: 'Untimed iterations per size' },
+      check: { alias: 'c', type: 'number', default: 1, describe: 'Check results (1) or not (0)' },
+      dtype: { alias: 'd', type: 'string', default: 'float', describe: 'float|half|bfloat16|double|int32|int64 (or f32, f16, bf16, f64, i32, i64)' },
+      op: { alias: 'o', type: 'string', default: 'sum', describe: 'sum|prod|max|min|avg' },
+      root: { alias: 'r', type: 'number', default: 0, describe: 'Root rank (broadcast)' },
+      backend: { type: 'string', default: 'auto', describe: 'auto|shm|tcp|nccl' },
+      nranks: { alias: 'N', type: 'number', default: 0, describe: 'Start this many local ranks (outside `joule launch` and srun)' },
+      'pretend-nodes': { type: 'number', describe: 'With -N: give the ranks node ids as if they sat on this many nodes (hierarchical collectives on one host)' },
+      oversubscribe: { type: 'boolean', default: false, describe: 'With -N: start more than 4 ranks per allowed CPU (refused otherwise)' },
+      wire: { type: 'string', default: 'native', describe: 'allreduce with float: native|bf16|f16 (the dtype bytes travel in)' },
+      loop: { type: 'string', default: 'native', describe: 'native: iterations back to back in native code; promise: one awaited call each' },
+      json: { type: 'boolean', default: false, describe: 'Print every row as JSON' },
+    },
+    examples: [
+      [`$0 bench ${collective} -N 2 -b 8 -e 128M -f 2`, 'Sweep 8 B to 128 MiB on 2 local ranks'],
+      [`joule launch -n 4 -- joule bench ${collective} -b 1M -e 1G -f 4 --json`, 'Inside a launched job, JSON rows'],
+      [`srun -N 2 -n 8 joule bench ${collective} -b 8 -e 1G -f 2`, "Under bare srun (JOULE_JOB_SECRET exported): srun's tasks are the ranks"],
+    ],
     handler: async (args) => {
       const dtype = dtypeNames[String(args.dtype).toLowerCase()];
       if (!dtype) throw new JouleError('JOULE_BAD_ARGUMENT', `--dtype: unknown type "${args.dtype}"`);

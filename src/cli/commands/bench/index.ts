@@ -1,12 +1,11 @@
 // `joule bench <subcommand>`: the benchmarks, one file each; add a subcommand to the list below.
-import type { CommandModule } from 'yargs';
+import type { CommandSpec } from '../../command';
 
 /**
  * The subcommands, required only when `bench` is the command: their imports (communicators, the rank
  * runtime, the addon) would otherwise slow every other command, `joule launch`'s start-up included.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function subcommands(): CommandModule<any, any>[] {
+function subcommands(): CommandSpec[] {
   return [
     (require('./sampler') as typeof import('./sampler')).samplerBenchCommand,
     (require('./cast') as typeof import('./cast')).benchCastCommand,
@@ -18,9 +17,8 @@ function subcommands(): CommandModule<any, any>[] {
   ];
 }
 
-export const benchCommand: CommandModule = {
+export const benchCommand: CommandSpec = {
   command: 'bench',
   describe: 'Benchmarks (each checks its own results)',
-  builder: (yargs) => yargs.command(subcommands()).demandCommand(1, 'Name a benchmark; `joule bench --help` lists them.'),
-  handler: () => undefined,
+  subcommands,
 };

@@ -1,6 +1,6 @@
 // `joule bench sampler`: the power sampler thread's CPU time at several rates, as a share of one core.
 import os from 'node:os';
-import type { CommandModule } from 'yargs';
+import type { CommandSpec } from '../../command';
 import { JouleError } from '../../../errors';
 import { PowerMonitor } from '../../../power/monitor';
 import { defaultPowercapRoot } from '../../../power/sampler';
@@ -80,18 +80,20 @@ async function measureRate(rateHz: number, durationS: number, gpus: number[], ra
   };
 }
 
-export const samplerBenchCommand: CommandModule<object, SamplerBenchArgs> = {
+export const samplerBenchCommand: CommandSpec<SamplerBenchArgs> = {
   command: 'sampler',
   describe: 'CPU cost of the power sampler thread at several sampling rates (share of one core)',
-  builder: (yargs) =>
-    yargs
-      .option('rates', { type: 'string', default: '10,100', describe: 'Sampling rates in Hz, comma-separated' })
-      .option('duration', { type: 'number', default: 30, describe: 'Seconds per rate' })
-      .option('gpus', { type: 'string', default: '', describe: 'NVML GPU indices to sample, comma-separated (e.g. 0,1)' })
-      .option('rapl', { type: 'boolean', default: false, describe: 'Also read the RAPL zones of JOULE_POWERCAP_ROOT or /sys/class/powercap' })
-      .option('json', { type: 'boolean', default: false, describe: 'Print the rows as JSON' })
-      .example('JOULE_NVML_LIBRARY=build/test-fakes/libnvidia-ml.so.1 $0 bench sampler --gpus 0,1', 'With the fake NVML (npm run bench:sampler)')
-      .example('$0 bench sampler --rates 1,10,100,1000 --duration 10 --rapl', 'RAPL only, up to 1 kHz'),
+  options: {
+    rates: { type: 'string', default: '10,100', describe: 'Sampling rates in Hz, comma-separated' },
+    duration: { type: 'number', default: 30, describe: 'Seconds per rate' },
+    gpus: { type: 'string', default: '', describe: 'NVML GPU indices to sample, comma-separated (e.g. 0,1)' },
+    rapl: { type: 'boolean', default: false, describe: 'Also read the RAPL zones of JOULE_POWERCAP_ROOT or /sys/class/powercap' },
+    json: { type: 'boolean', default: false, describe: 'Print the rows as JSON' },
+  },
+  examples: [
+    ['JOULE_NVML_LIBRARY=build/test-fakes/libnvidia-ml.so.1 $0 bench sampler --gpus 0,1', 'With the fake NVML (npm run bench:sampler)'],
+    ['$0 bench sampler --rates 1,10,100,1000 --duration 10 --rapl', 'RAPL only, up to 1 kHz'],
+  ],
   handler: async (args) => {
     const rates = parseList(args.rates, 'rates', false);
     const gpus = args.gpus.trim() === '' ? [] : args.gpus.split(',').map((g) => {
