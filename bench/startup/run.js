@@ -67,10 +67,10 @@ function phases(joule, probe, runRoot, reps) {
   const dist = path.join(root, 'dist');
   return {
     'launcher: node start until the CLI runs': `${launcherMed((m) => m.boot.ms)} [${launcherMed((m) => m.boot.cpuMs)}]`,
-    'launcher: CLI, coordinator and run record until the ranks are started': span('boot', 'spawned'),
+    'launcher: CLI, run directory and reserved port until the ranks are started': span('boot', 'spawned'),
     '  of which require the CLI and the launch command (commander)': `[${loads(reps, () => requireCpuMs(path.join(dist, 'src/cli/main.js'), `require(${JSON.stringify(path.join(dist, 'src/cli/commands/index.js'))}).commandsFor(['launch'])`))}]`,
-    '  of which require launch/launcher (coordinator, journal)': `[${loads(reps, () => requireCpuMs(path.join(dist, 'launch/launcher.js')))}]`,
-    'launcher: while the ranks run (joins, records, node power sampler)': span('spawned', 'ranksExited'),
+    '  of which require launch/launcher': `[${loads(reps, () => requireCpuMs(path.join(dist, 'launch/launcher.js')))}]`,
+    'launcher: while the ranks run (coordinator and journal start, joins, records, node power sampler)': span('spawned', 'ranksExited'),
     'launcher: after the ranks exit (run record, energy summary)': span('ranksExited', 'end'),
     'rank: node start until the script runs': `${med((m) => m.bootMs)} [${med((m) => m.bootCpuMs)}]`,
     'rank: require("joule")': `${med((m) => m.require.ms - m.bootMs)} [${med((m) => m.require.cpuMs - m.bootCpuMs)}]`,
