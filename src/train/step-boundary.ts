@@ -122,9 +122,8 @@ export interface StepBoundaryOptions {
   totalSteps: number;
   stepsPerEpoch: number;
   layout: MetricsLayout;
-  elapsedS(): number;
-  /** Appends to a run-record stream (rank 0, instrumented runs). */
-  record(name: string, value: Record<string, unknown>): void;
+  /** process.hrtime.bigint() when this run's training began. */
+  startedAt: bigint;
   /** The job's energy of a step from its exchanged figures; may also fill in the step's record (a pipeline's stages). */
   stepEnergy(metrics: Metrics, record: StepRecord | undefined): StepEnergy;
   /** Writes a checkpoint at this position (every rank calls it). */
@@ -151,6 +150,16 @@ export class StepBoundary {
     this.policy = makePolicy(config.precision, { allowModelEnergy: config.allowModelEnergy, windowSteps: Math.max(5, Math.min(100, Math.floor(totalSteps / 4))) });
     this.projector = config.predictAfter === null ? null : newProjector(config);
     this.metrics = new Metrics(layout, world.size, world.rank);
+  }
+
+  /** Seconds of training so far: this run's and those of the runs it resumed. */
+  elapsedS(): number {
+    return Number(process.hrtime.bigint() - this.o.startedAt) / 1e9 + this.o.totals.priorElapsedS;
+  }
+
+  /** Appends to a run-record stream: rank 0 of an instrumented run writes, the others and uninstrumented runs do not. */
+  record(name: string, value: Record<string, unknown>): void {
+    if (this.o.world.rank === 0 && this.o.config.instrument) this.o.world.stream(name, value);
   }
 
   /** Resumes the policy's and the loss scaler's state from a checkpoint. */
@@ -235,7 +244,7 @@ export class StepBoundary {
   }
 
   epochStart(position: Position) {
-    return { step: position.globalStep, timeS: this.o.elapsedS(), ...this.o.totals.snapshot() };
+    return { step: position.globalStep, timeS: this.elapsedS(), ...this.o.totals.snapshot() };
   }
 
   /**
@@ -244,10 +253,10 @@ export class StepBoundary {
    */
   async endEpoch(epoch: number, start: ReturnType<StepBoundary['epochStart']>, held: Evaluation, position: Position, extra?: (record: EpochRecord) => Record<string, unknown>): Promise<{ position: Position; overBudget: boolean }> {
     const { config, world } = this.o;
-    const epochRecord = this.o.totals.epochRecord(epoch + 1, start, this.o.elapsedS(), held);
-    this.o.record('epochs', { ...epochRecord, ...extra?.(epochRecord) });
+    const epochRecord = this.o.totals.epochRecord(epoch + 1, start, this.elapsedS(), held);
+    this.record('epochs', { ...epochRecord, ...extra?.(epochRecord) });
     const projection = this.projector ? project(this.projector, epochRecord) : null;
-    if (projection) this.o.record('projections', projection as unknown as Record<string, unknown>);
+    if (projection) this.record('projections', projection as unknown as Record<string, unknown>);
     this.progress({ kind: 'epoch', epoch: epochRecord, projection });
     let overBudget = false;
     if (config.energyBudgetJ !== null && (await this.overBudget(projection)) && epoch + 1 < config.epochs) {
@@ -282,7 +291,7 @@ export class StepBoundary {
     entry.record.energy = energy;
     const joules = energy.energyJ ?? energy.modelEnergyJ;
     if (joules !== null && entry.record.durationS > 0) this.lastPowerW = joules / entry.record.durationS;
-    this.o.record('steps', entry.record as unknown as Record<string, unknown>);
+    this.record('steps', entry.record as unknown as Record<string, unknown>);
     this.policy.observe({ ...entry.observation, ...policyEnergy(energy) });
     this.noteDecisions();
   }
@@ -290,7 +299,7 @@ export class StepBoundary {
   private progress(update: Pick<ProgressUpdate, 'kind' | 'step' | 'epoch' | 'projection'>): void {
     const { world, hooks, totals, config } = this.o;
     if (world.rank !== 0) return;
-    hooks.onProgress?.({ ...update, totalSteps: this.o.totalSteps, epochs: config.epochs, stepsPerEpoch: this.o.stepsPerEpoch, elapsedS: this.o.elapsedS(), energySoFar: totals.energySoFar(), powerW: this.lastPowerW });
+    hooks.onProgress?.({ ...update, totalSteps: this.o.totalSteps, epochs: config.epochs, stepsPerEpoch: this.o.stepsPerEpoch, elapsedS: this.elapsedS(), energySoFar: totals.energySoFar(), powerW: this.lastPowerW });
   }
 
   private history(): { step: number; event: string; from: string; to: string; reason: string }[] {
@@ -300,7 +309,7 @@ export class StepBoundary {
   private noteDecisions(): void {
     const history = this.history();
     for (const entry of history.slice(this.decisionsSeen)) {
-      this.o.record('precision', entry as unknown as Record<string, unknown>);
+      this.record('precision', entry as unknown as Record<string, unknown>);
       if (this.o.world.rank === 0 && entry.event !== 'hold') this.o.world.log(`precision step ${entry.step}: ${entry.event} ${entry.from} → ${entry.to}: ${entry.reason}`);
     }
     this.decisionsSeen = history.length;

@@ -65,14 +65,10 @@ export async function train(world: TrainWorld, config: TrainConfig, hooks: Train
   const optimizer = makeOptimizer(config.optimizer, weights.size, config.learningRate);
   const totals = new Totals();
   let position: Position = { epoch: 0, stepInEpoch: 0, globalStep: 0 };
-  const elapsedS = () => Number(process.hrtime.bigint() - startedAt) / 1e9 + totals.priorElapsedS;
-  const record = (name: string, value: Record<string, unknown>) => {
-    if (world.rank === 0 && config.instrument) world.stream(name, value);
-  };
   const saveAt = async (pos: Position) => {
     const statistics = await buffersSynced(buffers, comm);
     if (world.rank !== 0) return;
-    const { state, arrays } = snapshot(pos, { strategy: 'dp', ranks: world.size }, { config, optimizer, boundary, totals, elapsedS: elapsedS(), weights: weights.values, statistics });
+    const { state, arrays } = snapshot(pos, { strategy: 'dp', ranks: world.size }, { config, optimizer, boundary, totals, weights: weights.values, statistics });
     saveCheckpoint(world.runDir, state, arrays);
     world.log(`checkpoint at step ${pos.globalStep} (epoch ${pos.epoch + 1}, step ${pos.stepInEpoch} of ${stepsPerEpoch})`);
   };
@@ -85,8 +81,7 @@ export async function train(world: TrainWorld, config: TrainConfig, hooks: Train
     totalSteps,
     stepsPerEpoch,
     layout: METRICS_LAYOUT,
-    elapsedS,
-    record,
+    startedAt,
     stepEnergy: (metrics) => stepEnergy(metrics.energySum()),
     save: saveAt,
     checksum: (step) => compareChecksums(world, comm, weights, step),
@@ -102,7 +97,7 @@ export async function train(world: TrainWorld, config: TrainConfig, hooks: Train
   const power = config.instrument ? world.power : undefined;
   const lastEpochEval: { loss: number | null; accuracy: number | null } = { loss: null, accuracy: null };
   let stopped: TrainStatus = 'completed';
-  record('train-config', { config, backend: runtime, model: describeModel(spec), dataset: describeDataset(dataset), resumedFrom: resume?.dir ?? null });
+  boundary.record('train-config', { config, backend: runtime, model: describeModel(spec), dataset: describeDataset(dataset), resumedFrom: resume?.dir ?? null });
 
   for (let epoch = position.epoch; epoch < config.epochs && position.globalStep < totalSteps && stopped === 'completed'; epoch++) {
     const order = epochPermutation(dataset.trainSize, config.seed, epoch);
@@ -208,7 +203,7 @@ export async function train(world: TrainWorld, config: TrainConfig, hooks: Train
     dataset,
     ranks: world.size,
     gpus: world.size * Math.max(0, world.gpus.length),
-    elapsedS: elapsedS(),
+    elapsedS: boundary.elapsedS(),
     heldOut: lastEpochEval,
     position,
     totalSteps,

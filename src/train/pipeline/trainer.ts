@@ -65,14 +65,10 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
   const links = await makeLinks(pipe, s, K);
   const sync = new GradientSync(weights.slots, weights.size, config.bucketBytes, dpComm);
   const power = config.instrument ? world.power : undefined;
-  const elapsedS = () => Number(process.hrtime.bigint() - startedAt) / 1e9 + totals.priorElapsedS;
   const exitAt = hooks.exitAt;
   const bubbleTheory = theoreticalBubble(K, M);
   let stopped: TrainStatus = 'completed';
   const lastEval: { loss: number | null; accuracy: number | null } = { loss: null, accuracy: null };
-  const record = (name: string, value: Record<string, unknown>) => {
-    if (world.rank === 0 && config.instrument) world.stream(name, value);
-  };
   const describeSplit = split.stages.map((p, i) => ({ stage: i, layers: [p.first, p.end], firstLayer: spec.layers[p.first].name, lastLayer: spec.layers[p.end - 1].name, flopsPerSample: p.flopsPerSample, parameters: p.parameters }));
   const pipeline: PipelineSummary = { strategy: parallel.strategy as PipelineSummary['strategy'], dp, stages: K, microBatches: M, schedule: parallel.schedule, split: { mode: split.mode, cuts: split.cuts, stages: describeSplit }, bubbleTheory, measured: null };
   // Per-stage compute seconds summed over the steps after this run's first, and those steps' seconds.
@@ -81,7 +77,6 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
   const newEpochStages = () => Array.from({ length: K }, (_, stage) => ({ stage, computeS: 0, bubbleS: 0, energyJ: 0, modelEnergyJ: 0 }));
   let epochStages = newEpochStages();
   const energySplit = new EnergySplitTotals(K);
-  record('train-config', { config, backend: runtime, model: { name: spec.name, parameters: spec.parameters, flopsPerSample: spec.flopsPerSample }, pipeline, resumedFrom: resume?.dir ?? null });
   // The wire precision acts on the data-parallel gradient allreduce; activations and gradients between stages
   // stay f32 (README: Pipeline and hybrid parallelism, Precision). One pipeline has no such allreduce.
   if (world.rank === 0 && dp === 1 && config.precision !== 'fp32') world.log(`--precision ${config.precision} with one pipeline: there is no data-parallel gradient allreduce for the wire precision to act on (activations and gradients between stages travel as f32)`);
@@ -89,7 +84,7 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
 
   const saveAt = async (pos: Position) => {
     statistics.download();
-    const { state, arrays } = snapshot(pos, layout, { config, optimizer, boundary, totals, elapsedS: elapsedS(), weights: weights.values, statistics: statistics.values });
+    const { state, arrays } = snapshot(pos, layout, { config, optimizer, boundary, totals, weights: weights.values, statistics: statistics.values });
     saveShard(world.runDir, world.rank, state, arrays);
     await world.comm.barrier();
     if (world.rank === 0) {
@@ -125,12 +120,12 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
     totalSteps,
     stepsPerEpoch,
     layout: METRICS_LAYOUT,
-    elapsedS,
-    record,
+    startedAt,
     stepEnergy: pipelineEnergy,
     save: saveAt,
     checksum: (step) => compareChecksums(world, dpComm, weights, step),
   });
+  boundary.record('train-config', { config, backend: runtime, model: { name: spec.name, parameters: spec.parameters, flopsPerSample: spec.flopsPerSample }, pipeline, resumedFrom: resume?.dir ?? null });
   if (resume) position = restore(resume, layout, { weights, statistics, optimizer, boundary, totals });
   // The first forward pass sees the emulated precision too.
   weights.upload(config.emulate ?? undefined);
@@ -286,7 +281,7 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
     dataset,
     ranks: world.size,
     gpus: world.size * Math.max(0, world.gpus.length),
-    elapsedS: elapsedS(),
+    elapsedS: boundary.elapsedS(),
     heldOut: lastEval,
     position,
     totalSteps,
