@@ -7,17 +7,12 @@ import path from 'node:path';
 import { joule, run } from '../helpers/run';
 import { useSlurmCluster } from '../helpers/slurm-cluster';
 import { assertValidRunDir } from '../helpers/run-schema';
+import type { Identity } from '../../src/world/types';
 
 const fixture = path.join(__dirname, 'fixtures', 'ranks.js');
 
-interface RankReport {
-  rank: number;
-  size: number;
-  localRank: number;
-  localSize: number;
-  nodeRank: number;
-  nodes: number;
-  host: string;
+/** What each fixture rank prints: its identity as joule.init() gave it, and what SLURM said. */
+interface RankReport extends Pick<Identity, 'rank' | 'size' | 'localRank' | 'localSize' | 'nodeRank' | 'nodes' | 'host'> {
   slurmNodeId: string;
   slurmLocalId: string;
   secretSha256: string;
