@@ -23,22 +23,26 @@ function launchHint(argv: string[], error: CommanderError): string {
   return argv[0] === 'launch' && !argv.includes('--') && error.code === 'commander.unknownOption' ? '\nPut the rank command after `--`, e.g. joule launch -n 2 -- node train.js --epochs 3' : '';
 }
 
-/** A command line's leading command words (`profile show`), for the usage hint. */
-function commandWords(argv: string[]): string {
-  const words = [];
-  for (const arg of argv) {
-    if (arg.startsWith('-')) break;
-    words.push(arg);
+/** The command a command line is inside, as typed (`joule profile show`): the deepest one its words name. */
+function commandPath(program: Command, argv: string[]): string {
+  const names = ['joule'];
+  let command = program;
+  for (const word of argv) {
+    const sub = command.commands.find((c) => c.name() === word);
+    if (!sub) break;
+    names.push(word);
+    command = sub;
   }
-  return words.length ? ` ${words.join(' ')}` : '';
+  return names.join(' ');
 }
 
 /** commander's own exits: help and version are fine; everything else is a usage error, said once, exit 2. */
-function usageExit(argv: string[], error: CommanderError): never {
+function usageExit(program: Command, argv: string[], error: CommanderError): never {
   if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') process.exit(ExitCode.ok);
+  const where = commandPath(program, argv);
   // A group named without its subcommand (or no command at all): commander printed the group's help above.
-  const message = error.code === 'commander.help' ? `Name a command; \`joule${commandWords(argv)} --help\` lists them.` : error.message.replace(/^error: /, '');
-  process.stderr.write(`joule: ${message}${launchHint(argv, error)}\nRun \`joule --help\` for usage.\n`);
+  if (error.code === 'commander.help') process.stderr.write(`joule: Name a command; \`${where} --help\` lists them.\n`);
+  else process.stderr.write(`joule: ${error.message.replace(/^error: /, '')}${launchHint(argv, error)}\nRun \`${where} --help\` for usage.\n`);
   process.exit(ExitCode.usage);
 }
 
@@ -50,7 +54,7 @@ export async function main(argv: string[]): Promise<void> {
     .addHelpText('after', "\nExit codes: 0 ok, 1 failure, 2 usage error, 3 benchmark found wrong results; a launched job exits with its failed rank's code.")
     // Errors are printed once, by usageExit, in joule's form; subcommands inherit both settings.
     .configureOutput({ outputError: () => undefined })
-    .exitOverride((error) => usageExit(argv, error));
+    .exitOverride((error) => usageExit(program, argv, error));
   for (const spec of commandsFor(argv)) addCommand(program, spec);
   try {
     await program.parseAsync(argv, { from: 'user' });

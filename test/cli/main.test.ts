@@ -16,6 +16,7 @@ describe('joule CLI', () => {
     const result = await joule(['info', '--no-such-flag']);
     assert.equal(result.code, 2);
     assert.match(result.stderr, /unknown option '--no-such-flag'/);
+    assert.match(result.stderr, /Run `joule info --help` for usage/, 'the hint names the command the flag was given to');
   });
 
   it('asks for a command when given none', async () => {
