@@ -182,8 +182,8 @@ export interface Resumable {
 export interface Snapshotted {
   config: TrainConfig;
   optimizer: Optimizer;
-  boundary: { precisionState(): { lossScaler: LossScalerState | null; policy: unknown }; elapsedS(): number };
-  totals: { state(elapsedS: number): Record<string, number> };
+  boundary: { precisionState(): { lossScaler: LossScalerState | null; policy: unknown } };
+  totals: { state(): Record<string, number> };
   weights: Float32Array;
   /** Batch-norm statistics as they are to be saved. */
   statistics: Float32Array;
@@ -193,7 +193,7 @@ export interface Snapshotted {
 export function snapshot(position: Position, layout: Layout, of: Snapshotted): { state: Omit<CheckpointState, 'format' | 'version' | 'arrays' | 'savedAt'>; arrays: CheckpointArrays } {
   const optimizer = of.optimizer.state();
   return {
-    state: { config: of.config, layout, position, optimizer: { name: optimizer.name, step: optimizer.step }, ...of.boundary.precisionState(), totals: of.totals.state(of.boundary.elapsedS()) },
+    state: { config: of.config, layout, position, optimizer: { name: optimizer.name, step: optimizer.step }, ...of.boundary.precisionState(), totals: of.totals.state() },
     arrays: { weights: of.weights, buffers: of.statistics, m: optimizer.m, v: optimizer.v },
   };
 }

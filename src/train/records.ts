@@ -165,7 +165,8 @@ export class Totals {
   // The final training loss and accuracy are the means over the most recent steps, which smooths
   // batch-to-batch noise without reaching back to the start of training.
   private recent: { loss: number; accuracy: number | null }[] = [];
-  priorElapsedS = 0;
+  /** Seconds the runs this one resumed had trained. */
+  private priorElapsedS = 0;
   /** Steps whose energy has not resolved yet, with what the policy will be told about them. */
   readonly pendingSteps = new Map<number, { record: StepRecord; observation: PrecisionObservation }>();
 
@@ -252,8 +253,16 @@ export class Totals {
     };
   }
 
-  state(elapsedS: number): Record<string, number> {
-    return { ...this.c, elapsedS } as unknown as Record<string, number>;
+  /** Created when training begins: its clock starts then. */
+  constructor(private readonly startedAt = process.hrtime.bigint()) {}
+
+  /** Seconds of training so far: this run's and those of the runs it resumed. */
+  elapsedS(): number {
+    return Number(process.hrtime.bigint() - this.startedAt) / 1e9 + this.priorElapsedS;
+  }
+
+  state(): Record<string, number> {
+    return { ...this.c, elapsedS: this.elapsedS() } as unknown as Record<string, number>;
   }
 
   load(state: Record<string, number>): void {

@@ -122,8 +122,6 @@ export interface StepBoundaryOptions {
   totalSteps: number;
   stepsPerEpoch: number;
   layout: MetricsLayout;
-  /** process.hrtime.bigint() when this run's training began. */
-  startedAt: bigint;
   /** The job's energy of a step from its exchanged figures; may also fill in the step's record (a pipeline's stages). */
   stepEnergy(metrics: Metrics, record: StepRecord | undefined): StepEnergy;
   /** Writes a checkpoint at this position (every rank calls it). */
@@ -150,11 +148,6 @@ export class StepBoundary {
     this.policy = makePolicy(config.precision, { allowModelEnergy: config.allowModelEnergy, windowSteps: Math.max(5, Math.min(100, Math.floor(totalSteps / 4))) });
     this.projector = config.predictAfter === null ? null : newProjector(config);
     this.metrics = new Metrics(layout, world.size, world.rank);
-  }
-
-  /** Seconds of training so far: this run's and those of the runs it resumed. */
-  elapsedS(): number {
-    return Number(process.hrtime.bigint() - this.o.startedAt) / 1e9 + this.o.totals.priorElapsedS;
   }
 
   /** Appends to a run-record stream: rank 0 of an instrumented run writes, the others and uninstrumented runs do not. */
@@ -244,7 +237,7 @@ export class StepBoundary {
   }
 
   epochStart(position: Position) {
-    return { step: position.globalStep, timeS: this.elapsedS(), ...this.o.totals.snapshot() };
+    return { step: position.globalStep, timeS: this.o.totals.elapsedS(), ...this.o.totals.snapshot() };
   }
 
   /**
@@ -253,7 +246,7 @@ export class StepBoundary {
    */
   async endEpoch(epoch: number, start: ReturnType<StepBoundary['epochStart']>, held: Evaluation, position: Position, extra?: (record: EpochRecord) => Record<string, unknown>): Promise<{ position: Position; overBudget: boolean }> {
     const { config, world } = this.o;
-    const epochRecord = this.o.totals.epochRecord(epoch + 1, start, this.elapsedS(), held);
+    const epochRecord = this.o.totals.epochRecord(epoch + 1, start, this.o.totals.elapsedS(), held);
     this.record('epochs', { ...epochRecord, ...extra?.(epochRecord) });
     const projection = this.projector ? project(this.projector, epochRecord) : null;
     if (projection) this.record('projections', projection as unknown as Record<string, unknown>);
@@ -299,7 +292,7 @@ export class StepBoundary {
   private progress(update: Pick<ProgressUpdate, 'kind' | 'step' | 'epoch' | 'projection'>): void {
     const { world, hooks, totals, config } = this.o;
     if (world.rank !== 0) return;
-    hooks.onProgress?.({ ...update, totalSteps: this.o.totalSteps, epochs: config.epochs, stepsPerEpoch: this.o.stepsPerEpoch, elapsedS: this.elapsedS(), energySoFar: totals.energySoFar(), powerW: this.lastPowerW });
+    hooks.onProgress?.({ ...update, totalSteps: this.o.totalSteps, epochs: config.epochs, stepsPerEpoch: this.o.stepsPerEpoch, elapsedS: totals.elapsedS(), energySoFar: totals.energySoFar(), powerW: this.lastPowerW });
   }
 
   private history(): { step: number; event: string; from: string; to: string; reason: string }[] {

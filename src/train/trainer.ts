@@ -57,13 +57,12 @@ export type TrainStatus = 'completed' | 'terminated' | 'budget';
 const METRICS_LAYOUT = { jobSlots: 3, rankSlots: 2, perRank: false };
 
 export async function train(world: TrainWorld, config: TrainConfig, hooks: TrainHooks = {}, resume?: Checkpoint): Promise<TrainSummary> {
-  const startedAt = process.hrtime.bigint();
+  const totals = new Totals();
   const { runtime, dataset, spec, stepsPerEpoch, totalSteps } = await setUpTraining(config);
   const comm = world.size > 1 ? world.comm : null;
   const weights = new FlatWeights(spec.model.trainableWeights.map((w) => w.read() as tf.Variable));
   const buffers = new FlatWeights(spec.model.nonTrainableWeights.map((w) => w.read() as tf.Variable));
   const optimizer = makeOptimizer(config.optimizer, weights.size, config.learningRate);
-  const totals = new Totals();
   let position: Position = { epoch: 0, stepInEpoch: 0, globalStep: 0 };
   const saveAt = async (pos: Position) => {
     const statistics = await buffersSynced(buffers, comm);
@@ -81,7 +80,6 @@ export async function train(world: TrainWorld, config: TrainConfig, hooks: Train
     totalSteps,
     stepsPerEpoch,
     layout: METRICS_LAYOUT,
-    startedAt,
     stepEnergy: (metrics) => stepEnergy(metrics.energySum()),
     save: saveAt,
     checksum: (step) => compareChecksums(world, comm, weights, step),
@@ -203,7 +201,7 @@ export async function train(world: TrainWorld, config: TrainConfig, hooks: Train
     dataset,
     ranks: world.size,
     gpus: world.size * Math.max(0, world.gpus.length),
-    elapsedS: boundary.elapsedS(),
+    elapsedS: totals.elapsedS(),
     heldOut: lastEpochEval,
     position,
     totalSteps,

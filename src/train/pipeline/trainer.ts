@@ -43,7 +43,7 @@ export interface StageStepRecord {
 }
 
 export async function trainPipeline(world: TrainWorld, config: TrainConfig, parallel: Parallel, hooks: TrainHooks = {}, resume?: Checkpoint): Promise<TrainSummary> {
-  const startedAt = process.hrtime.bigint();
+  const totals = new Totals();
   const { dp, stages: K, microBatches: M } = parallel;
   if (world.size !== dp * K) throw new JouleError('JOULE_BAD_ARGUMENT', `--strategy ${parallel.strategy} with ${dp} × ${K} needs ${dp * K} ranks; the job has ${world.size}`);
   const replica = Math.floor(world.rank / K);
@@ -55,7 +55,6 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
   const weights = new FlatWeights(stage.trainable);
   const statistics = new FlatWeights(stage.statistics);
   const optimizer = makeOptimizer(config.optimizer, weights.size, config.learningRate);
-  const totals = new Totals();
   let position: Position = { epoch: 0, stepInEpoch: 0, globalStep: 0 };
 
   // Collective set-up, the same calls on every rank: the pipelines, the data-parallel groups, the links.
@@ -120,7 +119,6 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
     totalSteps,
     stepsPerEpoch,
     layout: METRICS_LAYOUT,
-    startedAt,
     stepEnergy: pipelineEnergy,
     save: saveAt,
     checksum: (step) => compareChecksums(world, dpComm, weights, step),
@@ -281,7 +279,7 @@ export async function trainPipeline(world: TrainWorld, config: TrainConfig, para
     dataset,
     ranks: world.size,
     gpus: world.size * Math.max(0, world.gpus.length),
-    elapsedS: boundary.elapsedS(),
+    elapsedS: totals.elapsedS(),
     heldOut: lastEval,
     position,
     totalSteps,
